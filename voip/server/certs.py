@@ -1,0 +1,311 @@
+"""The server's TLS certificate: where it comes from and how it reaches aioquic.
+
+A server always has exactly one certificate in use, held as an immutable
+``CertificateBundle``. It comes from files the operator gave (``--cert`` /
+``--key``), from ACME (``voip.server.acme``), or, failing both, from a
+self-signed certificate generated once into the data dir and reused forever
+after, because clients pin its fingerprint on first use (like SSH's
+known_hosts) and a new one would look like an attack to them.
+
+``apply_bundle`` swaps the certificate inside a live ``QuicConfiguration``:
+aioquic's server shares one configuration object between all connections and
+copies ``certificate``, ``certificate_chain`` and ``private_key`` into each
+new connection's TLS context when that connection is created
+(``QuicConnection._initialize``), so existing connections keep the old
+certificate and every later one gets the new certificate, without a restart.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import ipaddress
+import logging
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
+from cryptography.x509.oid import NameOID
+
+from voip.errors import CertificateError
+
+if TYPE_CHECKING:
+    from aioquic.quic.configuration import QuicConfiguration
+
+logger = logging.getLogger(__name__)
+
+#: Long, because clients pin the self-signed certificate: replacing it makes every
+#: client that knows the server refuse to connect until its user un-pins it.
+SELF_SIGNED_VALIDITY = dt.timedelta(days=3650)
+
+SELF_SIGNED_DIR = "tls"
+SELF_SIGNED_CERT = "cert.pem"
+SELF_SIGNED_KEY = "key.pem"
+
+PrivateKey = (
+    ec.EllipticCurvePrivateKey
+    | rsa.RSAPrivateKey
+    | ed25519.Ed25519PrivateKey
+    | ed448.Ed448PrivateKey
+)
+
+
+@dataclass(frozen=True)
+class CertificateBundle:
+    """One certificate ready to serve: PEM chain (leaf first), PEM key and facts about it."""
+
+    cert_chain_pem: bytes
+    key_pem: bytes
+    not_after: dt.datetime
+    fingerprint: bytes
+    is_self_signed: bool
+    source: str  # "self-signed", "files" or "acme"
+
+    @property
+    def fingerprint_text(self) -> str:
+        return format_fingerprint(self.fingerprint)
+
+    def leaf(self) -> x509.Certificate:
+        return x509.load_pem_x509_certificates(self.cert_chain_pem)[0]
+
+    def remaining(self, now: dt.datetime | None = None) -> dt.timedelta:
+        """Time left before the certificate expires (negative once expired)."""
+        if now is None:
+            now = dt.datetime.now(dt.UTC)
+        return self.not_after - now
+
+
+def certificate_fingerprint(der: bytes) -> bytes:
+    """SHA-256 over the certificate's DER encoding: what clients pin and sign over."""
+    return hashlib.sha256(der).digest()
+
+
+def format_fingerprint(fp: bytes) -> str:
+    """``SHA256:AB:CD:...``, the form logged at start and shown to users to compare."""
+    return "SHA256:" + ":".join(f"{b:02X}" for b in fp)
+
+
+# --- building bundles ---------------------------------------------------------------
+
+
+def bundle_from_pem(cert_chain_pem: bytes, key_pem: bytes, source: str) -> CertificateBundle:
+    """Parse and cross-check a PEM chain and key; ``CertificateError`` says what is wrong."""
+    try:
+        certificates = x509.load_pem_x509_certificates(cert_chain_pem)
+    except ValueError as exc:
+        raise CertificateError(
+            f"the certificate ({source}) is not a PEM certificate: {exc}; "
+            "give a file with '-----BEGIN CERTIFICATE-----' blocks, leaf first"
+        ) from exc
+    try:
+        key = serialization.load_pem_private_key(key_pem, password=None)
+    except (ValueError, TypeError) as exc:
+        raise CertificateError(
+            f"the private key ({source}) is not an unencrypted PEM private key: {exc}; "
+            "give a PEM key file without a passphrase"
+        ) from exc
+    if not isinstance(key, PrivateKey):
+        raise CertificateError(
+            f"the private key ({source}) is of type {type(key).__name__}, which TLS 1.3 "
+            "cannot use; use an EC P-256/P-384, RSA or Ed25519 key"
+        )
+    leaf = certificates[0]
+    if _public_bytes(key.public_key()) != _public_bytes(leaf.public_key()):
+        raise CertificateError(
+            f"the private key ({source}) does not match the certificate "
+            f"(subject {leaf.subject.rfc4514_string()!r}); give the key that was used "
+            "to request this certificate"
+        )
+    # Normalise: chain as clean PEM, leaf first; key as PKCS#8 (what aioquic's
+    # load_cert_chain also understands if anyone writes it to one file).
+    chain_pem = b"".join(c.public_bytes(serialization.Encoding.PEM) for c in certificates)
+    normal_key = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return CertificateBundle(
+        cert_chain_pem=chain_pem,
+        key_pem=normal_key,
+        not_after=leaf.not_valid_after_utc,
+        fingerprint=certificate_fingerprint(leaf.public_bytes(serialization.Encoding.DER)),
+        is_self_signed=leaf.issuer == leaf.subject,
+        source=source,
+    )
+
+
+def _public_bytes(public_key: object) -> bytes:
+    return public_key.public_bytes(  # type: ignore[attr-defined, no-any-return]
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+def load_bundle(cert_file: Path, key_file: Path, *, source: str = "files") -> CertificateBundle:
+    """Load an operator-supplied certificate (``--cert``/``--key``)."""
+    cert_file, key_file = Path(cert_file), Path(key_file)
+    for what, path in (("certificate", cert_file), ("private key", key_file)):
+        if not path.is_file():
+            raise CertificateError(
+                f"the {what} file {path} does not exist or is not a file; "
+                "check the path given to --cert/--key"
+            )
+    try:
+        cert_pem = cert_file.read_bytes()
+        key_pem = key_file.read_bytes()
+    except OSError as exc:
+        raise CertificateError(f"cannot read the certificate or key: {exc}") from exc
+    if b"-----BEGIN CERTIFICATE-----" not in cert_pem:
+        raise CertificateError(
+            f"{cert_file} is not a PEM certificate (no '-----BEGIN CERTIFICATE-----' line); "
+            "convert it with 'openssl x509 -inform der -in FILE -out FILE.pem'"
+        )
+    if b"PRIVATE KEY-----" not in key_pem:
+        raise CertificateError(
+            f"{key_file} is not a PEM private key (no '-----BEGIN ... PRIVATE KEY-----' line)"
+        )
+    try:
+        return bundle_from_pem(cert_pem, key_pem, source)
+    except CertificateError as exc:
+        raise CertificateError(f"{cert_file} / {key_file}: {exc}") from exc
+
+
+def write_private_file(path: Path, data: bytes) -> None:
+    """Write atomically with mode 0600 from the start, so a key is never readable by others."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_public_file(path: Path, data: bytes) -> None:
+    """Atomic write of a non-secret file (certificates)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        os.fchmod(fd, 0o644)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def generate_self_signed(
+    hostnames: Sequence[str], validity: dt.timedelta = SELF_SIGNED_VALIDITY
+) -> tuple[bytes, bytes]:
+    """A fresh ECDSA P-256 key and self-signed certificate, as PEM (cert, key).
+
+    P-256 rather than Ed25519: aioquic offers both, but ECDSA P-256 is the one
+    signature algorithm every TLS 1.3 client must support.
+    """
+    names = list(hostnames) or ["localhost"]
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = dt.datetime.now(dt.UTC)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])])
+    alt_names: list[x509.GeneralName] = []
+    for host in names:
+        try:
+            alt_names.append(x509.IPAddress(ipaddress.ip_address(host)))
+        except ValueError:
+            alt_names.append(x509.DNSName(host))
+    for ip in ("127.0.0.1", "::1"):
+        entry = x509.IPAddress(ipaddress.ip_address(ip))
+        if entry not in alt_names:
+            alt_names.append(entry)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + validity)
+        .add_extension(x509.SubjectAlternativeName(alt_names), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False
+        )
+        .sign(key, hashes.SHA256())
+    )
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return cert.public_bytes(serialization.Encoding.PEM), key_pem
+
+
+def load_or_create_self_signed(
+    data_dir: Path, hostnames: Sequence[str] = ("localhost",)
+) -> CertificateBundle:
+    """The server's own self-signed certificate: generated on first run, then reused."""
+    tls_dir = Path(data_dir) / SELF_SIGNED_DIR
+    cert_path = tls_dir / SELF_SIGNED_CERT
+    key_path = tls_dir / SELF_SIGNED_KEY
+    if cert_path.exists() or key_path.exists():
+        bundle = load_bundle(cert_path, key_path, source="self-signed")
+        if bundle.remaining() <= dt.timedelta(0):
+            logger.warning(
+                "the self-signed certificate in %s expired on %s; clients that check dates "
+                "will refuse it. Delete %s and %s to generate a new one (clients will then "
+                "have to re-pin the new fingerprint)",
+                tls_dir,
+                bundle.not_after.isoformat(),
+                cert_path,
+                key_path,
+            )
+        return bundle
+    cert_pem, key_pem = generate_self_signed(hostnames)
+    tls_dir.mkdir(parents=True, exist_ok=True)
+    # Key first: a crash in between leaves a key without cert, which the next start
+    # reports clearly instead of silently regenerating and breaking every pin.
+    write_private_file(key_path, key_pem)
+    write_public_file(cert_path, cert_pem)
+    bundle = bundle_from_pem(cert_pem, key_pem, "self-signed")
+    logger.info(
+        "generated a self-signed certificate in %s for %s, fingerprint %s",
+        tls_dir,
+        ", ".join(hostnames),
+        bundle.fingerprint_text,
+    )
+    return bundle
+
+
+# --- aioquic ----------------------------------------------------------------------
+
+
+def apply_bundle(configuration: QuicConfiguration, bundle: CertificateBundle) -> None:
+    """Install ``bundle`` into a live server configuration, for connections created from now on.
+
+    Call it on the thread that runs the aioquic event loop (e.g. through
+    ``loop.call_soon_threadsafe``): the three attributes are then replaced
+    between two connection creations, never in the middle of one.
+    """
+    certificates = x509.load_pem_x509_certificates(bundle.cert_chain_pem)
+    key = serialization.load_pem_private_key(bundle.key_pem, password=None)
+    configuration.certificate = certificates[0]
+    configuration.certificate_chain = certificates[1:]
+    configuration.private_key = key
+    logger.info(
+        "serving certificate %s (%s, valid until %s) to new connections",
+        bundle.fingerprint_text,
+        bundle.source,
+        bundle.not_after.isoformat(),
+    )
