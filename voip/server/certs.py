@@ -141,7 +141,7 @@ def bundle_from_pem(cert_chain_pem: bytes, key_pem: bytes, source: str) -> Certi
 
 
 def _public_bytes(public_key: object) -> bytes:
-    return public_key.public_bytes(  # type: ignore[attr-defined, no-any-return]
+    return public_key.public_bytes(  # type: ignore[attr-defined]
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
 
