@@ -1,0 +1,4 @@
+"""The client backend: a state snapshot to draw, commands to send, actors behind.
+
+Front ends (the GUI, bots, tests) use `BackendHandle`; see docs/CLIENT_API.md.
+"""

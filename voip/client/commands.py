@@ -1,0 +1,253 @@
+"""Commands a front end sends to the backend with `BackendHandle.send`.
+
+Commands are frozen dataclasses: plain values that cross from the UI thread
+into the actors. Sending never raises and never blocks; whatever goes wrong
+(bad argument, no connection, the server refuses) appears as an
+`ErrorNotice` in the next `State`, naming the command.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from voip.client.state import MAX_VOLUME, MIN_VOLUME, TransmissionMode
+from voip.protocol.state import name_problem
+
+# --- connection ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Connect:
+    """Connect to ``host[:port]`` (IPv6 as ``[::1]:port``).
+
+    `ca_file` adds a PEM CA bundle to the system trust store for this
+    connection (tests, private CAs); a certificate that verifies against it
+    needs no pinning.
+    """
+
+    address: str
+    display_name: str
+    password: str = ""
+    ca_file: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Disconnect:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptCertificate:
+    """Pin the certificate shown in `AwaitingTrust` and connect."""
+
+
+@dataclass(frozen=True, slots=True)
+class RejectCertificate:
+    """Refuse the certificate shown in `AwaitingTrust`; go back to Disconnected."""
+
+
+@dataclass(frozen=True, slots=True)
+class RequestResync:
+    """Ask the server for a full state snapshot (normally automatic)."""
+
+
+# --- rooms and chat ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class JoinRoom:
+    room_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class CreateRoom:
+    parent_id: int
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteRoom:
+    room_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class RenameRoom:
+    room_id: int
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class SendChat:
+    """Send a line to everyone in my current room."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class SetDisplayName:
+    name: str
+
+
+# --- audio -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SetInputDevice:
+    name: str | None  # None: the system default
+
+
+@dataclass(frozen=True, slots=True)
+class SetOutputDevice:
+    name: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SetInputVolume:
+    volume: float  # 0..2, 1 = unchanged
+
+
+@dataclass(frozen=True, slots=True)
+class SetOutputVolume:
+    volume: float
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshAudioDevices:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class SetTransmissionMode:
+    mode: TransmissionMode
+    vad_threshold_db: float | None = None  # only changes the threshold when given
+
+
+@dataclass(frozen=True, slots=True)
+class StartTransmit:
+    """Push-to-talk pressed."""
+
+
+@dataclass(frozen=True, slots=True)
+class StopTransmit:
+    """Push-to-talk released."""
+
+
+@dataclass(frozen=True, slots=True)
+class SetPushToTalkKey:
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class StartLoopbackTest:
+    """Play the microphone back locally (works without a connection)."""
+
+
+@dataclass(frozen=True, slots=True)
+class StopLoopbackTest:
+    pass
+
+
+# --- UI bookkeeping ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DismissError:
+    error_id: int
+
+
+ConnectionCommand = Connect | Disconnect | AcceptCertificate | RejectCertificate | RequestResync
+ServerCommand = JoinRoom | CreateRoom | DeleteRoom | RenameRoom | SendChat | SetDisplayName
+AudioCommand = (
+    SetInputDevice
+    | SetOutputDevice
+    | SetInputVolume
+    | SetOutputVolume
+    | RefreshAudioDevices
+    | SetTransmissionMode
+    | StartTransmit
+    | StopTransmit
+    | SetPushToTalkKey
+    | StartLoopbackTest
+    | StopLoopbackTest
+)
+Command = ConnectionCommand | ServerCommand | AudioCommand | DismissError
+
+#: Commands that need a live connection (answered by the server).
+NEEDS_CONNECTION = (
+    JoinRoom,
+    CreateRoom,
+    DeleteRoom,
+    RenameRoom,
+    SendChat,
+    SetDisplayName,
+    RequestResync,
+)
+
+
+def command_name(command: object) -> str:
+    return type(command).__name__
+
+
+def _is_id(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def _volume_problem(value: object) -> str | None:
+    if not isinstance(value, int | float) or isinstance(value, bool) or math.isnan(value):
+        return "the volume must be a number"
+    if not MIN_VOLUME <= value <= MAX_VOLUME:
+        return f"the volume must be between {MIN_VOLUME:g} and {MAX_VOLUME:g}"
+    return None
+
+
+def problem(command: object) -> str | None:
+    """Why a command cannot be sent as given (a sentence), or None if it is well formed.
+
+    Only checks what the client can know alone; the server has the last word
+    (room existence, permissions, chat length).
+    """
+    match command:
+        case Connect(address=address, display_name=display_name):
+            if not isinstance(address, str) or not address.strip():
+                return "no server address given; enter one like voip.example.org:64738"
+            if not isinstance(display_name, str):
+                return "the display name must be text"
+            reason = name_problem(display_name)
+            return f"display name refused: {reason}; choose another" if reason else None
+        case JoinRoom(room_id=rid) | DeleteRoom(room_id=rid):
+            return None if _is_id(rid) else f"{rid!r} is not a room id"
+        case CreateRoom(parent_id=pid, name=name):
+            if not _is_id(pid):
+                return f"{pid!r} is not a room id"
+            reason = name_problem(name) if isinstance(name, str) else "the name is not text"
+            return f"room name refused: {reason}; choose another" if reason else None
+        case RenameRoom(room_id=rid, name=name):
+            if not _is_id(rid):
+                return f"{rid!r} is not a room id"
+            reason = name_problem(name) if isinstance(name, str) else "the name is not text"
+            return f"room name refused: {reason}; choose another" if reason else None
+        case SendChat(text=text):
+            if not isinstance(text, str) or not text.strip():
+                return "the chat message is empty; type something first"
+            return None
+        case SetDisplayName(name=name):
+            reason = name_problem(name) if isinstance(name, str) else "the name is not text"
+            return f"display name refused: {reason}; choose another" if reason else None
+        case SetInputVolume(volume=v) | SetOutputVolume(volume=v):
+            return _volume_problem(v)
+        case SetTransmissionMode(mode=mode, vad_threshold_db=threshold):
+            if not isinstance(mode, TransmissionMode):
+                return f"{mode!r} is not a transmission mode"
+            if threshold is not None and not (-120.0 <= float(threshold) <= 0.0):
+                return "the voice activation threshold must be between -120 and 0 dB"
+            return None
+        case SetPushToTalkKey(key=key):
+            if not isinstance(key, str) or not key.strip():
+                return "the push-to-talk key is empty; press a key to bind"
+            return None
+        case SetInputDevice(name=name) | SetOutputDevice(name=name):
+            if name is not None and not isinstance(name, str):
+                return "the device name must be text or None for the default"
+            return None
+    return None

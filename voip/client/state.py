@@ -1,0 +1,238 @@
+"""The client's state snapshot: everything a front end draws, in one immutable value.
+
+A front end never asks an actor anything: it reads the latest `State` (a tree
+of frozen dataclasses holding tuples, so it can be shared between threads
+without copying or locking) and sends commands. Each change produces a new
+`State` with a higher `version`, so a UI can skip redraws when nothing moved.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+#: How many chat lines and error notices a snapshot keeps (oldest dropped first).
+MAX_CHAT_LINES = 500
+MAX_ERRORS = 50
+
+MIN_VOLUME = 0.0
+MAX_VOLUME = 2.0
+DEFAULT_VAD_THRESHOLD_DB = -40.0
+DEFAULT_PTT_KEY = "space"
+
+
+# --- connection ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Disconnected:
+    """No connection and none wanted (the start, or after Disconnect/RejectCertificate)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Connecting:
+    server_addr: str
+
+
+@dataclass(frozen=True, slots=True)
+class AwaitingTrust:
+    """The server's certificate is unknown: the user must accept or reject it.
+
+    `fingerprint_text` is the ``SHA256:AB:CD:...`` form the server logs at
+    start, so the user can compare it out of band.
+    """
+
+    server_addr: str
+    fingerprint_text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Connected:
+    server_name: str
+    user_id: int
+    server_addr: str = ""
+    root_room_id: int = 0
+    max_chat_length: int = 0
+    motd: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionLost:
+    """The connection failed or ended without the user asking; `error` says why."""
+
+    error: str
+    server_addr: str = ""
+
+
+ConnectionState = Disconnected | Connecting | AwaitingTrust | Connected | ConnectionLost
+
+
+# --- rooms, users, chat, errors -----------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RoomView:
+    id: int
+    name: str
+    parent_id: int  # 0 for the root room
+    depth: int  # 0 for the root room
+
+
+@dataclass(frozen=True, slots=True)
+class UserView:
+    id: int
+    name: str
+    room_id: int
+    talking: bool = False
+    is_me: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ChatLine:
+    sender_id: int  # 0 for local lines
+    sender_name: str
+    room_id: int
+    text: str
+    server_time_ms: int  # local wall clock for local lines
+    local: bool = False  # a system/error line made by this client, not a message
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorNotice:
+    """One failure to show the user once.
+
+    `code` is the wire `ErrorCode` name for refusals by the server
+    (``UNKNOWN_ROOM``, ``PERMISSION_DENIED``...) or one of the local codes in
+    `LocalErrorCode`; `message` is a sentence saying what happened and what
+    to do; `command` names the command that failed ("" if none).
+    """
+
+    id: int
+    code: str
+    message: str
+    command: str = ""
+
+
+class LocalErrorCode(enum.StrEnum):
+    """Error codes the client itself produces (the server's come from the wire)."""
+
+    NOT_CONNECTED = "NOT_CONNECTED"
+    INVALID_ARGUMENT = "INVALID_ARGUMENT"
+    CONFIG = "CONFIG"
+    AUDIO = "AUDIO"
+    CERTIFICATE = "CERTIFICATE"
+    PROTOCOL = "PROTOCOL"
+    INTERNAL = "INTERNAL"
+
+
+# --- audio ---------------------------------------------------------------------------
+
+
+class TransmissionMode(enum.Enum):
+    PUSH_TO_TALK = "push_to_talk"
+    CONTINUOUS = "continuous"
+    MUTED = "muted"
+    VOICE_ACTIVATED = "voice_activated"
+
+
+@dataclass(frozen=True, slots=True)
+class AudioDeviceView:
+    name: str
+    index: int = -1
+    host_api: str = ""
+    channels: int = 0
+    is_default: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class AudioState:
+    input_devices: tuple[AudioDeviceView, ...] = ()
+    output_devices: tuple[AudioDeviceView, ...] = ()
+    input_device: str | None = None  # None: the system default
+    output_device: str | None = None
+    input_volume: float = 1.0  # 0..2
+    output_volume: float = 1.0  # 0..2
+    transmission_mode: TransmissionMode = TransmissionMode.PUSH_TO_TALK
+    vad_threshold_db: float = DEFAULT_VAD_THRESHOLD_DB
+    ptt_key: str = DEFAULT_PTT_KEY
+    is_transmitting: bool = False  # what is really being sent right now
+    input_level_db: float = -120.0
+    talking_users: frozenset[int] = frozenset()
+    loopback_test: bool = False
+    error: str | None = None  # e.g. a device that vanished
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigView:
+    """What the connect dialog pre-fills."""
+
+    last_server: str = ""
+    display_name: str = ""
+
+
+# --- the snapshot -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class State:
+    version: int = 0
+    connection: ConnectionState = field(default_factory=Disconnected)
+    rooms: tuple[RoomView, ...] = ()  # tree order: parent before children, siblings by name
+    users: tuple[UserView, ...] = ()  # by name
+    my_user_id: int | None = None
+    my_room_id: int | None = None
+    chat: tuple[ChatLine, ...] = ()  # oldest first, at most MAX_CHAT_LINES
+    errors: tuple[ErrorNotice, ...] = ()  # oldest first, not yet dismissed
+    audio: AudioState = field(default_factory=AudioState)
+    config: ConfigView = field(default_factory=ConfigView)
+
+    @property
+    def is_connected(self) -> bool:
+        return isinstance(self.connection, Connected)
+
+    def room(self, room_id: int) -> RoomView | None:
+        for room in self.rooms:
+            if room.id == room_id:
+                return room
+        return None
+
+    def user(self, user_id: int) -> UserView | None:
+        for user in self.users:
+            if user.id == user_id:
+                return user
+        return None
+
+    @property
+    def me(self) -> UserView | None:
+        return None if self.my_user_id is None else self.user(self.my_user_id)
+
+    @property
+    def root_room(self) -> RoomView | None:
+        return self.rooms[0] if self.rooms else None
+
+    def users_in(self, room_id: int) -> tuple[UserView, ...]:
+        return tuple(u for u in self.users if u.room_id == room_id)
+
+    def children(self, room_id: int) -> tuple[RoomView, ...]:
+        return tuple(r for r in self.rooms if r.parent_id == room_id)
+
+    def room_tree(self) -> Iterator[tuple[RoomView, tuple[UserView, ...]]]:
+        """Each room in tree order with the users in it (indent by `room.depth`)."""
+        for room in self.rooms:
+            yield room, self.users_in(room.id)
+
+    def chat_in(self, room_id: int) -> tuple[ChatLine, ...]:
+        """The lines of one room, plus local lines (which belong to no room)."""
+        return tuple(c for c in self.chat if c.room_id == room_id or c.local)
+
+    def find_room(self, name: str) -> RoomView | None:
+        """The first room (in tree order) called `name`; handy for bots and tests."""
+        for room in self.rooms:
+            if room.name == name:
+                return room
+        return None
+
+    @property
+    def last_error(self) -> ErrorNotice | None:
+        return self.errors[-1] if self.errors else None
