@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# One-time (idempotent) set-up of a Debian machine for voip: system packages,
+# a virtualenv in .venv and the package itself with its dev and bench extras.
+# Safe to run again: it only installs what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(
+  libopus0 libopusfile0 libogg0      # Opus through pyogg (needs both libs)
+  libportaudio2 pulseaudio           # PortAudio, and a sound server with null sinks for tests
+  libleveldb-dev                     # LevelDB (plyvel wheels bundle it; kept for source builds)
+  xvfb libgl1-mesa-dri libglx-mesa0  # the GUI on a virtual screen (tests, headless demo)
+  pebble                             # Let's Encrypt's test ACME server (tests)
+  espeak-ng sox                      # speech samples for the audio tests and benchmarks
+)
+
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
+  missing+=(python3-venv)
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  echo "installing system packages: ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+stamp=.venv/.voip-installed
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q -e ".[dev,bench]"
+  touch "$stamp"
+fi
