@@ -1,0 +1,291 @@
+"""Start Let's Encrypt's test CA (pebble + pebble-challtestsrv) on loopback.
+
+Shared by tests/acme/conftest.py (loaded by path) and usable by hand:
+``python tests/acme/pebble.py`` prints the directory URL and waits (see
+tools/pebble-up.sh).
+
+pebble-challtestsrv is only the DNS server here: it answers every name with
+127.0.0.1, so pebble's validation authority connects to our own HTTP-01 /
+TLS-ALPN-01 responders on the ports written into pebble's config.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+
+def free_port(kind: int = socket.SOCK_STREAM, also_udp: bool = False) -> int:
+    """A port free on 127.0.0.1 for TCP (and UDP if asked); racy, but fine for tests."""
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, kind) as s:
+            s.bind(("127.0.0.1", 0))
+            port: int = s.getsockname()[1]
+        if not also_udp:
+            return port
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+                u.bind(("127.0.0.1", port))
+            return port
+        except OSError:
+            continue
+    raise RuntimeError("no free port found")
+
+
+def make_tls_files(directory: Path) -> tuple[Path, Path, Path]:
+    """A throwaway CA and a localhost/127.0.0.1 certificate for pebble's own HTTPS."""
+    now = dt.datetime.now(dt.UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "voip test pebble TLS CA")])
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True, content_commitment=False, key_encipherment=False,
+                data_encipherment=False, key_agreement=False, key_cert_sign=True,
+                crl_sign=True, encipher_only=False, decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(
+            x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    leaf = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False
+        )
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
+            critical=False,
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    ca_file, cert_file, key_file = (
+        directory / "pebble-tls-ca.pem",
+        directory / "pebble-tls-cert.pem",
+        directory / "pebble-tls-key.pem",
+    )
+    ca_file.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    cert_file.write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    key_file.chmod(0o600)
+    return ca_file, cert_file, key_file
+
+
+@dataclass
+class Pebble:
+    """A running pebble; ``tls_ca`` verifies its HTTPS, ``issuing_root_pem`` its certificates."""
+
+    workdir: Path
+    directory_url: str
+    management_url: str
+    tls_ca: Path
+    http_port: int
+    tls_port: int
+    dns_port: int
+    issuing_root_pem: bytes = b""
+    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    def stop(self) -> None:
+        for proc in reversed(self.processes):
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in reversed(self.processes):
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=5)
+        self.processes.clear()
+
+    def log_text(self) -> str:
+        parts = []
+        for name in ("pebble.log", "challtestsrv.log"):
+            path = self.workdir / name
+            if path.exists():
+                parts.append(f"--- {name} ---\n" + path.read_text(errors="replace")[-20000:])
+        return "\n".join(parts)
+
+
+def binaries_available() -> bool:
+    return bool(shutil.which("pebble") and shutil.which("pebble-challtestsrv"))
+
+
+def start_pebble(workdir: Path, *, timeout: float = 30.0) -> Pebble:
+    """Start challtestsrv (DNS only) and pebble in ``workdir``; return once both answer."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    tls_ca, cert_file, key_file = make_tls_files(workdir)
+    dns_port = free_port(also_udp=True)
+    chall_mgmt = free_port()
+    acme_port, mgmt_port = free_port(), free_port()
+    http_port, tls_port = free_port(), free_port()
+    config = {
+        "pebble": {
+            "listenAddress": f"127.0.0.1:{acme_port}",
+            "managementListenAddress": f"127.0.0.1:{mgmt_port}",
+            "certificate": str(cert_file),
+            "privateKey": str(key_file),
+            "httpPort": http_port,
+            "tlsPort": tls_port,
+            "ocspResponderURL": "",
+            "externalAccountBindingRequired": False,
+        }
+    }
+    config_file = workdir / "pebble-config.json"
+    config_file.write_text(json.dumps(config, indent=2))
+    pebble = Pebble(
+        workdir=workdir,
+        directory_url=f"https://127.0.0.1:{acme_port}/dir",
+        management_url=f"https://127.0.0.1:{mgmt_port}",
+        tls_ca=tls_ca,
+        http_port=http_port,
+        tls_port=tls_port,
+        dns_port=dns_port,
+    )
+    env = dict(os.environ)
+    env.update(
+        PEBBLE_VA_NOSLEEP="1",
+        PEBBLE_VA_ALWAYS_VALID="0",
+        # Deterministic tests: no random bad-nonce rejections, no authz reuse.
+        PEBBLE_WFE_NONCEREJECT="0",
+        PEBBLE_AUTHZREUSE="0",
+    )
+    try:
+        chall_log = (workdir / "challtestsrv.log").open("wb")
+        pebble.processes.append(
+            subprocess.Popen(
+                [
+                    "pebble-challtestsrv",
+                    "-defaultIPv4", "127.0.0.1",
+                    "-defaultIPv6", "",
+                    "-dns01", f"127.0.0.1:{dns_port}",
+                    "-http01", "",
+                    "-https01", "",
+                    "-tlsalpn01", "",
+                    "-management", f"127.0.0.1:{chall_mgmt}",
+                ],
+                stdout=chall_log,
+                stderr=subprocess.STDOUT,
+                env=env,
+            )
+        )
+        pebble_log = (workdir / "pebble.log").open("wb")
+        pebble.processes.append(
+            subprocess.Popen(
+                [
+                    "pebble",
+                    "-config", str(config_file),
+                    "-dnsserver", f"127.0.0.1:{dns_port}",
+                    "-strict=false",
+                ],
+                stdout=pebble_log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                cwd=workdir,
+            )
+        )
+        deadline = time.monotonic() + timeout
+        _wait_http(f"http://127.0.0.1:{chall_mgmt}/", None, deadline, pebble, any_status=True)
+        _wait_http(pebble.directory_url, tls_ca, deadline, pebble)
+        root = _wait_http(f"{pebble.management_url}/roots/0", tls_ca, deadline, pebble)
+        pebble.issuing_root_pem = root.content
+    except BaseException:
+        pebble.stop()
+        raise
+    return pebble
+
+
+def _wait_http(
+    url: str, ca: Path | None, deadline: float, pebble: Pebble, any_status: bool = False
+) -> requests.Response:
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        for proc in pebble.processes:
+            if proc.poll() is not None:
+                raise RuntimeError(
+                    f"{proc.args[0]} exited with {proc.returncode}\n{pebble.log_text()}"
+                )
+        try:
+            response = requests.get(url, verify=str(ca) if ca else True, timeout=2)
+            if any_status or response.ok:
+                return response
+            last = RuntimeError(f"{url} answered {response.status_code}")
+        except requests.RequestException as exc:
+            last = exc
+        time.sleep(0.05)
+    raise RuntimeError(f"pebble did not answer {url} in time: {last}\n{pebble.log_text()}")
+
+
+if __name__ == "__main__":
+    import sys
+    import tempfile
+
+    work = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(tempfile.mkdtemp(prefix="pebble-"))
+    running = start_pebble(work)
+    (work / "pebble-root.pem").write_bytes(running.issuing_root_pem)
+    print(
+        json.dumps(
+            {
+                "directory_url": running.directory_url,
+                "tls_ca": str(running.tls_ca),
+                "issuing_root": str(work / "pebble-root.pem"),
+                "http_port": running.http_port,
+                "tls_port": running.tls_port,
+                "dns_port": running.dns_port,
+                "workdir": str(work),
+            },
+            indent=2,
+        ),
+        flush=True,
+    )
+    try:
+        while all(p.poll() is None for p in running.processes):
+            time.sleep(1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        running.stop()
