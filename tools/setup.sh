@@ -34,7 +34,13 @@ if [ ! -x .venv/bin/python ]; then
 fi
 stamp=.venv/.voip-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-  .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e ".[dev,bench]"
+  echo "installing the voip package and its Python dependencies into .venv"
+  log=.venv/pip-install.log
+  if ! { .venv/bin/python -m pip install --upgrade pip &&
+         .venv/bin/python -m pip install -e ".[dev,bench]"; } >"$log" 2>&1; then
+    tail -40 "$log" >&2
+    echo "pip install failed; the full log is in $log" >&2
+    exit 1
+  fi
   touch "$stamp"
 fi
