@@ -16,6 +16,7 @@ import numpy as np
 from voip.audio.codec import FRAME_SAMPLES, Frame
 
 DEFAULT_KNEE = 0.8
+FULL_SCALE = 32767 / 32768  # the largest magnitude int16 can hold, as float
 
 
 class Mixer:
@@ -37,7 +38,7 @@ class Mixer:
     ) -> Frame:
         """Sum ``frames`` scaled by ``volumes``, scale by ``output_volume``, soft-clip.
 
-        Volumes are linear gains (1.0 = unchanged). The result lies in (-1, 1).
+        Volumes are linear gains (1.0 = unchanged). The result lies within +-FULL_SCALE.
         """
         out = self._out
         out.fill(0.0)
@@ -72,4 +73,7 @@ class Mixer:
         np.subtract(excess, tmp, out=excess)
         np.copysign(excess, frame, out=excess)
         np.subtract(frame, excess, out=frame)
+        # tanh saturates to exactly 1 in float32 and rounding can overshoot by
+        # an ulp; keep strictly inside int16 full scale.
+        np.clip(frame, -FULL_SCALE, FULL_SCALE, out=frame)
         return frame
