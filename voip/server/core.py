@@ -1,0 +1,583 @@
+"""The server's room/user logic, sans-I/O.
+
+`ServerCore` takes events (a connection arrived, its control stream opened,
+an Envelope arrived, it went away) and returns a list of actions in the
+order they must happen: envelopes to send to a session, sessions to close,
+changes to persist, and voice-route changes for the relay. It never touches a
+socket, a thread, a clock or the disk, so tests drive it in microseconds and
+the aioquic adapter stays a byte mover.
+
+Ordering rules it guarantees: a state change goes to every authenticated
+session (the requester included) before the requester's ack; an error goes
+out before the close that follows it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from typing import cast
+
+from voip.errors import ProtocolError
+from voip.proto import voip_pb2
+from voip.protocol.handshake import HandshakeFailure, new_challenge, verify_hello
+from voip.protocol.state import (
+    ROOT_PARENT,
+    Room,
+    StateModel,
+    UserInfo,
+    apply_change,
+    name_problem,
+    state_hash,
+)
+from voip.protocol.voice import MAX_VOICE_DATAGRAM
+from voip.server.records import Snapshot, StoreChange, UserRecord
+from voip.server.session_state import (
+    SessionEvent,
+    SessionState,
+    accepts_hello,
+    accepts_requests,
+    next_state,
+)
+
+logger = logging.getLogger(__name__)
+
+SessionId = int
+
+DEFAULT_MAX_CHAT_LENGTH = 5000
+DEFAULT_ROOT_NAME = "Lobby"
+
+#: Payloads a client may send once authenticated, each answered by ack or error.
+REQUEST_KINDS = frozenset(
+    {
+        "join_room",
+        "create_room",
+        "delete_room",
+        "rename_room",
+        "send_chat",
+        "resync_request",
+        "set_display_name",
+    }
+)
+
+
+# --- actions (what the adapter must do) ---------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    session: SessionId
+    envelope: voip_pb2.Envelope
+
+
+@dataclass(frozen=True, slots=True)
+class Close:
+    """Close the QUIC connection with `code` (an ErrorCode value) as application error."""
+
+    session: SessionId
+    code: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Persist:
+    change: StoreChange
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """Voice routing for a session: relay its datagrams in `room_id` (None: stop)."""
+
+    session: SessionId
+    user_id: int
+    room_id: int | None
+
+
+Action = Send | Close | Persist | Route
+
+
+# --- configuration and per-session data -------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CoreSettings:
+    server_name: str = DEFAULT_ROOT_NAME
+    password: str = ""
+    max_chat_length: int = DEFAULT_MAX_CHAT_LENGTH
+    max_datagram_size: int = MAX_VOICE_DATAGRAM
+    motd: str = ""
+
+
+@dataclass(slots=True)
+class _Session:
+    id: SessionId
+    cert_fingerprint: bytes
+    state: SessionState = SessionState.CONNECTED
+    nonce: bytes = b""
+    user_id: int = 0
+
+
+class ServerCore:
+    """Rooms, users, sessions and the rules between them. Single-threaded."""
+
+    def __init__(self, settings: CoreSettings, snapshot: Snapshot) -> None:
+        self.settings = settings
+        self._users: dict[int, UserRecord] = {u.id: u for u in snapshot.users}
+        self._user_id_by_key: dict[bytes, int] = {u.public_key: u.id for u in snapshot.users}
+        self._next_user_id = max(
+            [snapshot.next_user_id, *(u.id + 1 for u in snapshot.users)], default=1
+        )
+        self._next_room_id = max(
+            [snapshot.next_room_id, *(r.id + 1 for r in snapshot.rooms)], default=2
+        )
+        rooms = list(snapshot.rooms)
+        self.state = StateModel.build(rooms)
+        root = self.state.root_id
+        if root is None:
+            raise ProtocolError("the snapshot has no root room; the store must create one")
+        self.root_id: int = root
+        self._sessions: dict[SessionId, _Session] = {}
+        self._session_of_user: dict[int, SessionId] = {}
+
+    # --- queries ---------------------------------------------------------------
+
+    def session_state(self, session: SessionId) -> SessionState | None:
+        s = self._sessions.get(session)
+        return s.state if s is not None else None
+
+    def user_of(self, session: SessionId) -> int | None:
+        s = self._sessions.get(session)
+        if s is None or s.state is not SessionState.AUTHENTICATED:
+            return None
+        return s.user_id
+
+    def known_user(self, public_key: bytes) -> UserRecord | None:
+        user_id = self._user_id_by_key.get(public_key)
+        return self._users.get(user_id) if user_id is not None else None
+
+    @property
+    def sessions(self) -> list[SessionId]:
+        return list(self._sessions)
+
+    # --- connection lifecycle ----------------------------------------------------
+
+    def connect(self, session: SessionId, cert_fingerprint: bytes) -> list[Action]:
+        """A QUIC connection finished its handshake, served with this certificate."""
+        if session in self._sessions:
+            raise ValueError(f"session {session} already exists")
+        self._sessions[session] = _Session(session, cert_fingerprint)
+        return []
+
+    def open_stream(self, session: SessionId, nonce: bytes | None = None) -> list[Action]:
+        """The client opened the control stream: send it a fresh challenge."""
+        s = self._sessions[session]
+        s.state = next_state(s.state, SessionEvent.STREAM_OPENED)
+        challenge = new_challenge(self.settings.server_name, nonce)
+        s.nonce = challenge.nonce
+        return [Send(session, voip_pb2.Envelope(challenge=challenge))]
+
+    def disconnect(self, session: SessionId, now: float) -> list[Action]:
+        """The connection is gone (closed by either side, or timed out)."""
+        s = self._sessions.pop(session, None)
+        if s is None:
+            return []
+        actions: list[Action] = []
+        if s.state is SessionState.AUTHENTICATED:
+            actions += self._remove_user(s, now)
+        s.state = next_state(s.state, SessionEvent.DISCONNECTED)
+        return actions
+
+    def violation(self, session: SessionId, message: str, now: float) -> list[Action]:
+        """The client broke the stream protocol: tell it why and drop it."""
+        s = self._sessions.get(session)
+        if s is None or s.state is SessionState.CLOSED:
+            return []
+        logger.info("session %d: protocol violation: %s", session, message)
+        return self._close(
+            s, voip_pb2.MALFORMED_MESSAGE, message, SessionEvent.VIOLATION, now, as_error=True
+        )
+
+    def shutdown(self, now: float) -> list[Action]:
+        """Say goodbye to everyone; the adapter closes the connections."""
+        actions: list[Action] = []
+        for s in list(self._sessions.values()):
+            if s.state is SessionState.CLOSED:
+                continue
+            actions.append(
+                Send(
+                    s.id,
+                    voip_pb2.Envelope(
+                        goodbye=voip_pb2.Goodbye(
+                            code=voip_pb2.SERVER_SHUTDOWN,
+                            message="the server is shutting down; reconnect later",
+                        )
+                    ),
+                )
+            )
+            actions.append(Close(s.id, voip_pb2.SERVER_SHUTDOWN, "server shutting down"))
+            if s.state is SessionState.AUTHENTICATED:
+                actions += self._persist_last_seen(s.user_id, now)
+            s.state = next_state(s.state, SessionEvent.SHUTDOWN)
+        return actions
+
+    # --- messages ------------------------------------------------------------------
+
+    def receive(self, session: SessionId, envelope: voip_pb2.Envelope, now: float) -> list[Action]:
+        """One Envelope from the client's control stream."""
+        s = self._sessions.get(session)
+        if s is None or s.state is SessionState.CLOSED:
+            return []
+        kind = envelope.WhichOneof("payload")
+        if kind is None:
+            return []  # keepalive (and the frame that opens the stream)
+        if kind == "client_hello":
+            if not accepts_hello(s.state):
+                return self.violation(session, "ClientHello was sent twice", now)
+            return self._hello(s, envelope.client_hello, now)
+        if kind not in REQUEST_KINDS:
+            return self.violation(
+                session, f"a client may not send {kind}; this client is broken", now
+            )
+        rid = envelope.request_id
+        if not accepts_requests(s.state):
+            return [
+                self._error(
+                    session, rid, voip_pb2.NOT_AUTHENTICATED, "authenticate before sending requests"
+                )
+            ]
+        handler = getattr(self, f"_on_{kind}")
+        actions: list[Action] = handler(s, envelope, now)
+        return actions
+
+    # --- handshake ---------------------------------------------------------------------
+
+    def _hello(self, s: _Session, hello: voip_pb2.ClientHello, now: float) -> list[Action]:
+        try:
+            verified = verify_hello(
+                hello,
+                nonce=s.nonce,
+                cert_fingerprint=s.cert_fingerprint,
+                server_password=self.settings.password,
+            )
+        except HandshakeFailure as exc:
+            logger.info("session %d: authentication refused: %s", s.id, exc)
+            return self._close(s, exc.code, str(exc), SessionEvent.HELLO_REJECTED, now, True)
+
+        actions: list[Action] = []
+        now_ms = _ms(now)
+        record = self.known_user(verified.public_key)
+        change: StoreChange
+        if record is None:
+            record = UserRecord(
+                id=self._next_user_id,
+                public_key=verified.public_key,
+                name=verified.display_name,
+                created_ms=now_ms,
+                last_seen_ms=now_ms,
+            )
+            self._next_user_id += 1
+            change = StoreChange(
+                users=(record,), next_user_id=self._next_user_id, reason="new user"
+            )
+        else:
+            record = replace(record, name=verified.display_name, last_seen_ms=now_ms)
+            change = StoreChange(users=(record,), reason="user seen")
+        self._remember(record)
+
+        old_id = self._session_of_user.get(record.id)
+        if old_id is not None:
+            old = self._sessions[old_id]
+            logger.info("user %d connected again; closing the old session %d", record.id, old_id)
+            actions.append(
+                Send(
+                    old_id,
+                    voip_pb2.Envelope(
+                        goodbye=voip_pb2.Goodbye(
+                            code=voip_pb2.ALREADY_CONNECTED,
+                            message="you connected again from somewhere else; "
+                            "this session is closed",
+                        )
+                    ),
+                )
+            )
+            actions.append(Close(old_id, voip_pb2.ALREADY_CONNECTED, "replaced by a new session"))
+            actions += self._remove_user(old, now, persist=False)
+            old.state = next_state(old.state, SessionEvent.REPLACED)
+
+        s.state = next_state(s.state, SessionEvent.HELLO_ACCEPTED)
+        s.user_id = record.id
+        self._session_of_user[record.id] = s.id
+        actions.append(Persist(change))
+
+        user = UserInfo(record.id, record.name, self.root_id)
+        self.state = self.state.with_user(user)
+        digest = state_hash(self.state)
+        actions.append(
+            Send(
+                s.id,
+                voip_pb2.Envelope(
+                    welcome=voip_pb2.Welcome(
+                        user_id=record.id,
+                        server_name=self.settings.server_name,
+                        root_room_id=self.root_id,
+                        max_chat_length=self.settings.max_chat_length,
+                        max_datagram_size=self.settings.max_datagram_size,
+                        motd=self.settings.motd,
+                    )
+                ),
+            )
+        )
+        actions.append(
+            Send(
+                s.id,
+                voip_pb2.Envelope(server_state=self.state.to_proto(), state_hash=digest),
+            )
+        )
+        update = voip_pb2.StateUpdate(
+            user_joined=voip_pb2.UserJoined(
+                user=voip_pb2.User(id=user.id, name=user.name, room_id=user.room_id)
+            )
+        )
+        actions += self._broadcast_update(update, digest, exclude=s.id)
+        actions.append(Route(s.id, record.id, self.root_id))
+        logger.info("session %d authenticated as user %d (%s)", s.id, record.id, record.name)
+        return actions
+
+    # --- requests --------------------------------------------------------------------------
+
+    def _on_join_room(self, s: _Session, env: voip_pb2.Envelope, now: float) -> list[Action]:
+        rid, room_id = env.request_id, env.join_room.room_id
+        if room_id not in self.state.rooms:
+            return [self._unknown_room(s.id, rid, room_id)]
+        if self.state.users[s.user_id].room_id == room_id:
+            return [
+                self._error(s.id, rid, voip_pb2.ALREADY_IN_ROOM, "you are already in that room")
+            ]
+        update = voip_pb2.StateUpdate(
+            user_moved=voip_pb2.UserMoved(user_id=s.user_id, room_id=room_id)
+        )
+        actions = self._change(update)
+        actions.append(Route(s.id, s.user_id, room_id))
+        actions.append(self._ack(s.id, rid))
+        return actions
+
+    def _on_create_room(self, s: _Session, env: voip_pb2.Envelope, now: float) -> list[Action]:
+        rid, req = env.request_id, env.create_room
+        if req.parent_id not in self.state.rooms:
+            return [self._unknown_room(s.id, rid, req.parent_id)]
+        problem = name_problem(req.name)
+        if problem:
+            return [self._error(s.id, rid, voip_pb2.INVALID_NAME, f"room name refused: {problem}")]
+        room = Room(self._next_room_id, req.name, req.parent_id)
+        self._next_room_id += 1
+        update = voip_pb2.StateUpdate(
+            room_created=voip_pb2.RoomCreated(
+                room=voip_pb2.RoomInfo(id=room.id, name=room.name, parent_id=room.parent_id)
+            )
+        )
+        actions: list[Action] = [
+            Persist(
+                StoreChange(rooms=(room,), next_room_id=self._next_room_id, reason="room created")
+            )
+        ]
+        actions += self._change(update)
+        actions.append(self._ack(s.id, rid))
+        return actions
+
+    def _on_delete_room(self, s: _Session, env: voip_pb2.Envelope, now: float) -> list[Action]:
+        rid, room_id = env.request_id, env.delete_room.room_id
+        if room_id not in self.state.rooms:
+            return [self._unknown_room(s.id, rid, room_id)]
+        room = self.state.rooms[room_id]
+        if room.parent_id == ROOT_PARENT:
+            return [self._error(s.id, rid, voip_pb2.ROOT_ROOM, "the root room cannot be deleted")]
+        moved_sessions = [
+            self._session_of_user[u.id]
+            for u in self.state.users_in(room_id)
+            if u.id in self._session_of_user
+        ]
+        reparented = tuple(Room(c.id, c.name, room.parent_id) for c in self.state.children(room_id))
+        update = voip_pb2.StateUpdate(room_deleted=voip_pb2.RoomDeleted(room_id=room_id))
+        actions: list[Action] = [
+            Persist(StoreChange(rooms=reparented, deleted_rooms=(room_id,), reason="room deleted"))
+        ]
+        actions += self._change(update)
+        for sid in moved_sessions:
+            actions.append(Route(sid, self._sessions[sid].user_id, room.parent_id))
+        actions.append(self._ack(s.id, rid))
+        return actions
+
+    def _on_rename_room(self, s: _Session, env: voip_pb2.Envelope, now: float) -> list[Action]:
+        rid, req = env.request_id, env.rename_room
+        if req.room_id not in self.state.rooms:
+            return [self._unknown_room(s.id, rid, req.room_id)]
+        problem = name_problem(req.name)
+        if problem:
+            return [self._error(s.id, rid, voip_pb2.INVALID_NAME, f"room name refused: {problem}")]
+        old = self.state.rooms[req.room_id]
+        update = voip_pb2.StateUpdate(
+            room_renamed=voip_pb2.RoomRenamed(room_id=req.room_id, name=req.name)
+        )
+        actions: list[Action] = [
+            Persist(
+                StoreChange(rooms=(Room(old.id, req.name, old.parent_id),), reason="room renamed")
+            )
+        ]
+        actions += self._change(update)
+        actions.append(self._ack(s.id, rid))
+        return actions
+
+    def _on_send_chat(self, s: _Session, env: voip_pb2.Envelope, now: float) -> list[Action]:
+        rid, text = env.request_id, env.send_chat.text
+        if not text.strip():
+            return [self._error(s.id, rid, voip_pb2.MALFORMED_MESSAGE, "the chat message is empty")]
+        limit = self.settings.max_chat_length
+        if len(text) > limit:
+            return [
+                self._error(
+                    s.id,
+                    rid,
+                    voip_pb2.CHAT_TOO_LONG,
+                    f"the chat message has {len(text)} characters; the limit is {limit}, "
+                    "so split it",
+                )
+            ]
+        me = self.state.users[s.user_id]
+        message = voip_pb2.Envelope(
+            chat_message=voip_pb2.ChatMessage(
+                sender_id=me.id,
+                sender_name=me.name,
+                room_id=me.room_id,
+                text=text,
+                server_time_ms=_ms(now),
+            )
+        )
+        actions: list[Action] = [
+            Send(self._session_of_user[u.id], message)
+            for u in self.state.users_in(me.room_id)
+            if u.id in self._session_of_user
+        ]
+        actions.append(self._ack(s.id, rid))
+        return actions
+
+    def _on_resync_request(self, s: _Session, env: voip_pb2.Envelope, now: float) -> list[Action]:
+        return [
+            Send(
+                s.id,
+                voip_pb2.Envelope(
+                    server_state=self.state.to_proto(), state_hash=state_hash(self.state)
+                ),
+            ),
+            self._ack(s.id, env.request_id),
+        ]
+
+    def _on_set_display_name(self, s: _Session, env: voip_pb2.Envelope, now: float) -> list[Action]:
+        rid, name = env.request_id, env.set_display_name.name
+        problem = name_problem(name)
+        if problem:
+            return [
+                self._error(s.id, rid, voip_pb2.INVALID_NAME, f"display name refused: {problem}")
+            ]
+        record = self._record_of(s.user_id)
+        actions: list[Action] = []
+        if record is not None:
+            record = replace(record, name=name)
+            self._remember(record)
+            actions.append(Persist(StoreChange(users=(record,), reason="display name")))
+        update = voip_pb2.StateUpdate(
+            user_renamed=voip_pb2.UserRenamed(user_id=s.user_id, name=name)
+        )
+        actions += self._change(update)
+        actions.append(self._ack(s.id, rid))
+        return actions
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    def _change(self, update: voip_pb2.StateUpdate) -> list[Action]:
+        """Apply one update to the shared state and send it to every authenticated session."""
+        self.state = apply_change(self.state, update)
+        return self._broadcast_update(update, state_hash(self.state))
+
+    def _broadcast_update(
+        self, update: voip_pb2.StateUpdate, digest: bytes, exclude: SessionId | None = None
+    ) -> list[Action]:
+        envelope = voip_pb2.Envelope(state_update=update, state_hash=digest)
+        return [Send(sid, envelope) for sid in self._authenticated() if sid != exclude]
+
+    def _authenticated(self) -> Iterable[SessionId]:
+        return self._session_of_user.values()
+
+    def _remove_user(self, s: _Session, now: float, *, persist: bool = True) -> list[Action]:
+        """Take an authenticated session's user out of the shared state."""
+        actions: list[Action] = [Route(s.id, s.user_id, None)]
+        if self._session_of_user.get(s.user_id) == s.id:
+            del self._session_of_user[s.user_id]
+        if s.user_id in self.state.users:
+            actions += self._change(
+                voip_pb2.StateUpdate(user_left=voip_pb2.UserLeft(user_id=s.user_id))
+            )
+        if persist:
+            actions += self._persist_last_seen(s.user_id, now)
+        return actions
+
+    def _persist_last_seen(self, user_id: int, now: float) -> list[Action]:
+        record = self._record_of(user_id)
+        if record is None:
+            return []
+        record = replace(record, last_seen_ms=_ms(now))
+        self._remember(record)
+        return [Persist(StoreChange(users=(record,), reason="last seen"))]
+
+    def _record_of(self, user_id: int) -> UserRecord | None:
+        return self._users.get(user_id)
+
+    def _remember(self, record: UserRecord) -> None:
+        self._users[record.id] = record
+        self._user_id_by_key[record.public_key] = record.id
+
+    def _close(
+        self,
+        s: _Session,
+        code: int,
+        message: str,
+        event: SessionEvent,
+        now: float,
+        as_error: bool,
+    ) -> list[Action]:
+        actions: list[Action] = []
+        if as_error:
+            actions.append(Send(s.id, error_envelope(code, message)))
+        actions.append(Close(s.id, code, message))
+        if s.state is SessionState.AUTHENTICATED:
+            actions += self._remove_user(s, now)
+        s.state = next_state(s.state, event)
+        return actions
+
+    @staticmethod
+    def _error(session: SessionId, request_id: int, code: int, message: str) -> Send:
+        return Send(session, error_envelope(code, message, request_id))
+
+    def _unknown_room(self, session: SessionId, request_id: int, room_id: int) -> Send:
+        return self._error(
+            session,
+            request_id,
+            voip_pb2.UNKNOWN_ROOM,
+            f"room {room_id} does not exist (it may have been deleted); resync your room list",
+        )
+
+    @staticmethod
+    def _ack(session: SessionId, request_id: int) -> Send:
+        return Send(session, voip_pb2.Envelope(request_id=request_id, ack=voip_pb2.Ack()))
+
+
+def error_envelope(code: int, message: str, request_id: int = 0) -> voip_pb2.Envelope:
+    """An Error envelope; `code` is an ErrorCode value (plain int in our signatures)."""
+    return voip_pb2.Envelope(
+        request_id=request_id,
+        error=voip_pb2.Error(code=cast("voip_pb2.ErrorCode", code), message=message),
+    )
+
+
+def _ms(now: float) -> int:
+    return int(now * 1000)

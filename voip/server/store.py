@@ -1,0 +1,251 @@
+"""The server's LevelDB database (plyvel): users, the room tree, ACLs, counters.
+
+Layout (all values are protobuf or ASCII):
+
+    meta:schema             b"1"                    schema version
+    meta:next_user_id       ASCII int               next user id to hand out
+    meta:next_room_id       ASCII int               next room id to hand out
+    user:<public key>       StoredUser              32-byte Ed25519 key
+    room:<id, 4 bytes BE>   StoredRoom
+    acl:<room id, 4 B BE>   StoredAcl               stored now, enforced later
+
+Each `StoreChange` is written in one WriteBatch, so a crash never leaves half
+a change. The store is owned by one thread (the store actor); nothing else
+touches the plyvel handle. A failed write is reported as `StorageError` and
+the caller keeps serving from memory.
+"""
+
+from __future__ import annotations
+
+import logging
+import struct
+from pathlib import Path
+
+import plyvel
+
+from voip.errors import SchemaTooNew, StorageError
+from voip.proto import voip_pb2
+from voip.protocol.state import ROOT_PARENT, Room
+from voip.server.records import AclRecord, Snapshot, StoreChange, UserRecord
+
+logger = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+ROOT_ROOM_ID = 1
+DB_DIR = "db"
+
+_SCHEMA = b"meta:schema"
+_NEXT_USER = b"meta:next_user_id"
+_NEXT_ROOM = b"meta:next_room_id"
+_USER = b"user:"
+_ROOM = b"room:"
+_ACL = b"acl:"
+
+
+def _room_key(room_id: int) -> bytes:
+    return _ROOM + struct.pack(">I", room_id)
+
+
+def _acl_key(room_id: int) -> bytes:
+    return _ACL + struct.pack(">I", room_id)
+
+
+class Store:
+    """A plyvel database in ``<data dir>/db``. Not thread-safe: one owner."""
+
+    def __init__(self, db: plyvel.DB, path: Path) -> None:
+        self._db: plyvel.DB | None = db
+        self.path = path
+        self.failed_writes = 0
+
+    @classmethod
+    def open(cls, data_dir: Path) -> Store:
+        """Open (creating if needed) and check the schema version."""
+        path = Path(data_dir) / DB_DIR
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StorageError(
+                f"cannot create the database directory {path}: {exc}; "
+                "check --data-dir and its permissions"
+            ) from exc
+        try:
+            db = plyvel.DB(str(path), create_if_missing=True)
+        except plyvel.IOError as exc:
+            text = _text(exc)
+            if "lock" in text.lower():
+                raise StorageError(
+                    f"the database {path} is in use by another process (is another "
+                    "voip-server running on this data dir?); stop it or choose another "
+                    f"--data-dir ({text})"
+                ) from exc
+            raise StorageError(f"cannot open the database {path}: {text}") from exc
+        except plyvel.Error as exc:
+            raise StorageError(
+                f"the database {path} is damaged ({_text(exc)}); restore it from a backup"
+            ) from exc
+        store = cls(db, path)
+        try:
+            store._check_schema()
+        except BaseException:
+            store.close()
+            raise
+        return store
+
+    def _check_schema(self) -> None:
+        raw = self._handle.get(_SCHEMA)
+        if raw is None:
+            if any(True for _ in self._handle.iterator(include_value=False)):
+                raise StorageError(
+                    f"the database {self.path} has data but no schema version; it was not "
+                    "written by voip-server, so refuse to touch it"
+                )
+            self._handle.put(_SCHEMA, str(SCHEMA_VERSION).encode(), sync=True)
+            logger.info("created a new database in %s (schema %d)", self.path, SCHEMA_VERSION)
+            return
+        version = int(raw.decode())
+        if version > SCHEMA_VERSION:
+            raise SchemaTooNew(
+                f"the database {self.path} has schema version {version}, but this server "
+                f"only knows version {SCHEMA_VERSION}; upgrade voip-server"
+            )
+
+    @property
+    def _handle(self) -> plyvel.DB:
+        if self._db is None:
+            raise StorageError("the database is closed")
+        return self._db
+
+    # --- reading -------------------------------------------------------------------
+
+    def load(self, root_name: str) -> Snapshot:
+        """Read everything, creating the root room on first start."""
+        db = self._handle
+        users = tuple(_user_from_bytes(value) for _key, value in db.iterator(prefix=_USER))
+        rooms = [_room_from_bytes(value) for _key, value in db.iterator(prefix=_ROOM)]
+        acls = tuple(
+            AclRecord(struct.unpack(">I", key[len(_ACL) :])[0], value)
+            for key, value in db.iterator(prefix=_ACL)
+        )
+        if not any(r.parent_id == ROOT_PARENT for r in rooms):
+            root = Room(ROOT_ROOM_ID, root_name, ROOT_PARENT)
+            self.write(StoreChange(rooms=(root,), reason="root room"))
+            rooms.append(root)
+            logger.info("created the root room %r", root_name)
+        rooms = _repair_tree(rooms)
+        next_user = _int(db.get(_NEXT_USER), 1)
+        next_room = _int(db.get(_NEXT_ROOM), ROOT_ROOM_ID + 1)
+        return Snapshot(
+            users=users,
+            rooms=tuple(rooms),
+            next_user_id=max([next_user, *(u.id + 1 for u in users)]),
+            next_room_id=max([next_room, *(r.id + 1 for r in rooms)]),
+            acls=acls,
+        )
+
+    def acl(self, room_id: int) -> voip_pb2.StoredAcl | None:
+        raw = self._handle.get(_acl_key(room_id))
+        if raw is None:
+            return None
+        acl = voip_pb2.StoredAcl()
+        acl.ParseFromString(raw)
+        return acl
+
+    # --- writing -------------------------------------------------------------------
+
+    def write(self, change: StoreChange) -> None:
+        """Apply one logical change atomically; StorageError if the disk refuses."""
+        try:
+            with self._handle.write_batch(transaction=True) as batch:
+                for user in change.users:
+                    batch.put(_USER + user.public_key, _user_to_bytes(user))
+                for room in change.rooms:
+                    batch.put(_room_key(room.id), _room_to_bytes(room))
+                for room_id in change.deleted_rooms:
+                    batch.delete(_room_key(room_id))
+                    batch.delete(_acl_key(room_id))
+                for acl in change.acls:
+                    batch.put(_acl_key(acl.room_id), acl.stored_acl)
+                if change.next_user_id is not None:
+                    batch.put(_NEXT_USER, str(change.next_user_id).encode())
+                if change.next_room_id is not None:
+                    batch.put(_NEXT_ROOM, str(change.next_room_id).encode())
+        except plyvel.Error as exc:
+            self.failed_writes += 1
+            raise StorageError(
+                f"could not write to the database {self.path} ({change.reason}): "
+                f"{_text(exc)}; the change is kept in memory only (is the disk full?)"
+            ) from exc
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    @property
+    def closed(self) -> bool:
+        return self._db is None
+
+
+# --- encoding ----------------------------------------------------------------------
+
+
+def _user_to_bytes(user: UserRecord) -> bytes:
+    return voip_pb2.StoredUser(
+        id=user.id,
+        public_key=user.public_key,
+        name=user.name,
+        roles=list(user.roles),
+        created_ms=user.created_ms,
+        last_seen_ms=user.last_seen_ms,
+    ).SerializeToString()
+
+
+def _user_from_bytes(raw: bytes) -> UserRecord:
+    m = voip_pb2.StoredUser()
+    m.ParseFromString(raw)
+    return UserRecord(
+        id=m.id,
+        public_key=bytes(m.public_key),
+        name=m.name,
+        created_ms=m.created_ms,
+        last_seen_ms=m.last_seen_ms,
+        roles=tuple(m.roles),
+    )
+
+
+def _room_to_bytes(room: Room) -> bytes:
+    return voip_pb2.StoredRoom(
+        room=voip_pb2.RoomInfo(id=room.id, name=room.name, parent_id=room.parent_id)
+    ).SerializeToString()
+
+
+def _room_from_bytes(raw: bytes) -> Room:
+    m = voip_pb2.StoredRoom()
+    m.ParseFromString(raw)
+    return Room(m.room.id, m.room.name, m.room.parent_id)
+
+
+def _repair_tree(rooms: list[Room]) -> list[Room]:
+    """Keep one root and hang orphans under it, so a damaged tree still loads."""
+    roots = sorted((r for r in rooms if r.parent_id == ROOT_PARENT), key=lambda r: r.id)
+    root = roots[0]
+    ids = {r.id for r in rooms}
+    fixed = []
+    for r in rooms:
+        if r.id != root.id and (r.parent_id not in ids or r.parent_id == ROOT_PARENT):
+            logger.warning(
+                "room %d (%r) had no valid parent; it is moved under the root", r.id, r.name
+            )
+            r = Room(r.id, r.name, root.id)
+        fixed.append(r)
+    return fixed
+
+
+def _int(raw: bytes | None, default: int) -> int:
+    return int(raw.decode()) if raw else default
+
+
+def _text(exc: BaseException) -> str:
+    arg = exc.args[0] if exc.args else exc
+    return arg.decode(errors="replace") if isinstance(arg, bytes) else str(arg)
