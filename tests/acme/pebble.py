@@ -62,9 +62,15 @@ def make_tls_files(directory: Path) -> tuple[Path, Path, Path]:
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
             x509.KeyUsage(
-                digital_signature=True, content_commitment=False, key_encipherment=False,
-                data_encipherment=False, key_agreement=False, key_cert_sign=True,
-                crl_sign=True, encipher_only=False, decipher_only=False,
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
             ),
             critical=True,
         )
@@ -200,13 +206,20 @@ def start_pebble(workdir: Path, *, timeout: float = 30.0) -> Pebble:
             subprocess.Popen(
                 [
                     "pebble-challtestsrv",
-                    "-defaultIPv4", "127.0.0.1",
-                    "-defaultIPv6", "",
-                    "-dns01", f"127.0.0.1:{dns_port}",
-                    "-http01", "",
-                    "-https01", "",
-                    "-tlsalpn01", "",
-                    "-management", f"127.0.0.1:{chall_mgmt}",
+                    "-defaultIPv4",
+                    "127.0.0.1",
+                    "-defaultIPv6",
+                    "",
+                    "-dns01",
+                    f"127.0.0.1:{dns_port}",
+                    "-http01",
+                    "",
+                    "-https01",
+                    "",
+                    "-tlsalpn01",
+                    "",
+                    "-management",
+                    f"127.0.0.1:{chall_mgmt}",
                 ],
                 stdout=chall_log,
                 stderr=subprocess.STDOUT,
@@ -218,8 +231,10 @@ def start_pebble(workdir: Path, *, timeout: float = 30.0) -> Pebble:
             subprocess.Popen(
                 [
                     "pebble",
-                    "-config", str(config_file),
-                    "-dnsserver", f"127.0.0.1:{dns_port}",
+                    "-config",
+                    str(config_file),
+                    "-dnsserver",
+                    f"127.0.0.1:{dns_port}",
                     "-strict=false",
                 ],
                 stdout=pebble_log,
@@ -247,7 +262,7 @@ def _wait_http(
         for proc in pebble.processes:
             if proc.poll() is not None:
                 raise RuntimeError(
-                    f"{proc.args[0]} exited with {proc.returncode}\n{pebble.log_text()}"
+                    f"{proc.args!r} exited with {proc.returncode}\n{pebble.log_text()}"
                 )
         try:
             response = requests.get(url, verify=str(ca) if ca else True, timeout=2)

@@ -298,6 +298,14 @@ def describe_failure(exc: BaseException) -> str:
         return f"issuance refused: {exc.error}"
     if isinstance(exc, messages.Error):
         return str(exc)
+    if isinstance(exc, acme_errors.ClientError) and exc.args:
+        response = exc.args[0]
+        if isinstance(response, requests.Response):
+            body = " ".join(response.text.split())[:300]
+            return (
+                f"the CA answered HTTP {response.status_code} {response.reason} for "
+                f"{response.url}" + (f": {body}" if body else "") + "; check --acme-directory"
+            )
     if isinstance(exc, acme_errors.TimeoutError):
         return "timed out waiting for the CA"
     if isinstance(exc, requests.exceptions.SSLError):

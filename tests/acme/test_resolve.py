@@ -1,0 +1,54 @@
+"""Which certificate the server starts with (no CA needed)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from voip.errors import ConfigError
+from voip.server.acme import AcmeSettings, resolve_certificate
+from voip.server.certs import generate_self_signed
+
+SETTINGS = AcmeSettings(domain="voice.example.org", email="ops@example.org")
+
+
+def test_without_anything_the_self_signed_certificate_is_used(tmp_path: Path) -> None:
+    bundle, manager = resolve_certificate(tmp_path, None, None, None)
+    assert manager is None
+    assert bundle.source == "self-signed"
+    again, _ = resolve_certificate(tmp_path, None, None, None)
+    assert again == bundle
+
+
+def test_files_win(tmp_path: Path) -> None:
+    cert_pem, key_pem = generate_self_signed(["files.example"])
+    (tmp_path / "c.pem").write_bytes(cert_pem)
+    (tmp_path / "k.pem").write_bytes(key_pem)
+    bundle, manager = resolve_certificate(tmp_path, tmp_path / "c.pem", tmp_path / "k.pem", None)
+    assert manager is None
+    assert bundle.source == "files"
+
+
+def test_cert_without_key_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="--cert and --key go together"):
+        resolve_certificate(tmp_path, tmp_path / "c.pem", None, None)
+
+
+def test_files_and_acme_together_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="give only one"):
+        resolve_certificate(tmp_path, tmp_path / "c.pem", tmp_path / "k.pem", SETTINGS)
+
+
+def test_acme_without_stored_certificate_warns_loudly(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="voip.server.acme"):
+        bundle, manager = resolve_certificate(tmp_path, None, None, SETTINGS)
+    assert manager is not None
+    assert not manager.running  # the caller starts it
+    assert bundle.is_self_signed
+    warning = next(r for r in caplog.records if r.levelno == logging.WARNING)
+    assert "SELF-SIGNED" in warning.getMessage()
+    assert "voice.example.org" in warning.getMessage()
