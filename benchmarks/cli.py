@@ -1,0 +1,135 @@
+"""``voip-bench``: run one benchmark or all of them.
+
+Each sub-command prints one JSON object per result line, then a readable
+table (``--json`` prints the JSON lines alone). ``--short`` is the CI mode:
+seconds, not minutes, and numbers that are indicative only. ``all`` also
+writes ``<out>/<name>.json`` and ``<out>/<name>.png`` per benchmark.
+Benchmarks never fail on a timing; they exit non-zero only when they could
+not run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from benchmarks.report import Record, Unavailable, emit, save
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+BENCHMARKS = ("jitter", "mix", "quality", "relay", "e2e")
+
+Runner = Callable[[argparse.Namespace], list[Record]]
+
+
+def _runner(name: str) -> Runner:
+    module = importlib.import_module(f"benchmarks.{name}")
+    run: Runner = module.run
+    return run
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--short", action="store_true", help="CI mode: seconds, not minutes")
+    parser.add_argument("--json", action="store_true", help="print JSON lines only, no table")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="also write <out>/<name>.json and a PNG plot there")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="voip-bench", description="voip benchmarks (numbers, never pass/fail on timing)"
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    _common(sub.add_parser("jitter", help="jitter buffer cost, delay and losses under traces"))
+    _common(sub.add_parser("mix", help="decode+mix cost for 1..32 talkers per 20 ms frame"))
+    quality = sub.add_parser("quality", help="PESQ-WB of speech through loss, FEC and PLC")
+    _common(quality)
+    quality.add_argument("--wav", type=Path, default=None,
+                         help="speech WAV to use instead of espeak-ng's")
+    relay = sub.add_parser("relay", help="server CPU per relayed datagram, real QUIC clients")
+    _common(relay)
+    _relay_options(relay)
+    e2e = sub.add_parser("e2e", help="mouth-to-ear latency bot to bot through a real server")
+    _common(e2e)
+    e2e.add_argument("--seconds", type=float, default=None, help="talk time per case")
+    every = sub.add_parser("all", help="every benchmark; writes JSON and PNG per benchmark")
+    _common(every)
+    every.add_argument("--skip", action="append", default=[], choices=BENCHMARKS,
+                       help="leave a benchmark out (repeatable)")
+    every.set_defaults(wav=None, seconds=None)
+    _relay_options(every, for_all=True)
+    return parser
+
+
+def _relay_options(parser: argparse.ArgumentParser, for_all: bool = False) -> None:
+    parser.add_argument("--clients", type=int, default=None,
+                        help="QUIC clients in the room (default 100; short 20)")
+    parser.add_argument("--talkers", type=int, default=None,
+                        help="clients sending voice (default 5; short 2)")
+    if not for_all:
+        parser.add_argument("--seconds", type=float, default=None,
+                            help="measurement window (default 20; short 3)")
+    parser.add_argument("--client-procs", type=int, default=None,
+                        help="client processes the clients are spread over (default 1)")
+
+
+def _run_one(name: str, args: argparse.Namespace) -> list[Record]:
+    started = time.monotonic()
+    records = _runner(name)(args)
+    logging.getLogger("benchmarks").info("%s took %.1f s", name, time.monotonic() - started)
+    return records
+
+
+def _finish(name: str, records: list[Record], args: argparse.Namespace) -> None:
+    emit(name, records, json_only=args.json)
+    if args.out is not None:
+        save(args.out, name, records, short=args.short)
+        from benchmarks import plots
+
+        plots.plot(name, records, args.out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(name)s: %(message)s", stream=sys.stderr,
+    )
+    if args.command != "all":
+        try:
+            records = _run_one(args.command, args)
+        except Unavailable as exc:
+            print(f"voip-bench: {args.command} cannot run here: {exc}", file=sys.stderr)
+            return 2
+        _finish(args.command, records, args)
+        return 0
+    if args.out is None:
+        args.out = RESULTS_DIR
+    failed = []
+    for name in BENCHMARKS:
+        if name in args.skip:
+            continue
+        try:
+            records = _run_one(name, args)
+        except Unavailable as exc:
+            print(f"voip-bench: {name} skipped: {exc}", file=sys.stderr)
+            continue
+        except Exception as exc:  # one broken benchmark must not hide the others
+            logging.getLogger("benchmarks").exception("benchmark %s failed", name)
+            print(f"voip-bench: {name} could not run: {exc}", file=sys.stderr)
+            failed.append(name)
+            continue
+        _finish(name, records, args)
+    if failed:
+        print(f"voip-bench: failed to run: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
