@@ -275,9 +275,16 @@ def _wait_http(
     raise RuntimeError(f"pebble did not answer {url} in time: {last}\n{pebble.log_text()}")
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 if __name__ == "__main__":
+    import signal
     import sys
     import tempfile
+
+    signal.signal(signal.SIGTERM, _interrupt)
 
     work = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(tempfile.mkdtemp(prefix="pebble-"))
     running = start_pebble(work)
