@@ -1,0 +1,198 @@
+"""Capture engine: microphone (or file) -> level, transmit decision, Opus -> send.
+
+A plain thread, not an actor: the client wraps it in an actor later. The
+PortAudio callback only copies into a ring (see ``sources``); this engine's
+worker thread takes 960-sample frames, applies the input volume, measures the
+level, decides whether to transmit, encodes and calls ``send``.
+
+Sequence numbers count 20 ms frames since start whether or not they are sent,
+like RTP timestamps: the receiver's jitter estimate stays valid across pauses,
+and a gap (silence, DTX) is recognisably a gap rather than loss.
+DTX packets (<= 2 bytes) are not sent.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import threading
+from collections.abc import Callable
+
+import numpy as np
+
+from voip.audio.codec import FRAME_SAMPLES, Encoder
+from voip.audio.devices import DeviceSpec
+from voip.audio.engine import EngineState, ErrorCallback
+from voip.audio.level import SILENT, Level, frame_level
+from voip.audio.opus import DTX_MAX_BYTES, OpusEncoder
+from voip.audio.sources import FrameSource, SoundDeviceSource
+from voip.audio.vad import DEFAULT_THRESHOLD_DBFS, VoiceActivityDetector
+from voip.errors import AudioDeviceError, AudioError
+
+log = logging.getLogger(__name__)
+
+SendCallback = Callable[[bytes, int], None]
+"""Receives (opus packet, sequence number); called on the capture thread."""
+
+
+class TransmissionMode(enum.Enum):
+    PUSH_TO_TALK = "push_to_talk"  # transmit while the PTT key is held
+    CONTINUOUS = "continuous"  # always transmit
+    VOICE_ACTIVATED = "voice_activated"  # transmit while the VAD hears speech
+    MUTED = "muted"  # never transmit
+
+
+class CaptureEngine:
+    """Turns a frame source into a stream of Opus packets handed to ``send``."""
+
+    def __init__(
+        self,
+        device: DeviceSpec | FrameSource = None,
+        send: SendCallback | None = None,
+        mode: TransmissionMode = TransmissionMode.PUSH_TO_TALK,
+        vad_threshold_dbfs: float = DEFAULT_THRESHOLD_DBFS,
+        input_volume: float = 1.0,
+        encoder: Encoder | None = None,
+        on_error: ErrorCallback | None = None,
+        seq_bits: int = 16,
+    ) -> None:
+        if device is None or isinstance(device, int | str):
+            self.source: FrameSource = SoundDeviceSource(device)
+        else:
+            self.source = device
+        self._send = send or (lambda packet, seq: None)
+        self.mode = mode
+        self.input_volume = input_volume
+        self._vad = VoiceActivityDetector(threshold_dbfs=vad_threshold_dbfs)
+        self._encoder = encoder
+        self._on_error = on_error
+        self._seq_mask = (1 << seq_bits) - 1
+        self._ptt = False
+        self._frame = np.zeros(FRAME_SAMPLES, dtype=np.float32)
+        self._thread: threading.Thread | None = None
+        self._running = threading.Event()
+        self.state = EngineState.STOPPED
+        self.error: AudioError | None = None
+        self.is_transmitting = False
+        self.level: Level = SILENT
+        self.sequence = 0  # sequence number of the next frame
+        self.frames_captured = 0
+        self.packets_sent = 0
+        self.bytes_sent = 0
+
+    # -- controls (any thread) ------------------------------------------------
+
+    def press_ptt(self) -> None:
+        """Push-to-talk key down (StartTransmit)."""
+        self._ptt = True
+
+    def release_ptt(self) -> None:
+        """Push-to-talk key up (StopTransmit)."""
+        self._ptt = False
+
+    @property
+    def ptt_pressed(self) -> bool:
+        return self._ptt
+
+    @property
+    def vad_threshold_dbfs(self) -> float:
+        return self._vad.threshold_dbfs
+
+    @vad_threshold_dbfs.setter
+    def vad_threshold_dbfs(self, value: float) -> None:
+        self._vad.threshold_dbfs = value
+
+    def start(self) -> None:
+        """Open the source and start the worker.
+
+        Raises AudioDeviceError if the device cannot be opened (the engine is
+        then FAILED); failures after a successful start go to ``on_error``.
+        """
+        if self.state is EngineState.RUNNING:
+            return
+        self.error = None
+        if self._encoder is None:
+            self._encoder = OpusEncoder()
+        try:
+            self.source.start()
+        except AudioError as exc:
+            self.state = EngineState.FAILED
+            self.error = exc
+            raise
+        self._running.set()
+        self.state = EngineState.RUNNING
+        self._thread = threading.Thread(target=self._run, name="voip-capture", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the worker and close the source; safe to call more than once."""
+        self._running.clear()
+        thread, self._thread = self._thread, None
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=2.0)
+        self.source.stop()
+        self.is_transmitting = False
+        self.level = SILENT
+        if self.state is EngineState.RUNNING:
+            self.state = EngineState.STOPPED
+
+    # -- worker ---------------------------------------------------------------
+
+    def _wants_to_transmit(self, speaking: bool) -> bool:
+        mode = self.mode
+        if mode is TransmissionMode.CONTINUOUS:
+            return True
+        if mode is TransmissionMode.PUSH_TO_TALK:
+            return self._ptt
+        if mode is TransmissionMode.VOICE_ACTIVATED:
+            return speaking
+        return False
+
+    def _run(self) -> None:
+        try:
+            while self._running.is_set():
+                frame = self.source.read(timeout=0.1)
+                if frame is None:
+                    if self.source.finished:
+                        self.is_transmitting = False
+                        self.level = SILENT
+                    continue
+                self.process_frame(frame)
+        except AudioError as exc:
+            self._fail(exc)
+        except Exception as exc:  # never let the thread die silently
+            log.exception("capture worker crashed")
+            self._fail(AudioDeviceError(f"audio capture failed unexpectedly: {exc}"))
+
+    def process_frame(self, frame: np.ndarray) -> None:
+        """Handle one captured frame (the worker's body; callable directly in tests)."""
+        work = self._frame
+        np.multiply(frame, self.input_volume, out=work)
+        self.level = frame_level(work)
+        speaking = self._vad.update(self.level.rms_dbfs)
+        transmit = self._wants_to_transmit(speaking)
+        sequence = self.sequence
+        self.sequence = (sequence + 1) & self._seq_mask
+        self.frames_captured += 1
+        if transmit:
+            assert self._encoder is not None
+            packet = self._encoder.encode(work)
+            if len(packet) > DTX_MAX_BYTES:
+                self._send(packet, sequence)
+                self.packets_sent += 1
+                self.bytes_sent += len(packet)
+        self.is_transmitting = transmit
+
+    def _fail(self, exc: AudioError) -> None:
+        log.error("audio capture stopped: %s", exc)
+        self.state = EngineState.FAILED
+        self.error = exc
+        self.is_transmitting = False
+        self.level = SILENT
+        self._running.clear()
+        self.source.stop()
+        if self._on_error is not None:
+            try:
+                self._on_error(exc)
+            except Exception:
+                log.exception("capture on_error callback raised")

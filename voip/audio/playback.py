@@ -1,0 +1,226 @@
+"""Playback engine: per-user jitter buffers and decoders -> mixer -> speaker (or file).
+
+A plain thread, not an actor: the client wraps it in an actor later.
+``receive`` may be called from the network thread; it only appends to a
+queue, so the network never waits on playback work. The worker thread owns
+all per-user state: once per 20 ms, when the sink wants a frame, it drains
+the queue into the jitter buffers (creating a decoder and buffer on a user's
+first packet), pops one instruction per user, decodes it (packet, FEC, PLC),
+mixes and writes the frame. The PortAudio callback only copies out of a ring
+(see ``sinks``).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from voip.audio.codec import FRAME_SAMPLES, Decoder, Frame
+from voip.audio.devices import DeviceSpec
+from voip.audio.engine import EngineState, ErrorCallback
+from voip.audio.jitter import JitterBuffer, JitterStats, PlayoutKind
+from voip.audio.mixer import Mixer
+from voip.audio.opus import OpusDecoder
+from voip.audio.sinks import FrameSink, SoundDeviceSink
+from voip.errors import AudioDeviceError, AudioError, CodecError
+
+log = logging.getLogger(__name__)
+
+TALKING_HOLD_SECONDS = 0.2  # a user counts as talking this long after their last frame
+
+
+@dataclass(slots=True)
+class _User:
+    decoder: Decoder
+    jitter: JitterBuffer
+    out: Frame = field(default_factory=lambda: np.zeros(FRAME_SAMPLES, dtype=np.float32))
+    last_played: float = float("-inf")
+    decode_errors: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class UserPlayback:
+    """Published per tick for other threads: talking state and buffer stats."""
+
+    last_played: float
+    buffered: int
+    stats: JitterStats
+
+
+_FORGET = object()
+
+
+class PlaybackEngine:
+    """Decodes, mixes and plays every remote talker."""
+
+    def __init__(
+        self,
+        device: DeviceSpec | FrameSink = None,
+        output_volume: float = 1.0,
+        decoder_factory: Callable[[], Decoder] = OpusDecoder,
+        on_error: ErrorCallback | None = None,
+        seq_bits: int = 16,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if device is None or isinstance(device, int | str):
+            self.sink: FrameSink = SoundDeviceSink(device)
+        else:
+            self.sink = device
+        self.output_volume = output_volume
+        self._decoder_factory = decoder_factory
+        self._on_error = on_error
+        self._seq_bits = seq_bits
+        self.clock = clock
+        self._inbox: queue.SimpleQueue[tuple[int, object, bytes, float]] = queue.SimpleQueue()
+        self._users: dict[int, _User] = {}
+        self._volumes: dict[int, float] = {}
+        self._mixer = Mixer()
+        self._published: Mapping[int, UserPlayback] = {}
+        self._thread: threading.Thread | None = None
+        self._running = threading.Event()
+        self.state = EngineState.STOPPED
+        self.error: AudioError | None = None
+        self.frames_played = 0
+
+    # -- any thread -------------------------------------------------------------
+
+    def receive(self, sender_id: int, sequence: int, opus: bytes, now: float) -> None:
+        """Queue one voice packet that arrived at ``now`` (this engine's clock)."""
+        self._inbox.put((sender_id, sequence, opus, now))
+
+    def forget_user(self, user_id: int) -> None:
+        """Drop a user's decoder and buffer (they left); takes effect next tick."""
+        self._inbox.put((user_id, _FORGET, b"", 0.0))
+
+    def set_user_volume(self, user_id: int, volume: float) -> None:
+        """Linear gain for one user (1.0 = unchanged); kept across forget_user."""
+        self._volumes[user_id] = volume
+
+    def user_volume(self, user_id: int) -> float:
+        return self._volumes.get(user_id, 1.0)
+
+    def talking_users(self, now: float) -> frozenset[int]:
+        """Users with buffered packets or a frame played in the last ~200 ms."""
+        return frozenset(
+            uid
+            for uid, p in self._published.items()
+            if p.buffered > 0 or now - p.last_played <= TALKING_HOLD_SECONDS
+        )
+
+    def user_playback(self) -> Mapping[int, UserPlayback]:
+        """The latest per-user snapshot (immutable; replaced every tick)."""
+        return self._published
+
+    def start(self) -> None:
+        """Open the sink and start the worker.
+
+        Raises AudioDeviceError if the device cannot be opened (the engine is
+        then FAILED); failures after a successful start go to ``on_error``.
+        """
+        if self.state is EngineState.RUNNING:
+            return
+        self.error = None
+        try:
+            self.sink.start()
+        except AudioError as exc:
+            self.state = EngineState.FAILED
+            self.error = exc
+            raise
+        self._running.set()
+        self.state = EngineState.RUNNING
+        self._thread = threading.Thread(target=self._run, name="voip-playback", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the worker and close the sink; safe to call more than once."""
+        self._running.clear()
+        thread, self._thread = self._thread, None
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=2.0)
+        self.sink.stop()
+        if self.state is EngineState.RUNNING:
+            self.state = EngineState.STOPPED
+
+    # -- worker -----------------------------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            while self._running.is_set():
+                if self.sink.wait_ready(timeout=0.1):
+                    self.sink.write(self.tick(self.clock()))
+        except AudioError as exc:
+            self._fail(exc)
+        except Exception as exc:  # never let the thread die silently
+            log.exception("playback worker crashed")
+            self._fail(AudioDeviceError(f"audio playback failed unexpectedly: {exc}"))
+
+    def _drain_inbox(self) -> None:
+        inbox = self._inbox
+        users = self._users
+        while True:
+            try:
+                uid, sequence, packet, arrived = inbox.get_nowait()
+            except queue.Empty:
+                return
+            if sequence is _FORGET:
+                users.pop(uid, None)
+                continue
+            user = users.get(uid)
+            if user is None:
+                user = _User(self._decoder_factory(), JitterBuffer(seq_bits=self._seq_bits))
+                users[uid] = user
+                log.debug("first voice packet from user %d", uid)
+            assert isinstance(sequence, int)
+            user.jitter.insert(sequence, packet, arrived)
+
+    def _decode(self, user: _User, kind: PlayoutKind, packet: bytes | None) -> Frame | None:
+        try:
+            if kind is PlayoutKind.PACKET and packet is not None:
+                return user.decoder.decode(packet, out=user.out)
+            if kind is PlayoutKind.FEC and packet is not None:
+                return user.decoder.decode_fec(packet, out=user.out)
+            if kind is PlayoutKind.PLC:
+                return user.decoder.decode_plc(out=user.out)
+        except CodecError as exc:
+            # A corrupt packet from one user must not silence everyone.
+            user.decode_errors += 1
+            log.debug("dropping undecodable voice frame: %s", exc)
+            return user.decoder.decode_plc(out=user.out)
+        return None
+
+    def tick(self, now: float) -> Frame:
+        """Produce one mixed frame (the worker's body; callable directly in tests)."""
+        self._drain_inbox()
+        frames: list[Frame] = []
+        volumes: list[float] = []
+        published: dict[int, UserPlayback] = {}
+        for uid, user in self._users.items():
+            playout = user.jitter.pop()
+            frame = self._decode(user, playout.kind, playout.packet)
+            if frame is not None:
+                frames.append(frame)
+                volumes.append(self._volumes.get(uid, 1.0))
+                if playout.kind is not PlayoutKind.PLC:
+                    user.last_played = now
+            published[uid] = UserPlayback(user.last_played, len(user.jitter), user.jitter.stats())
+        self._published = published
+        self.frames_played += 1
+        return self._mixer.mix(frames, volumes, self.output_volume)
+
+    def _fail(self, exc: AudioError) -> None:
+        log.error("audio playback stopped: %s", exc)
+        self.state = EngineState.FAILED
+        self.error = exc
+        self._running.clear()
+        self.sink.stop()
+        if self._on_error is not None:
+            try:
+                self._on_error(exc)
+            except Exception:
+                log.exception("playback on_error callback raised")

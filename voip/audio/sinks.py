@@ -1,0 +1,178 @@
+"""Where mixed frames go: the sound card, or a recorder (array / WAV file).
+
+``PlaybackEngine`` asks a ``FrameSink`` when it may write the next 20 ms
+frame. The sound card sink keeps a small preallocated ring ahead of the
+PortAudio output callback (which only copies out, filling silence and
+counting an underrun when the ring is short); the recorder paces itself at
+20 ms per frame so the bot records in real time without PortAudio.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from voip.audio.codec import FRAME_SAMPLES, SAMPLE_RATE, Frame
+from voip.audio.devices import AudioDevice, DeviceSpec, resolve_device, sounddevice
+from voip.audio.pacing import FramePacer
+from voip.audio.ring import SampleRing
+from voip.audio.sources import STALL_SECONDS
+from voip.audio.wav import write_wav
+from voip.errors import AudioDeviceError
+
+log = logging.getLogger(__name__)
+
+
+class FrameSink(Protocol):
+    """A consumer of 960-sample float32 frames at (about) real-time pace."""
+
+    def start(self) -> None: ...
+
+    def wait_ready(self, timeout: float) -> bool:
+        """True when the next frame is due; False if not within ``timeout``.
+
+        Raises AudioDeviceError when the sink has failed for good.
+        """
+        ...
+
+    def write(self, frame: Frame) -> None:
+        """Take one frame (copied; the caller may reuse its buffer)."""
+        ...
+
+    def stop(self) -> None: ...
+
+
+class RecordingSink:
+    """Keeps every frame in memory, paced like a speaker; can save a WAV."""
+
+    def __init__(self, realtime: bool = True) -> None:
+        self._pacer = FramePacer(realtime=realtime)
+        self._frames: list[npt.NDArray[np.float32]] = []
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        pass
+
+    def stop(self) -> None:
+        pass
+
+    def wait_ready(self, timeout: float) -> bool:
+        return self._pacer.wait(timeout)
+
+    def write(self, frame: Frame) -> None:
+        with self._lock:
+            self._frames.append(frame.copy())
+
+    def samples(self) -> npt.NDArray[np.float32]:
+        """Everything written so far, as one array."""
+        with self._lock:
+            frames = list(self._frames)
+        return np.concatenate(frames) if frames else np.zeros(0, dtype=np.float32)
+
+    def save(self, path: str | Path) -> None:
+        """Write the recording as 48 kHz mono 16-bit WAV."""
+        write_wav(path, self.samples())
+
+
+class SoundDeviceSink:
+    """Plays to a PortAudio output device through sounddevice."""
+
+    def __init__(
+        self, device: DeviceSpec = None, buffer_frames: int = 3, ring_seconds: float = 0.5
+    ) -> None:
+        self._spec = device
+        self.device: AudioDevice | None = None
+        self._buffer_samples = buffer_frames * FRAME_SAMPLES
+        self._ring = SampleRing(int(SAMPLE_RATE * ring_seconds))
+        self._drained = threading.Event()
+        self._stream: Any = None
+        self._stopping = False
+        self._failure: AudioDeviceError | None = None
+        self._last_callback = 0.0
+        self._primed = False
+        self.underruns = 0  # callbacks that found the ring short and played silence
+        self.latency = 0.0
+
+    def _callback(self, outdata: Any, frames: int, time_info: Any, status: Any) -> None:
+        # Real-time thread: copy out, pad with silence, flag, return.
+        out = outdata[:, 0]
+        n = self._ring.read_into(out)
+        if n < frames:
+            out[n:] = 0.0
+            if self._primed:
+                self.underruns += 1
+        self._last_callback = time.monotonic()
+        self._drained.set()
+
+    def _finished_callback(self) -> None:
+        if not self._stopping:
+            name = self.device.name if self.device else self._spec
+            self._failure = AudioDeviceError(
+                f"the output device {name!r} stopped playing (unplugged or taken by "
+                "another program); choose another output device"
+            )
+            self._drained.set()
+
+    def start(self) -> None:
+        sd = sounddevice()
+        self.device = resolve_device(self._spec, "output")
+        self._stopping = False
+        try:
+            self._stream = sd.OutputStream(
+                device=self.device.index,
+                samplerate=SAMPLE_RATE,
+                channels=1,
+                dtype="float32",
+                blocksize=FRAME_SAMPLES,
+                latency="low",
+                callback=self._callback,
+                finished_callback=self._finished_callback,
+            )
+            self._stream.start()
+        except (sd.PortAudioError, ValueError) as exc:
+            self._stream = None
+            raise AudioDeviceError(
+                f"cannot open the output device {self.device.name!r}: {exc}"
+            ) from exc
+        self.latency = float(self._stream.latency)
+        self._last_callback = time.monotonic()
+        log.info("playing to %r (latency %.3f s)", self.device.name, self.latency)
+
+    def wait_ready(self, timeout: float) -> bool:
+        ring = self._ring
+        if ring.available > self._buffer_samples - FRAME_SAMPLES:
+            self._drained.clear()
+            if ring.available > self._buffer_samples - FRAME_SAMPLES and self._failure is None:
+                self._drained.wait(timeout)
+        if self._failure is not None:
+            raise self._failure
+        if ring.available > self._buffer_samples - FRAME_SAMPLES:
+            if time.monotonic() - self._last_callback > STALL_SECONDS:
+                name = self.device.name if self.device else self._spec
+                raise AudioDeviceError(
+                    f"the output device {name!r} has not asked for audio for "
+                    f"{STALL_SECONDS:g} s; it may have been unplugged. Choose another "
+                    "output device"
+                )
+            return False
+        return True
+
+    def write(self, frame: Frame) -> None:
+        self._ring.write(frame)
+        self._primed = True
+
+    def stop(self) -> None:
+        self._stopping = True
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            try:
+                stream.abort()
+                stream.close()
+            except Exception as exc:  # a vanished device may fail to close; nothing to save
+                log.warning("closing output stream failed: %s", exc)
