@@ -2,3 +2,8 @@
 
 Front ends (the GUI, bots, tests) use `BackendHandle`; see docs/CLIENT_API.md.
 """
+
+from voip.client.backend import BackendHandle
+from voip.client.state import State, TransmissionMode
+
+__all__ = ["BackendHandle", "State", "TransmissionMode"]

@@ -186,6 +186,9 @@ class State:
     errors: tuple[ErrorNotice, ...] = ()  # oldest first, not yet dismissed
     audio: AudioState = field(default_factory=AudioState)
     config: ConfigView = field(default_factory=ConfigView)
+    #: How often the client found its copy of the server state diverged and
+    #: asked for a full snapshot (diagnostics; normally 0).
+    resync_count: int = 0
 
     @property
     def is_connected(self) -> bool:

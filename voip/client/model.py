@@ -1,0 +1,239 @@
+"""The state owner's logic, without the actor: events in, `State` snapshots out.
+
+Kept free of threads and sockets so it is tested directly: the actor in
+`state_actor.py` only calls these methods and publishes `snapshot`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from collections.abc import Iterable
+
+from voip.client.state import (
+    MAX_CHAT_LINES,
+    MAX_ERRORS,
+    AudioState,
+    ChatLine,
+    ConfigView,
+    Connected,
+    ConnectionLost,
+    ConnectionState,
+    ErrorNotice,
+    LocalErrorCode,
+    RoomView,
+    State,
+    UserView,
+)
+from voip.errors import InvalidUpdate, StateHashMismatch
+from voip.proto import voip_pb2
+from voip.protocol.state import ROOT_PARENT, Room, StateModel, UserInfo, apply_update, state_hash
+
+log = logging.getLogger(__name__)
+
+
+def room_views(rooms: Iterable[Room]) -> tuple[RoomView, ...]:
+    """Rooms in tree order (depth first, siblings by name then id) with their depth."""
+    by_parent: dict[int, list[Room]] = {}
+    all_rooms = list(rooms)
+    ids = {r.id for r in all_rooms}
+    for room in all_rooms:
+        parent = room.parent_id if room.parent_id in ids else ROOT_PARENT
+        by_parent.setdefault(parent, []).append(room)
+    for siblings in by_parent.values():
+        siblings.sort(key=lambda r: (r.name.casefold(), r.id))
+    out: list[RoomView] = []
+    seen: set[int] = set()
+
+    def walk(parent: int, depth: int) -> None:
+        for room in by_parent.get(parent, ()):
+            if room.id in seen:
+                continue  # a cycle would be a server bug; never loop on it
+            seen.add(room.id)
+            out.append(RoomView(room.id, room.name, room.parent_id, depth))
+            walk(room.id, depth + 1)
+
+    walk(ROOT_PARENT, 0)
+    return tuple(out)
+
+
+def user_views(
+    users: Iterable[UserInfo], my_user_id: int | None, talking: frozenset[int]
+) -> tuple[UserView, ...]:
+    ordered = sorted(users, key=lambda u: (u.name.casefold(), u.id))
+    return tuple(
+        UserView(u.id, u.name, u.room_id, talking=u.id in talking, is_me=u.id == my_user_id)
+        for u in ordered
+    )
+
+
+class ClientModel:
+    """Everything the state owner knows; `snapshot` is the published view of it."""
+
+    def __init__(
+        self,
+        config: ConfigView | None = None,
+        audio: AudioState | None = None,
+    ) -> None:
+        self._connection: ConnectionState = State().connection
+        self._server = StateModel()
+        self._my_user_id: int | None = None
+        self._chat: deque[ChatLine] = deque(maxlen=MAX_CHAT_LINES)
+        self._errors: deque[ErrorNotice] = deque(maxlen=MAX_ERRORS)
+        self._next_error_id = 1
+        self._audio = audio if audio is not None else AudioState()
+        self._config = config if config is not None else ConfigView()
+        self._awaiting_resync = False
+        self._resync_count = 0
+        self._version = 0
+        self._rooms_cache: tuple[StateModel, tuple[RoomView, ...]] | None = None
+        self._snapshot = self._build()
+
+    # --- reading ---------------------------------------------------------------------
+
+    @property
+    def snapshot(self) -> State:
+        return self._snapshot
+
+    @property
+    def server_model(self) -> StateModel:
+        return self._server
+
+    @property
+    def awaiting_resync(self) -> bool:
+        return self._awaiting_resync
+
+    # --- events ----------------------------------------------------------------------
+
+    def set_connection(self, connection: ConnectionState) -> None:
+        """Record a connection change; leaving Connected forgets the server's state."""
+        if connection == self._connection:
+            return
+        was_connected = isinstance(self._connection, Connected)
+        self._connection = connection
+        if isinstance(connection, Connected):
+            self._my_user_id = connection.user_id
+            self._local_line(f"Connected to {connection.server_name}.")
+        else:
+            self._my_user_id = None
+            self._server = StateModel()
+            self._awaiting_resync = False
+            if was_connected and isinstance(connection, ConnectionLost):
+                self._local_line(f"Connection lost: {connection.error}")
+        self._changed()
+
+    def server_state(self, message: voip_pb2.ServerState, expected_hash: bytes) -> None:
+        """A full snapshot (after Welcome, or answering our resync request)."""
+        model = StateModel.from_proto(message)
+        actual = state_hash(model)
+        if expected_hash and actual != expected_hash:
+            # Not a reason to loop on resyncs: keep it, tell the user, and the next
+            # update's hash check decides.
+            log.error(
+                "full state hash %s differs from server's %s", actual.hex(), expected_hash.hex()
+            )
+            self.add_error(
+                LocalErrorCode.PROTOCOL,
+                "the server's full state does not match its own hash; the room list may "
+                "be wrong. Reconnect, and report this if it repeats",
+                "",
+            )
+        self._server = model
+        self._awaiting_resync = False
+        self._changed()
+
+    def state_update(self, update: voip_pb2.StateUpdate, expected_hash: bytes) -> bool:
+        """Apply one update; True when the caller must send a resync request.
+
+        While a resync is pending, updates are dropped: the snapshot that
+        answers it already contains them.
+        """
+        if self._awaiting_resync:
+            return False
+        try:
+            self._server = apply_update(self._server, update, expected_hash)
+        except (StateHashMismatch, InvalidUpdate) as exc:
+            log.warning("state diverged from the server (%s); asking for a resync", exc)
+            self._awaiting_resync = True
+            self._resync_count += 1
+            self._changed()
+            return True
+        self._changed()
+        return False
+
+    def chat(self, message: voip_pb2.ChatMessage) -> None:
+        self._chat.append(
+            ChatLine(
+                sender_id=message.sender_id,
+                sender_name=message.sender_name,
+                room_id=message.room_id,
+                text=message.text,
+                server_time_ms=message.server_time_ms,
+            )
+        )
+        self._changed()
+
+    def add_error(self, code: str, message: str, command: str) -> ErrorNotice:
+        notice = ErrorNotice(self._next_error_id, str(code), message, command)
+        self._next_error_id += 1
+        self._errors.append(notice)
+        self._local_line(f"{command + ' failed: ' if command else ''}{message}")
+        self._changed()
+        return notice
+
+    def dismiss_error(self, error_id: int) -> None:
+        kept = [e for e in self._errors if e.id != error_id]
+        if len(kept) != len(self._errors):
+            self._errors = deque(kept, maxlen=MAX_ERRORS)
+            self._changed()
+
+    def set_audio(self, audio: AudioState) -> None:
+        if audio != self._audio:
+            self._audio = audio
+            self._changed()
+
+    def set_config(self, config: ConfigView) -> None:
+        if config != self._config:
+            self._config = config
+            self._changed()
+
+    def corrupt_for_test(self) -> None:
+        """Make the local copy differ from the server's (tests force a resync with it)."""
+        rooms = [
+            Room(r.id, r.name + " (corrupted)", r.parent_id) for r in self._server.rooms.values()
+        ]
+        self._server = StateModel.build(rooms, self._server.users.values())
+        self._changed()
+
+    # --- building snapshots ------------------------------------------------------------
+
+    def _local_line(self, text: str) -> None:
+        self._chat.append(
+            ChatLine(0, "", 0, text, server_time_ms=int(time.time() * 1000), local=True)
+        )
+
+    def _changed(self) -> None:
+        self._version += 1
+        self._snapshot = self._build()
+
+    def _build(self) -> State:
+        if self._rooms_cache is None or self._rooms_cache[0] is not self._server:
+            self._rooms_cache = (self._server, room_views(self._server.rooms.values()))
+        rooms = self._rooms_cache[1]
+        me = self._server.users.get(self._my_user_id) if self._my_user_id else None
+        return State(
+            version=self._version,
+            connection=self._connection,
+            rooms=rooms,
+            users=user_views(
+                self._server.users.values(), self._my_user_id, self._audio.talking_users
+            ),
+            my_user_id=self._my_user_id,
+            my_room_id=me.room_id if me is not None else None,
+            chat=tuple(self._chat),
+            errors=tuple(self._errors),
+            audio=self._audio,
+            config=self._config,
+            resync_count=self._resync_count,
+        )
