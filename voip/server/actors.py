@@ -1,0 +1,238 @@
+"""The server's Pykka actors: the store, and the network with its event loop.
+
+`StoreActor` owns the plyvel handle; the loop thread hands it changes with
+`tell` and never waits on the disk. `NetworkActor` owns a thread running an
+asyncio (uvloop when available) event loop with the aioquic server, the hub,
+the relay and the core in it, like Mopidy's HTTP frontend owns a Tornado
+thread; it stops that loop with a thread-safe call. Voice never crosses an
+actor mailbox: the relay runs inside that loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import threading
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import pykka
+from aioquic.asyncio.server import QuicServer, serve
+from aioquic.quic.configuration import QuicConfiguration
+
+from voip.errors import StorageError
+from voip.protocol.handshake import ALPN
+from voip.protocol.voice import MAX_VOICE_DATAGRAM
+from voip.server.certs import CertificateBundle, apply_bundle
+from voip.server.core import CoreSettings, ServerCore
+from voip.server.hub import Hub
+from voip.server.records import Snapshot, StoreChange
+from voip.server.store import Store
+
+logger = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
+
+#: Both sides accept DATAGRAM frames up to this size (docs/PROTOCOL.md).
+MAX_DATAGRAM_FRAME_SIZE = 65536
+#: Room left in one QUIC packet for the header, AEAD tag and DATAGRAM framing.
+#: A voice datagram larger than the packet minus this would never be sent.
+QUIC_PACKET_OVERHEAD = 64
+#: How long shutdown waits for goodbyes to leave before stopping the loop.
+SHUTDOWN_GRACE = 0.2
+
+
+class StoreActor(pykka.ThreadingActor):
+    """Owns the LevelDB handle. `tell` it `StoreChange`s; `ask` only at start."""
+
+    def __init__(self, store: Store) -> None:
+        super().__init__()
+        self._store = store
+        self.failed_writes = 0
+
+    def ping(self) -> bool:
+        """Answered once the actor runs: start order waits on it."""
+        return True
+
+    def load(self, root_name: str) -> Snapshot:
+        return self._store.load(root_name)
+
+    def on_receive(self, message: Any) -> Any:
+        if isinstance(message, StoreChange):
+            try:
+                self._store.write(message)
+            except StorageError as exc:
+                # Keep serving: the core still holds the state in memory.
+                self.failed_writes += 1
+                logger.error("%s", exc)
+            return None
+        return super().on_receive(message)
+
+    def on_stop(self) -> None:
+        self._store.close()
+        logger.info("database %s closed", self._store.path)
+
+    def on_failure(self, *args: Any) -> None:
+        self._store.close()
+
+
+@dataclass(frozen=True)
+class NetworkSettings:
+    host: str
+    port: int
+    bundle: CertificateBundle
+    core: CoreSettings
+    flush_interval: float = 0.0  # seconds; 0 = once per loop iteration
+    ack_delay: float | None = 0.02  # seconds; None = aioquic's default (1 ms)
+    use_uvloop: bool = True
+    idle_timeout: float = 60.0
+
+
+def new_event_loop(use_uvloop: bool = True) -> asyncio.AbstractEventLoop:
+    if use_uvloop:
+        try:
+            import uvloop
+        except ImportError:
+            logger.info("uvloop is not installed; using the default asyncio loop")
+        else:
+            return uvloop.new_event_loop()
+    return asyncio.new_event_loop()
+
+
+class NetworkActor(pykka.ThreadingActor):
+    """Owns the event-loop thread with the QUIC server, the hub and the core."""
+
+    def __init__(
+        self, settings: NetworkSettings, snapshot: Snapshot, store: pykka.ActorRef[Any]
+    ) -> None:
+        super().__init__()
+        self._settings = settings
+        self._snapshot = snapshot
+        self._store = store
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._server: QuicServer | None = None
+        self._config: QuicConfiguration | None = None
+        self.hub: Hub | None = None
+
+    # --- called through the proxy (actor thread) -------------------------------------
+
+    def ping(self) -> bool:
+        return True
+
+    def listen(self) -> tuple[str, int]:
+        """Start the loop thread and bind; return the bound (host, port) or raise."""
+        s = self._settings
+        loop = new_event_loop(s.use_uvloop)
+        self._loop = loop
+        ready: concurrent.futures.Future[tuple[str, int]] = concurrent.futures.Future()
+        self._thread = threading.Thread(
+            target=self._run_loop, args=(loop, ready), name="voip-server-loop", daemon=True
+        )
+        self._thread.start()
+        try:
+            return ready.result()
+        except BaseException:
+            self._thread.join()
+            self._loop = None
+            raise
+
+    def stats(self) -> dict[str, int]:
+        return self._in_loop(self._stats)
+
+    def set_certificate(self, bundle: CertificateBundle) -> None:
+        """Serve `bundle` to connections made from now on (existing ones keep theirs)."""
+
+        async def swap() -> None:
+            assert self._config is not None
+            apply_bundle(self._config, bundle)
+
+        self._in_loop(swap)
+
+    def on_stop(self) -> None:
+        loop, thread = self._loop, self._thread
+        if loop is None or thread is None:
+            return
+        try:
+            counters = self._in_loop(self._shutdown, timeout=10.0)
+            logger.info("relay counters at shutdown: %s", counters)
+        except (RuntimeError, concurrent.futures.TimeoutError) as exc:
+            logger.warning("graceful shutdown failed (%s); stopping the loop anyway", exc)
+        if loop.is_running():
+            loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10.0)
+        self._loop = None
+
+    # --- the loop thread -------------------------------------------------------------------
+
+    def _run_loop(
+        self, loop: asyncio.AbstractEventLoop, ready: concurrent.futures.Future[tuple[str, int]]
+    ) -> None:
+        asyncio.set_event_loop(loop)
+        try:
+            address = loop.run_until_complete(self._start())
+        except BaseException as exc:
+            ready.set_exception(exc)
+            loop.close()
+            return
+        ready.set_result(address)
+        try:
+            loop.run_forever()
+        finally:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+    async def _start(self) -> tuple[str, int]:
+        s = self._settings
+        config = QuicConfiguration(
+            is_client=False,
+            alpn_protocols=[ALPN],
+            max_datagram_frame_size=MAX_DATAGRAM_FRAME_SIZE,
+            idle_timeout=s.idle_timeout,
+        )
+        apply_bundle(config, s.bundle)
+        max_datagram = min(MAX_VOICE_DATAGRAM, config.max_datagram_size - QUIC_PACKET_OVERHEAD)
+        core_settings = s.core
+        if core_settings.max_datagram_size > max_datagram:
+            from dataclasses import replace
+
+            core_settings = replace(core_settings, max_datagram_size=max_datagram)
+        core = ServerCore(core_settings, self._snapshot)
+        self.hub = Hub(
+            core,
+            persist=self._store.tell,
+            max_datagram=max_datagram,
+            flush_interval=s.flush_interval,
+            ack_delay=s.ack_delay,
+        )
+        self._config = config
+        self._server = await serve(
+            s.host, s.port, configuration=config, create_protocol=self.hub.create_protocol
+        )
+        transport = self._server._transport
+        assert transport is not None
+        sockname = transport.get_extra_info("sockname")
+        return str(sockname[0]), int(sockname[1])
+
+    async def _stats(self) -> dict[str, int]:
+        assert self.hub is not None
+        return self.hub.stats()
+
+    async def _shutdown(self) -> dict[str, int]:
+        assert self.hub is not None and self._server is not None
+        hub = self.hub
+        hub.shutdown()
+        # Let the goodbyes and CONNECTION_CLOSE frames leave the socket.
+        await asyncio.sleep(SHUTDOWN_GRACE)
+        self._server.close()
+        return hub.stats()
+
+    def _in_loop(
+        self, fn: Callable[[], Coroutine[Any, Any, _T]], timeout: float | None = 10.0
+    ) -> _T:
+        loop = self._loop
+        if loop is None:
+            raise RuntimeError("the server loop is not running")
+        return asyncio.run_coroutine_threadsafe(fn(), loop).result(timeout)

@@ -1,0 +1,147 @@
+"""Glue in the loop thread: QUIC connections <-> `ServerCore`, relay and store.
+
+The hub numbers connections, feeds their events to the core, and performs
+the actions the core returns: frame and queue envelopes, close connections,
+hand store changes to the store actor (`persist`, which must not block), and
+keep the relay's room index in step. It also owns the flush policy: every
+queued control message or voice datagram is transmitted once per loop
+iteration (`flush_interval` 0) or on a short timer, never per recipient.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from aioquic.quic.connection import QuicConnection
+
+from voip.proto import voip_pb2
+from voip.protocol.framing import encode_envelope
+from voip.server.core import Action, Close, Persist, Route, Send, ServerCore
+from voip.server.quic import ServerProtocol
+from voip.server.records import StoreChange
+from voip.server.relay import Relay
+
+logger = logging.getLogger(__name__)
+
+
+class Hub:
+    def __init__(
+        self,
+        core: ServerCore,
+        *,
+        persist: Callable[[StoreChange], None],
+        max_datagram: int,
+        flush_interval: float = 0.0,
+        ack_delay: float | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.core = core
+        self.relay = Relay(max_datagram, self._schedule_flush)
+        self.protocols: dict[int, ServerProtocol] = {}
+        self._persist = persist
+        self._flush_interval = flush_interval
+        self._ack_delay = ack_delay
+        self._clock = clock
+        self._next_id = 1
+        self._flush_handle: asyncio.Handle | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    # --- aioquic hooks ------------------------------------------------------------------
+
+    def create_protocol(self, quic: QuicConnection, stream_handler: Any = None) -> ServerProtocol:
+        """The `create_protocol` factory given to aioquic's `serve`."""
+        return ServerProtocol(quic, stream_handler, hub=self)
+
+    def next_session_id(self) -> int:
+        sid = self._next_id
+        self._next_id += 1
+        return sid
+
+    def connected(self, p: ServerProtocol) -> None:
+        if self._ack_delay is not None:
+            # aioquic 1.7.2 keeps the ACK delay private; after the handshake a
+            # longer delay (within the advertised max_ack_delay of 25 ms) means
+            # fewer ACK-only packets to talkers. See RECIPES "relay cost".
+            p._quic._ack_delay = self._ack_delay
+        self.protocols[p.session_id] = p
+        self.apply(self.core.connect(p.session_id, p.served_fingerprint()))
+
+    def stream_opened(self, p: ServerProtocol) -> None:
+        self.apply(self.core.open_stream(p.session_id))
+
+    def received(self, p: ServerProtocol, envelope: voip_pb2.Envelope) -> None:
+        self.apply(self.core.receive(p.session_id, envelope, self._clock()))
+
+    def violation(self, p: ServerProtocol, message: str) -> None:
+        self.apply(self.core.violation(p.session_id, message, self._clock()))
+
+    def stream_ended(self, p: ServerProtocol) -> None:
+        """The client finished its control stream: that is a goodbye."""
+        self.apply(self.core.disconnect(p.session_id, self._clock()))
+        self.relay.forget(p)
+        p.close_with(0, "control stream closed by the client")
+
+    def disconnected(self, p: ServerProtocol, code: int, reason: str) -> None:
+        logger.debug("session %d ended (code %d: %s)", p.session_id, code, reason)
+        self.protocols.pop(p.session_id, None)
+        self.apply(self.core.disconnect(p.session_id, self._clock()))
+        self.relay.forget(p)
+
+    # --- doing what the core says -------------------------------------------------------
+
+    def apply(self, actions: list[Action]) -> None:
+        encoded: dict[int, bytes] = {}  # one encoding per envelope, however many recipients
+        for action in actions:
+            if isinstance(action, Send):
+                p = self.protocols.get(action.session)
+                if p is None:
+                    continue
+                key = id(action.envelope)
+                data = encoded.get(key)
+                if data is None:
+                    data = encoded[key] = encode_envelope(action.envelope)
+                p.send_control(data)
+                self.relay.mark_dirty(p)
+            elif isinstance(action, Close):
+                p = self.protocols.get(action.session)
+                if p is not None:
+                    self.relay.forget(p)
+                    p.close_with(action.code, action.reason)
+            elif isinstance(action, Persist):
+                self._persist(action.change)
+            elif isinstance(action, Route):
+                p = self.protocols.get(action.session)
+                if p is not None:
+                    self.relay.route(p, action.user_id, action.room_id)
+
+    # --- flushing ---------------------------------------------------------------------------
+
+    def _schedule_flush(self) -> None:
+        if self._flush_handle is not None:
+            return
+        loop = self._loop or asyncio.get_running_loop()
+        self._loop = loop
+        if self._flush_interval > 0:
+            self._flush_handle = loop.call_later(self._flush_interval, self._flush)
+        else:
+            self._flush_handle = loop.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_handle = None
+        self.relay.flush()
+
+    # --- shutdown ---------------------------------------------------------------------------
+
+    def shutdown(self) -> None:
+        """Goodbye to everyone, then close every connection (called in the loop thread)."""
+        self.apply(self.core.shutdown(self._clock()))
+        self._flush()
+
+    def stats(self) -> dict[str, int]:
+        counters = self.relay.stats.as_dict()
+        counters["connections"] = len(self.protocols)
+        return counters
