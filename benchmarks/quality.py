@@ -1,0 +1,249 @@
+"""Speech quality through loss: PESQ wideband of the receive path's output.
+
+The path, per case: a speech WAV (espeak-ng, made at run time) at 48 kHz ->
+``OpusEncoder`` (32 kbit/s VBR, DTX on, in-band FEC on or off; DTX packets
+are not sent, as the client does) -> a loss pattern (independent "random"
+losses, or "bursty" Gilbert-Elliott losses with mean burst 3 packets, at
+0/5/10/20 %) -> a constant 30 ms network delay -> a real ``JitterBuffer``
+popped every 20 ms -> ``OpusDecoder`` following each playout instruction.
+The output is the stream as played (silence while the buffer is empty or
+rebuffering), shifted by the constant start-up delay.
+
+Variants, to see what each repair is worth:
+
+- ``fec+plc``: the product: FEC from the next packet when it is there, PLC
+  otherwise;
+- ``plc``: encoder FEC off, every lost frame concealed by PLC;
+- ``fec+silence``: FEC when possible, silence in place of PLC;
+- ``silence``: FEC off and silence for every lost frame (no repair at all);
+- ``fec+plc@48k``: the product's repairs at 48 kbit/s instead of 32.
+
+All at the encoder's default loss hint (10 %). ``kind="codec"`` records score
+the codec alone (no loss, no buffer) over bitrates, FEC on/off and loss hints:
+with FEC on, libopus spends bits on redundancy in proportion to the hint, and
+the clean-channel quality pays for it.
+
+``unplayed_frames``: frames lost in a burst as long as the buffer depth, so
+the buffer ran dry and played silence (neither FEC nor PLC was asked for).
+
+Score: PESQ P.862.2 wideband (``pesq`` package) of the output against the
+input, both resampled to 16 kHz; mean (and min) over several loss seeds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from benchmarks import traces
+from benchmarks.report import Record, Unavailable
+from voip.audio.codec import FRAME_SAMPLES, SAMPLE_RATE
+from voip.audio.jitter import JitterBuffer, PlayoutKind
+from voip.audio.opus import DTX_MAX_BYTES, OpusDecoder, OpusEncoder
+from voip.audio.wav import read_wav
+
+log = logging.getLogger(__name__)
+
+FALLBACK_WAV = Path(__file__).resolve().parent / "data" / "fallback-speech.wav"
+SHORT_TEXT = "The quick brown fox jumps over the lazy dog. Every frame counts."
+FULL_TEXT = (
+    "The quick brown fox jumps over the lazy dog. A voice chat must stay clear "
+    "when packets are lost, so every frame counts. Please call Stella and ask her "
+    "to bring these things with her from the store."
+)
+LOSS_PCT = (0, 5, 10, 20)
+LOSS_MODELS = ("random", "bursty")
+# name -> (bitrate, encoder FEC, loss hint %, decoder uses FEC, PLC (else silence))
+VARIANTS: dict[str, tuple[int, bool, int, bool, bool]] = {
+    "fec+plc": (32_000, True, 10, True, True),
+    "plc": (32_000, False, 10, False, True),
+    "fec+silence": (32_000, True, 10, True, False),
+    "silence": (32_000, False, 10, False, False),
+    "fec+plc@48k": (48_000, True, 10, True, True),
+}
+# Codec alone on a clean channel: what bitrate, FEC and the loss hint cost.
+CODEC_SWEEP = [(b, f, h) for b in (24_000, 32_000, 48_000)
+               for f, h in ((False, 0), (True, 0), (True, 10), (True, 20))]
+NETWORK_DELAY = 0.030
+
+Samples = npt.NDArray[np.float32]
+
+
+def speech(text: str, wav: Path | None) -> tuple[Samples, str]:
+    """48 kHz mono speech peaking at 0.5, and where it came from."""
+    if wav is not None:
+        source, x = str(wav), read_wav(wav)
+    elif shutil.which("espeak-ng"):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "speech.wav"
+            subprocess.run(
+                ["espeak-ng", "-v", "en-us", "-s", "155", "-w", str(path), text],
+                check=True, capture_output=True, timeout=60,
+            )
+            source, x = "espeak-ng", read_wav(path)
+    elif FALLBACK_WAV.exists():
+        log.warning("espeak-ng not found; using the committed %s", FALLBACK_WAV.name)
+        source, x = f"file:{FALLBACK_WAV.name}", read_wav(FALLBACK_WAV)
+    else:
+        raise Unavailable("neither espeak-ng nor the fallback speech WAV is available")
+    frames = len(x) // FRAME_SAMPLES
+    x = x[: frames * FRAME_SAMPLES]
+    peak = float(np.max(np.abs(x))) or 1.0
+    return (x * (0.5 / peak)).astype(np.float32), source
+
+
+def encode(pcm: Samples, bitrate: int, fec: bool, hint: int) -> list[bytes | None]:
+    """One packet per frame; None where DTX means nothing is sent."""
+    encoder = OpusEncoder(bitrate=bitrate, fec=fec, loss_percent=hint)
+    packets: list[bytes | None] = []
+    for i in range(len(pcm) // FRAME_SAMPLES):
+        packet = encoder.encode(pcm[i * FRAME_SAMPLES : (i + 1) * FRAME_SAMPLES])
+        packets.append(packet if len(packet) > DTX_MAX_BYTES else None)
+    encoder.close()
+    return packets
+
+
+def loss_mask(model: str, pct: int, n: int, seed: int) -> npt.NDArray[np.bool_]:
+    if pct == 0:
+        return np.zeros(n, dtype=bool)
+    if model == "random":
+        return traces.random_loss(n, pct / 100, seed=seed)
+    return traces.gilbert_elliott(n, pct / 100, 3.0, seed=seed)
+
+
+def receive(
+    packets: list[bytes | None], lost: npt.NDArray[np.bool_], repair_fec: bool, plc: bool
+) -> tuple[Samples, dict[str, int]]:
+    """Play the packets that survive through a JitterBuffer and a decoder."""
+    n = len(packets)
+    frame = traces.FRAME
+    jb = JitterBuffer(seq_bits=32)
+    decoder = OpusDecoder()
+    ticks = n + 40
+    out = np.zeros(ticks * FRAME_SAMPLES, dtype=np.float32)
+    counts = {"fec": 0, "plc": 0, "silent": 0, "unplayed": 0}
+    covered: set[int] = set()
+    first_tick: int | None = None
+    first_seq = 0
+    arrivals = [i for i in range(n) if packets[i] is not None and not lost[i]]
+    k = 0
+    for tick in range(ticks):
+        now = (tick + 0.37) * frame + NETWORK_DELAY
+        while k < len(arrivals) and arrivals[k] * frame + NETWORK_DELAY <= now:
+            i = arrivals[k]
+            packet = packets[i]
+            assert packet is not None
+            jb.insert(i, packet, arrivals[k] * frame + NETWORK_DELAY)
+            k += 1
+        playout = jb.pop()
+        dest = out[tick * FRAME_SAMPLES : (tick + 1) * FRAME_SAMPLES]
+        if playout.kind is PlayoutKind.NOTHING:
+            continue
+        if playout.sequence is not None:
+            covered.add(playout.sequence)
+            if first_tick is None:
+                first_tick, first_seq = tick, playout.sequence
+        if playout.kind is PlayoutKind.PACKET and playout.packet is not None:
+            decoder.decode(playout.packet, dest)
+        elif playout.kind is PlayoutKind.FEC and repair_fec and playout.packet is not None:
+            decoder.decode_fec(playout.packet, dest)
+            counts["fec"] += 1
+        elif plc:
+            decoder.decode_plc(dest)
+            counts["plc"] += 1
+        else:
+            counts["silent"] += 1  # leave the frame silent; the decoder never hears of it
+    decoder.close()
+    # Frames that were sent but got no playout at all: the buffer ran dry
+    # across a loss burst and waited for the next packets in silence.
+    counts["unplayed"] = sum(1 for i in range(n) if packets[i] is not None and i not in covered)
+    shift = ((first_tick or 0) - first_seq) * FRAME_SAMPLES
+    played = out[shift : shift + n * FRAME_SAMPLES]
+    return played, counts
+
+
+def pesq_wb(reference: Samples, degraded: Samples) -> float:
+    from pesq import pesq
+    from scipy.signal import resample_poly
+
+    ref = resample_poly(reference, 1, 3)
+    deg = resample_poly(degraded, 1, 3)
+    return float(pesq(16_000, ref, deg, "wb"))
+
+
+def codec_only(pcm: Samples, bitrate: int, fec: bool, hint: int) -> Record:
+    encoder = OpusEncoder(bitrate=bitrate, fec=fec, loss_percent=hint)
+    decoder = OpusDecoder()
+    out = np.zeros_like(pcm)
+    sizes = []
+    for i in range(len(pcm) // FRAME_SAMPLES):
+        packet = encoder.encode(pcm[i * FRAME_SAMPLES : (i + 1) * FRAME_SAMPLES])
+        sizes.append(len(packet))
+        decoder.decode(packet, out[i * FRAME_SAMPLES : (i + 1) * FRAME_SAMPLES])
+    encoder.close()
+    decoder.close()
+    return {
+        "benchmark": "quality",
+        "kind": "codec",
+        "bitrate": bitrate,
+        "fec": fec,
+        "loss_hint_pct": hint,
+        "pesq_wb": pesq_wb(pcm, out),
+        "opus_bytes_mean": float(np.mean(sizes)),
+    }
+
+
+def run(args: argparse.Namespace) -> list[Record]:
+    try:
+        import pesq  # noqa: F401
+        import scipy  # noqa: F401
+    except ImportError as exc:
+        raise Unavailable(f"{exc.name} is not installed (pip install -e '.[bench]')") from exc
+    short = bool(args.short)
+    pcm, source = speech(SHORT_TEXT if short else FULL_TEXT, getattr(args, "wav", None))
+    seeds = (1,) if short else (1, 2, 3, 4, 5)
+    encodings = {cfg[:3]: encode(pcm, *cfg[:3]) for cfg in VARIANTS.values()}
+    n = len(pcm) // FRAME_SAMPLES
+    records: list[Record] = []
+    cases = [("none", 0)] + [(m, p) for m in LOSS_MODELS for p in LOSS_PCT if p]
+    for model, pct in cases:
+        for variant, (bitrate, fec, hint, repair_fec, plc) in VARIANTS.items():
+            packets = encodings[(bitrate, fec, hint)]
+            scores: list[float] = []
+            totals = {"fec": 0, "plc": 0, "silent": 0, "unplayed": 0}
+            measured: list[float] = []
+            for seed in seeds if pct else seeds[:1]:
+                lost = loss_mask(model, pct, n, seed)
+                measured.append(100.0 * float(lost.mean()))
+                out, counts = receive(packets, lost, repair_fec, plc)
+                scores.append(pesq_wb(pcm, out))
+                for key, value in counts.items():
+                    totals[key] += value
+            runs = len(scores)
+            records.append({
+                "benchmark": "quality",
+                "kind": "pesq",
+                "loss_model": model,
+                "loss_pct": pct,
+                "variant": variant,
+                "pesq_wb": float(np.mean(scores)),
+                "pesq_wb_min": float(np.min(scores)),
+                "runs": runs,
+                "measured_loss_pct": float(np.mean(measured)),
+                "fec_frames": totals["fec"] / runs,
+                "plc_frames": totals["plc"] / runs,
+                "silent_frames": totals["silent"] / runs,
+                "unplayed_frames": totals["unplayed"] / runs,
+                "frames": n,
+                "speech": source,
+            })
+    sweep = CODEC_SWEEP if not short else [c for c in CODEC_SWEEP if c[0] == 32_000]
+    records.extend(codec_only(pcm, *cfg) for cfg in sweep)
+    return records
