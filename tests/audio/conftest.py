@@ -41,11 +41,11 @@ def pulse() -> Iterator[dict[str, str]]:
 
     rescan()
     yield env
-    for key, value in saved.items():
-        if value is None:
+    for key, old in saved.items():
+        if old is None:
             os.environ.pop(key, None)
         else:
-            os.environ[key] = value
+            os.environ[key] = old
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> bool:

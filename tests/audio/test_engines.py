@@ -199,8 +199,9 @@ def test_playback_thread_records_speech_through_the_codec(poll: Callable[..., bo
             pacer.wait(1.0)
             engine.receive(3, i, p, engine.clock())
         assert poll(
-            lambda: 3 in engine.user_playback()
-            and engine.user_playback()[3].stats.played == len(pk)
+            lambda: (
+                3 in engine.user_playback() and engine.user_playback()[3].stats.played == len(pk)
+            )
         )
         assert poll(lambda: 3 not in engine.talking_users(engine.clock()))
     finally:

@@ -158,9 +158,7 @@ def test_long_silence_resets_sequence_tracking() -> None:
         jb.insert(s, pkt(s), now=s * F)
     drain(jb, 4)
     far = 40_000  # beyond half the 16-bit space: ambiguous without a reset
-    assert played(realtime(jb, [far + i for i in range(4)], t0=60.0)) == [
-        far + i for i in range(4)
-    ]
+    assert played(realtime(jb, [far + i for i in range(4)], t0=60.0)) == [far + i for i in range(4)]
 
 
 def test_target_grows_under_jitter_and_settles_without_it() -> None:

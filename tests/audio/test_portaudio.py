@@ -124,7 +124,10 @@ def test_playback_engine_plays_into_the_sink_and_reports_talking(
 
     monitor = sd.InputStream(
         device=resolve_device(DEVICE, "input").index,
-        samplerate=48000, channels=1, dtype="float32", callback=listen,
+        samplerate=48000,
+        channels=1,
+        dtype="float32",
+        callback=listen,
     )
     engine = PlaybackEngine(DEVICE)
     enc = OpusEncoder()

@@ -114,7 +114,7 @@ def resolve_device(spec: DeviceSpec, direction: Direction) -> AudioDevice:
         )
     if spec is None:
         for d in devices:
-            if (d.is_default_input if direction == "input" else d.is_default_output):
+            if d.is_default_input if direction == "input" else d.is_default_output:
                 return d
         return devices[0]
     if isinstance(spec, int):

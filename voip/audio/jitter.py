@@ -151,11 +151,18 @@ class JitterBuffer:
 
     def stats(self) -> JitterStats:
         return JitterStats(
-            received=self.received, late=self.late, duplicate=self.duplicate,
-            lost=self.lost, fec_recovered=self.fec_recovered, plc=self.plc,
-            played=self.played, underruns=self.underruns,
-            overflow_dropped=self.overflow_dropped, buffered=self._count,
-            target_frames=self.target_frames, jitter_seconds=self._jitter,
+            received=self.received,
+            late=self.late,
+            duplicate=self.duplicate,
+            lost=self.lost,
+            fec_recovered=self.fec_recovered,
+            plc=self.plc,
+            played=self.played,
+            underruns=self.underruns,
+            overflow_dropped=self.overflow_dropped,
+            buffered=self._count,
+            target_frames=self.target_frames,
+            jitter_seconds=self._jitter,
         )
 
     # -- input --------------------------------------------------------------

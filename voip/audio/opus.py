@@ -146,14 +146,20 @@ class OpusEncoder:
         if pcm.dtype == np.float32:
             pcm = np.ascontiguousarray(pcm)
             n = self._lib.libopus.opus_encode_float(
-                self._handle, pcm.ctypes.data_as(self._float_ptr_t), FRAME_SAMPLES,
-                self._out_ptr, MAX_PACKET_BYTES,
+                self._handle,
+                pcm.ctypes.data_as(self._float_ptr_t),
+                FRAME_SAMPLES,
+                self._out_ptr,
+                MAX_PACKET_BYTES,
             )
         elif pcm.dtype == np.int16:
             pcm = np.ascontiguousarray(pcm)
             n = self._lib.libopus.opus_encode(
-                self._handle, pcm.ctypes.data_as(self._int16_ptr_t), FRAME_SAMPLES,
-                self._out_ptr, MAX_PACKET_BYTES,
+                self._handle,
+                pcm.ctypes.data_as(self._int16_ptr_t),
+                FRAME_SAMPLES,
+                self._out_ptr,
+                MAX_PACKET_BYTES,
             )
         else:
             raise CodecError(f"Opus encodes int16 or float32 samples, not {pcm.dtype}")
@@ -198,8 +204,12 @@ class OpusDecoder:
         data = None if packet is None else ctypes.cast(ctypes.c_char_p(packet), self._uchar_ptr_t)
         length = 0 if packet is None else len(packet)
         n = self._lib.libopus.opus_decode_float(
-            self._handle, data, length, out.ctypes.data_as(self._float_ptr_t),
-            FRAME_SAMPLES, fec,
+            self._handle,
+            data,
+            length,
+            out.ctypes.data_as(self._float_ptr_t),
+            FRAME_SAMPLES,
+            fec,
         )
         _check(n, what)
         if n != FRAME_SAMPLES:

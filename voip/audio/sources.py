@@ -183,5 +183,3 @@ class SoundDeviceSource:
                 stream.close()
             except Exception as exc:  # a vanished device may fail to close; nothing to save
                 log.warning("closing input stream failed: %s", exc)
-
-
