@@ -49,7 +49,7 @@ def test_snapshot_tree_order_and_me() -> None:
     assert state.me is not None and state.me.is_me and state.me.name == "amy"
     assert [u.name for u in state.users_in(1)] == ["zed"]
     assert [r.name for r in state.children(1)] == ["A-room", "b-room"]
-    assert [(room.name, len(users)) for room, users in state.room_tree()][0] == ("Root", 1)
+    assert next((room.name, len(users)) for room, users in state.room_tree()) == ("Root", 1)
 
 
 def test_update_with_matching_hash_applies_and_bumps_version() -> None:
@@ -135,5 +135,6 @@ def test_talking_users_mark_user_views() -> None:
 
 
 def test_room_views_survive_orphans_and_cycles() -> None:
-    views = room_views([Room(1, "root", 0), Room(2, "orphan", 99), Room(3, "a", 4), Room(4, "b", 3)])
+    rooms = [Room(1, "root", 0), Room(2, "orphan", 99), Room(3, "a", 4), Room(4, "b", 3)]
+    views = room_views(rooms)
     assert {v.id for v in views} == {1, 2}  # the 3<->4 cycle is unreachable, never loops
