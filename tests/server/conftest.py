@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -32,6 +32,12 @@ _load_helper("voip_tests_server_client", "quic_client.py")
 def server_options(data_dir: Path, **overrides: object) -> ServerOptions:
     bundle = load_or_create_self_signed(data_dir, ["localhost"])
     return ServerOptions(data_dir=data_dir, bundle=bundle, **overrides)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def make_options() -> Callable[..., ServerOptions]:
+    """`make_options(data_dir, **overrides)`: options with the data dir's self-signed cert."""
+    return server_options
 
 
 @pytest.fixture

@@ -72,7 +72,14 @@ class Client:
     # --- connecting --------------------------------------------------------------
 
     @classmethod
-    async def open(cls, port: int, *, name: str = "user", key: SigningKey | None = None) -> Client:
+    async def open(
+        cls,
+        port: int,
+        *,
+        name: str = "user",
+        key: SigningKey | None = None,
+        max_datagram_size: int | None = None,
+    ) -> Client:
         """Connect and open the control stream; the challenge is then on its way."""
         config = QuicConfiguration(
             is_client=True,
@@ -81,6 +88,8 @@ class Client:
             max_datagram_frame_size=65536,
         )
         config.verify_mode = ssl.CERT_NONE
+        if max_datagram_size is not None:
+            config.max_datagram_size = max_datagram_size
         manager = connect("127.0.0.1", port, configuration=config, create_protocol=ClientProtocol)
         protocol = await manager.__aenter__()
         client = cls(protocol, key or SigningKey.generate(), name)
@@ -90,10 +99,16 @@ class Client:
 
     @classmethod
     async def join(
-        cls, port: int, *, name: str = "user", password: str = "", key: SigningKey | None = None
+        cls,
+        port: int,
+        *,
+        name: str = "user",
+        password: str = "",
+        key: SigningKey | None = None,
+        max_datagram_size: int | None = None,
     ) -> Client:
         """Connect and authenticate; fails the test if not welcomed."""
-        client = await cls.open(port, name=name, key=key)
+        client = await cls.open(port, name=name, key=key, max_datagram_size=max_datagram_size)
         await client.hello(password=password)
         welcome = await client.wait_envelope("welcome")
         client.user_id = welcome.welcome.user_id
