@@ -223,3 +223,11 @@ def test_property_playout_is_ordered_unique_and_complete(
     assert len(got) + stats.late + stats.duplicate + stats.overflow_dropped == len(arrivals)
     assert stats.overflow_dropped == 0  # steady arrivals never build excess depth
     assert stats.duplicate == len(arrivals) - len({s for _, s in arrivals})
+    assert stats.buffered == 0  # everything that arrived was played or dropped
+
+
+def test_a_short_spurt_after_silence_is_not_stuck_waiting_for_depth() -> None:
+    jb = JitterBuffer()
+    jb.insert(0, pkt(0), now=0.0)  # one lone packet: never reaches 3 frames of depth
+    kinds = [k for k, _ in drain(jb, 4)]
+    assert PlayoutKind.PACKET in kinds and len(jb) == 0

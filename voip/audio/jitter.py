@@ -114,6 +114,7 @@ class JitterBuffer:
         self._count = 0
         self._target = float(initial_target)
         self._playing = False
+        self._waited = 0  # ticks spent buffering with packets held
         self._next = 0  # extended sequence to play next (PLAYING) / floor (BUFFERING)
         self._highest = 0  # highest extended sequence seen (valid after the first packet)
         self._seen_mask = 0  # bit i set: highest - i was received
@@ -214,6 +215,7 @@ class JitterBuffer:
         self._ring_seq = [_EMPTY] * RING_CAPACITY
         self._count = 0
         self._playing = False
+        self._waited = 0
         self._highest = sequence  # extended numbering starts at the wire value
         # Leave room below the first packet so packets reordered around the
         # start of a stream are still played rather than counted late.
@@ -272,10 +274,14 @@ class JitterBuffer:
             if self._count == 0:
                 return NOTHING
             first = self._lowest_buffered()
-            if self._highest - first + 1 < self.target_frames:
+            self._waited += 1
+            # Start once the target depth is buffered, or once the oldest packet
+            # has waited that long anyway (a short spurt must not stay stuck).
+            if self._highest - first + 1 < self.target_frames and self._waited < self.target_frames:
                 return NOTHING
             self._next = first
             self._playing = True
+            self._waited = 0
         elif self._count == 0:
             # Ran dry: the talker stopped (or DTX, or a long jitter spike).
             self._playing = False
