@@ -1,0 +1,8 @@
+"""Audio pipeline: Opus codec, jitter buffers, mixer, VAD, devices, engines.
+
+No network and no actors here: the client wraps the capture and playback
+engines in actors. Modules: ``codec`` (format constants, codec interface),
+``opus``, ``jitter``, ``mixer``, ``level``, ``vad``, ``ring``, ``devices``,
+``sources``/``sinks`` (sound card or file), ``capture``, ``playback``,
+``loopback``, ``wav``, ``signals``/``analysis`` (test signals, measurements).
+"""
