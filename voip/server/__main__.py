@@ -1,0 +1,7 @@
+"""``python -m voip.server`` runs the same CLI as ``voip-server``."""
+
+import sys
+
+from voip.server.cli import main
+
+sys.exit(main())

@@ -1,0 +1,130 @@
+"""``voip-server``: run a server until SIGINT/SIGTERM.
+
+Usage errors and start-up failures (database in use, bad certificate, port
+taken) are printed as one clear line and exit non-zero; a signal stops the
+server cleanly (goodbye to clients, database closed) and exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+
+from voip.errors import CertificateError, ConfigError, StorageError
+from voip.server.app import ServerOptions, start_server
+from voip.server.certs import CertificateBundle, load_bundle, load_or_create_self_signed
+from voip.server.config import (
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    ServerConfig,
+    build_config,
+    load_config_file,
+    parse_listen,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="voip-server", description="Run a voip voice chat server (QUIC, ALPN voip/1)."
+    )
+    p.add_argument(
+        "--listen",
+        metavar="HOST:PORT",
+        help=f"address to listen on (default {DEFAULT_HOST}:{DEFAULT_PORT}; "
+        "[::]:PORT for IPv6; port 0 picks a free one)",
+    )
+    p.add_argument("--data-dir", type=Path, help="database and generated certificate directory")
+    p.add_argument("--password", help="server password (default: none, anyone may join)")
+    p.add_argument("--cert", type=Path, help="PEM certificate chain, leaf first")
+    p.add_argument("--key", type=Path, help="PEM private key for --cert")
+    p.add_argument("--config", type=Path, help="TOML config file; flags override it")
+    p.add_argument("--name", help="server name, shown to clients (also the root room's name)")
+    p.add_argument("--log-level", help="DEBUG, INFO (default), WARNING, ERROR")
+    return p
+
+
+def resolve_certificate(config: ServerConfig) -> CertificateBundle:
+    """The one place that decides which certificate the server serves.
+
+    Order: --cert/--key files, else the self-signed certificate in the data
+    dir (generated on first start). ACME plugs in here (integrator).
+    """
+    if config.cert is not None and config.key is not None:
+        return load_bundle(config.cert, config.key)
+    return load_or_create_self_signed(config.resolved_data_dir, config.hostnames)
+
+
+def options_from_config(config: ServerConfig, bundle: CertificateBundle) -> ServerOptions:
+    return ServerOptions(
+        data_dir=config.resolved_data_dir,
+        bundle=bundle,
+        host=config.host,
+        port=config.port,
+        name=config.name,
+        password=config.password or "",
+        motd=config.motd,
+        flush_interval=config.flush_interval_ms / 1000,
+        ack_delay=None if config.ack_delay_ms is None else config.ack_delay_ms / 1000,
+    )
+
+
+def load_config(args: argparse.Namespace) -> ServerConfig:
+    file_values = load_config_file(args.config) if args.config else {}
+    overrides: dict[str, object] = {
+        "data_dir": args.data_dir,
+        "password": args.password,
+        "cert": args.cert,
+        "key": args.key,
+        "name": args.name,
+        "log_level": args.log_level,
+    }
+    if args.listen is not None:
+        overrides["host"], overrides["port"] = parse_listen(args.listen)
+    return build_config(file_values, overrides)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        config = load_config(args)
+    except ConfigError as exc:
+        parser.error(str(exc))  # exits 2
+    logging.basicConfig(
+        level=config.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    if config.password is None:
+        logger.warning("no server password is set: anyone who can reach this server may join")
+
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        logger.info("received %s; shutting down", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+
+    try:
+        config.resolved_data_dir.mkdir(parents=True, exist_ok=True)
+        bundle = resolve_certificate(config)
+        server = start_server(options_from_config(config, bundle))
+    except (StorageError, CertificateError, ConfigError, OSError) as exc:
+        print(f"voip-server: error: {exc}", file=sys.stderr)
+        return 1
+    try:
+        while not stop.wait(1.0):
+            pass
+    finally:
+        server.stop()
+    return 0

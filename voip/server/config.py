@@ -1,0 +1,120 @@
+"""Server settings: defaults, the TOML config file, and command-line overrides.
+
+Precedence: built-in defaults < config file (``--config``) < flags. The
+result is one frozen `ServerConfig`; the CLI turns it into `ServerOptions`
+after resolving the certificate.
+"""
+
+from __future__ import annotations
+
+import logging
+import tomllib
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from voip.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_HOST = "0.0.0.0"
+DEFAULT_PORT = 7731
+DEFAULT_NAME = "Lobby"
+
+
+def default_data_dir() -> Path:
+    """``~/.local/share/voip/server`` on Linux (platformdirs user data dir)."""
+    return platformdirs.user_data_path("voip") / "server"
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    data_dir: Path | None = None  # None: default_data_dir()
+    password: str | None = None  # None: no password; anyone may join
+    cert: Path | None = None
+    key: Path | None = None
+    name: str = DEFAULT_NAME
+    motd: str = ""
+    log_level: str = "INFO"
+    hostnames: tuple[str, ...] = ("localhost",)  # names in a generated self-signed cert
+    flush_interval_ms: float = 0.0  # 0: flush once per event-loop iteration
+    ack_delay_ms: float | None = 20.0  # None: aioquic's default
+
+    @property
+    def resolved_data_dir(self) -> Path:
+        return self.data_dir if self.data_dir is not None else default_data_dir()
+
+    def check(self) -> ServerConfig:
+        if (self.cert is None) != (self.key is None):
+            raise ConfigError("give both --cert and --key, or neither (for a self-signed one)")
+        if not 0 <= self.port <= 65535:
+            raise ConfigError(f"port {self.port} is out of range 0-65535")
+        if self.flush_interval_ms < 0 or self.flush_interval_ms > 100:
+            raise ConfigError("flush_interval_ms must be between 0 and 100")
+        if self.ack_delay_ms is not None and not 0 < self.ack_delay_ms <= 25:
+            raise ConfigError(
+                "ack_delay_ms must be above 0 and at most 25 (the max_ack_delay we advertise)"
+            )
+        if self.log_level.upper() not in logging.getLevelNamesMapping():
+            raise ConfigError(f"unknown log level {self.log_level!r}; use DEBUG, INFO, WARNING")
+        return self
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    """``HOST:PORT``, ``[IPv6]:PORT``; port 0 picks a free port."""
+    text = text.strip()
+    if text.startswith("["):
+        host, sep, port = text[1:].partition("]:")
+    else:
+        host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit():
+        raise ConfigError(
+            f"listen address {text!r} is not HOST:PORT (e.g. 0.0.0.0:{DEFAULT_PORT} "
+            f"or [::]:{DEFAULT_PORT})"
+        )
+    return host, int(port)
+
+
+_PATH_KEYS = {"data_dir", "cert", "key"}
+
+
+def load_config_file(path: Path) -> dict[str, Any]:
+    """Read a TOML file into ServerConfig field values (``listen`` is split)."""
+    try:
+        with Path(path).open("rb") as fh:
+            raw = tomllib.load(fh)
+    except OSError as exc:
+        raise ConfigError(f"cannot read the config file {path}: {exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"the config file {path} is not valid TOML: {exc}") from exc
+    known = {f.name for f in fields(ServerConfig)} - {"host", "port"}
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key == "listen":
+            values["host"], values["port"] = parse_listen(str(value))
+        elif key in known:
+            if key in _PATH_KEYS:
+                value = (Path(path).parent / Path(str(value)).expanduser()).resolve()
+            elif key == "hostnames":
+                value = tuple(str(v) for v in value)
+            values[key] = value
+        else:
+            raise ConfigError(
+                f"unknown setting {key!r} in {path}; known: listen, {', '.join(sorted(known))}"
+            )
+    return values
+
+
+def build_config(file_values: dict[str, Any], overrides: dict[str, Any]) -> ServerConfig:
+    """Defaults, then the file, then flags (flags given as None are left out)."""
+    config = ServerConfig()
+    try:
+        config = replace(config, **file_values)
+        config = replace(config, **{k: v for k, v in overrides.items() if v is not None})
+    except TypeError as exc:
+        raise ConfigError(f"invalid setting: {exc}") from exc
+    return config.check()
