@@ -40,7 +40,7 @@ from voip.client import commands as c
 from voip.client.config_actor import ConfigActor
 from voip.client.state import AudioDeviceView, AudioState, LocalErrorCode, TransmissionMode
 from voip.client.state_actor import StateActor
-from voip.protocol.voice import VoiceFrame
+from voip.protocol.voice import VoiceFrame, encode_voice
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +144,13 @@ class AudioActor(pykka.ThreadingActor):
 
     def set_session(self, user_id: int | None) -> None:
         self._user_id = user_id
+
+    def send_voice_frame(self, frame: VoiceFrame) -> bool:
+        """Send one already encoded frame now, if connected (bots and tests)."""
+        if self._sender is None:
+            return False
+        self._sender(encode_voice(frame))
+        return True
 
     # --- commands ------------------------------------------------------------------------
 

@@ -26,6 +26,7 @@ from voip.client.session import Timeouts
 from voip.client.state import AudioState, LocalErrorCode, State
 from voip.client.state_actor import StateActor
 from voip.identity import default_config_dir
+from voip.protocol.voice import VoiceFrame
 
 log = logging.getLogger(__name__)
 
@@ -176,6 +177,10 @@ class BackendHandle:
             log.warning("%s sent while the backend is stopping; ignored", name)
 
     # --- test hooks --------------------------------------------------------------------------
+
+    def send_voice_frame_for_test(self, frame: VoiceFrame) -> None:
+        """Send one voice frame through the audio actor's datagram path (if connected)."""
+        self._audio.send_voice_frame.defer(frame)
 
     def corrupt_state_for_test(self) -> None:
         """Make the local copy of the server state diverge (the next update forces a resync)."""

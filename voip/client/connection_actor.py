@@ -22,7 +22,7 @@ from voip.client import commands as c
 from voip.client.audio_actor import AudioActor
 from voip.client.config_actor import ConfigActor
 from voip.client.session import ConnectionClient, Timeouts
-from voip.client.state import ConnectionState, LocalErrorCode
+from voip.client.state import ConnectionState
 from voip.client.state_actor import StateActor
 from voip.client.trust import KnownServers
 from voip.identity import Identity, load_or_create_identity
@@ -87,9 +87,7 @@ class ConnectionActor(pykka.ThreadingActor):
     # --- lifecycle ------------------------------------------------------------------
 
     def on_start(self) -> None:
-        known = KnownServers(self._config_dir)
-        if known.load_problem:
-            self._state.report_error.defer(LocalErrorCode.CERTIFICATE.value, known.load_problem)
+        known = KnownServers(self._config_dir)  # reread on each Connect
         loop = asyncio.new_event_loop()
         self._loop = loop
         self._client = ConnectionClient(

@@ -510,6 +510,11 @@ class ConnectionClient:
             self.listener.error(LocalErrorCode.INVALID_ARGUMENT.value, str(exc), "Connect")
             return
         self.listener.remember(command.address.strip(), command.display_name)
+        self.known.reload()
+        if self.known.load_problem:
+            self.listener.error(
+                LocalErrorCode.CERTIFICATE.value, self.known.load_problem, "Connect"
+            )
         self._start(command, address, None)
 
     def disconnect(self) -> None:

@@ -140,9 +140,12 @@ class KnownServers:
         self.path = config_dir / KNOWN_SERVERS_FILE
         self._pins: dict[str, str] = {}
         self.load_problem: str | None = None
-        self._load()
+        self.reload()
 
-    def _load(self) -> None:
+    def reload(self) -> None:
+        """Read the file again: the user may have removed a pin, as a mismatch advises."""
+        self._pins = {}
+        self.load_problem = None
         try:
             data = tomllib.loads(self.path.read_text(encoding="utf-8"))
         except FileNotFoundError:
