@@ -1,0 +1,460 @@
+"""GUI scenarios, each run in a process of its own (Dear PyGui has one context per process).
+
+Run as ``python tests/gui/scenarios.py NAME ARTIFACT_DIR``; the pytest tests
+in this folder do that and report the output. A scenario asserts as it
+goes and exits non-zero on the first failure; it waits on states with
+deadlines while rendering frames, never with fixed sleeps.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import dearpygui.dearpygui as dpg
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import driving as d  # noqa: E402
+from scripted_backend import ScriptedBackend, connected_state  # noqa: E402
+
+from voip.client import commands as c  # noqa: E402
+from voip.client.state import (  # noqa: E402
+    AwaitingTrust,
+    ConfigView,
+    Connected,
+    Connecting,
+    ConnectionLost,
+    State,
+    TransmissionMode,
+)
+from voip_gui import keys  # noqa: E402
+from voip_gui.app import ClientApp  # noqa: E402
+
+FINGERPRINT = "SHA256:" + ":".join(f"{b:02X}" for b in range(0x10, 0x30))
+
+
+def shot(app: ClientApp, artifacts: Path, name: str) -> Path:
+    path = app.screenshot(artifacts / f"{name}.png")
+    d.assert_screenshot(path, d.frame_pixels(app.frame))
+    print(f"screenshot {path}")
+    return path
+
+
+def publish(app: ClientApp, backend: ScriptedBackend, state: State) -> State:
+    shown = backend.publish(state)
+    app.pump(lambda s: s.version == shown.version, timeout=5)
+    app.frames(2)
+    return shown
+
+
+def expect_sent(backend: ScriptedBackend, *expected: c.Command) -> None:
+    sent = backend.take_sent()
+    assert sent == list(expected), f"sent {sent}, expected {list(expected)}"
+
+
+# --- rendering constructed snapshots --------------------------------------------------------
+
+
+def scenario_render(artifacts: Path) -> None:
+    backend = ScriptedBackend(State(version=1, config=ConfigView("localhost:7731", "alice")))
+    app = ClientApp(backend)
+    app.start()
+    try:
+        _render_connect(app, backend, artifacts)
+        _render_main(app, backend, artifacts)
+        _render_lost(app, backend, artifacts)
+    finally:
+        app.close()
+
+
+def _render_connect(app: ClientApp, backend: ScriptedBackend, artifacts: Path) -> None:
+    app.frames(3)
+    assert dpg.is_item_shown("connect_dialog")
+    assert dpg.get_value("connect_address") == "localhost:7731", "not prefilled from config"
+    assert dpg.get_value("connect_name") == "alice"
+    assert dpg.get_value("status_text") == "Not connected"
+    assert not dpg.is_item_enabled("room_join_button")
+    shot(app, artifacts, "render_connect")
+
+    dpg.set_value("connect_name", "")
+    d.click("connect_button")
+    expect_sent(backend)  # refused locally, and said why
+    assert "display name" in dpg.get_value("connect_status").lower()
+    dpg.set_value("connect_name", "alice")
+    d.enter("connect_password", "s3cret")  # Enter in a field connects, like the button
+    expect_sent(backend, c.Connect("localhost:7731", "alice", "s3cret"))
+
+    publish(app, backend, replace(backend.state(), connection=Connecting("localhost:7731")))
+    assert dpg.get_value("connect_status").startswith("Connecting to localhost:7731")
+    assert not dpg.is_item_enabled("connect_button")
+    assert dpg.is_item_shown("connect_cancel")
+    assert dpg.get_value("status_text").startswith("Connecting to localhost:7731")
+    d.click("connect_cancel")
+    expect_sent(backend, c.Disconnect())
+
+    publish(
+        app, backend, replace(backend.state(), connection=AwaitingTrust("localhost:7731", FINGERPRINT))
+    )
+    assert dpg.is_item_shown("trust_dialog")
+    shown = dpg.get_value("trust_fingerprint")
+    assert shown.replace("\n", "") == FINGERPRINT, shown
+    assert "localhost:7731" in dpg.get_value("trust_server")
+    shot(app, artifacts, "render_trust")
+    d.click("trust_accept")
+    expect_sent(backend, c.AcceptCertificate())
+    app.frames(2)
+    assert not dpg.is_item_shown("trust_dialog")
+
+
+def _render_main(app: ClientApp, backend: ScriptedBackend, artifacts: Path) -> None:
+    state = publish(app, backend, connected_state())
+    assert not dpg.is_item_shown("connect_dialog")
+    assert dpg.get_value("status_text") == (
+        "Connected to Lobby (localhost:7731) as alice, in Engineering"
+    )
+    assert dpg.get_value("status_motd") == "Welcome to the test server."
+    rooms = app.rooms
+    labels = [dpg.get_item_label(rooms.room_items[r.id]) for r in state.rooms]
+    assert labels == ["Lobby  (1)", "Engineering  (3)", "Standup", "Gaming  (1)", "AFK"], labels
+    assert dpg.get_item_user_data(rooms.user_items[11]) == {"talking": True}  # bob talks
+    assert dpg.get_item_user_data(rooms.user_items[12]) == {"talking": False}
+    assert dpg.get_value(rooms.user_items[10]) == "alice (you)"
+    chat = app.chat.drawn_text
+    assert len(chat) == 4 and chat[1].endswith("bob: morning! can everyone hear me?"), chat
+    assert not any("another room" in line for line in chat)
+    assert dpg.get_value("chat_title") == "Chat in Engineering"
+    assert dpg.get_value("chat_counter") == "0/500"
+    notice = next(iter(app.notices.items.values()))
+    assert dpg.get_value(notice) == "RenameRoom: you may not rename this room"
+    assert abs(dpg.get_value("input_meter") - 0.6) < 1e-6
+    assert dpg.get_item_configuration("input_meter")["overlay"] == "-24 dB"
+    assert dpg.get_value("input_device") == "pulse"
+    assert dpg.get_value("output_volume") == 80
+    assert dpg.get_item_label("on_air") == "off air"
+    shot(app, artifacts, "render_main")
+
+    # Notices: dismiss sends DismissError for that notice.
+    dismiss = dpg.get_item_children(dpg.get_item_parent(notice), 1)[0]
+    d.click(dismiss)
+    expect_sent(backend, c.DismissError(7))
+
+    # Chat: Enter sends and clears; the length limit holds while typing.
+    d.enter("chat_input", "  hello there  ")
+    expect_sent(backend, c.SendChat("hello there"))
+    assert dpg.get_value("chat_input") == ""
+    dpg.set_value("chat_input", "x" * 600)
+    app.frames(1)
+    assert len(dpg.get_value("chat_input")) == 500
+    assert dpg.get_value("chat_counter") == "500/500"
+    dpg.set_value("chat_input", "")
+
+    # Rooms: double-click joins, the context menu renames, the buttons create and delete.
+    gaming = rooms.room_items[3]
+    d.fire_item_handler(gaming, "mvDoubleClickedHandler", dpg.mvMouseButton_Left)
+    expect_sent(backend, c.JoinRoom(3))
+    d.fire_item_handler(rooms.room_items[2], "mvDoubleClickedHandler", dpg.mvMouseButton_Left)
+    expect_sent(backend)  # already there
+    d.fire_item_handler(gaming, "mvClickedHandler", dpg.mvMouseButton_Right)
+    app.frames(2)
+    assert dpg.is_item_shown("room_menu") and rooms.menu_room_id == 3
+    d.click("room_menu_rename")
+    app.frames(4)
+    assert dpg.is_item_shown("room_name_dialog") and not dpg.is_item_shown("room_menu")
+    assert dpg.get_value("room_name_input") == "Gaming"
+    shot(app, artifacts, "render_rename")
+    d.enter("room_name_input", "Games")
+    expect_sent(backend, c.RenameRoom(3, "Games"))
+    assert not dpg.is_item_shown("room_name_dialog")
+    d.click(rooms.room_items[5])  # select AFK
+    d.click("room_create_button")
+    d.enter("room_name_input", "  ")
+    expect_sent(backend)
+    assert dpg.is_item_shown("room_name_dialog"), "an empty name must keep the dialog open"
+    d.enter("room_name_input", "Quiet corner")
+    expect_sent(backend, c.CreateRoom(5, "Quiet corner"))
+    d.click("room_delete_button")
+    assert dpg.is_item_shown("room_delete_dialog")
+    d.click("room_delete_ok")
+    expect_sent(backend, c.DeleteRoom(5))
+
+    # Transmit: modes, threshold, push-to-talk with auto-repeat, rebinding.
+    d.enter("transmit_mode", "Continuous")
+    expect_sent(backend, c.SetTransmissionMode(TransmissionMode.CONTINUOUS))
+    d.enter("transmit_mode", "Push to talk")
+    expect_sent(backend, c.SetTransmissionMode(TransmissionMode.PUSH_TO_TALK))
+    space = keys.key_code("space")
+    assert space == dpg.mvKey_Spacebar
+    d.key_press(space, repeats=5)  # held: the OS repeats the press
+    app.frames(3)  # the key was never really down: the lost-release check must not fire
+    d.key_release(space)
+    expect_sent(backend, c.StartTransmit(), c.StopTransmit())
+    d.key_press(dpg.mvKey_A)
+    d.key_release(dpg.mvKey_A)
+    expect_sent(backend)
+    d.click("ptt_set_button")
+    assert "Press a key" in dpg.get_item_label("ptt_set_button")
+    d.key_press(dpg.mvKey_Escape)
+    expect_sent(backend)
+    d.click("ptt_set_button")
+    d.key_press(dpg.mvKey_F5)
+    d.key_release(dpg.mvKey_F5)
+    expect_sent(backend, c.SetPushToTalkKey("f5"))
+    audio = replace(state.audio, ptt_key="f5", is_transmitting=True)
+    publish(app, backend, replace(state, audio=audio))
+    assert dpg.get_value("ptt_key_label") == "PTT key: F5"
+    assert dpg.get_item_label("on_air") == "ON AIR"
+    assert dpg.get_item_theme("on_air") == app.themes.on_air  # type: ignore[union-attr]
+    assert dpg.get_item_user_data(rooms.user_items[10]) == {"talking": True}
+    d.enter("vad_threshold", -35.0)
+    expect_sent(backend, c.SetTransmissionMode(TransmissionMode.PUSH_TO_TALK, -35.0))
+    audio = replace(audio, transmission_mode=TransmissionMode.MUTED, is_transmitting=False)
+    publish(app, backend, replace(state, audio=audio))
+    assert dpg.get_item_label("on_air") == "muted"
+    assert dpg.get_value("transmit_mode") == "Muted"
+    audio = replace(audio, transmission_mode=TransmissionMode.VOICE_ACTIVATED)
+    publish(app, backend, replace(state, audio=audio))
+    assert dpg.is_item_enabled("vad_threshold")
+    assert "above, sending" in dpg.get_value("meter_note")
+
+    # Audio settings.
+    d.enter("input_volume", 150)
+    d.enter("output_device", "pulse")
+    d.enter("output_device", "System default")
+    d.enter("loopback_test", True)
+    d.click("refresh_devices")
+    expect_sent(
+        backend,
+        c.SetInputVolume(1.5),
+        c.SetOutputDevice("pulse"),
+        c.SetOutputDevice(None),
+        c.StartLoopbackTest(),
+        c.RefreshAudioDevices(),
+    )
+
+
+def _render_lost(app: ClientApp, backend: ScriptedBackend, artifacts: Path) -> None:
+    lost = ConnectionLost("the server closed the connection: shutting down", "localhost:7731")
+    publish(app, backend, replace(backend.state(), connection=lost, rooms=(), users=()))
+    assert dpg.is_item_shown("connect_dialog")
+    assert dpg.get_item_label("connect_button") == "Reconnect"
+    assert "shutting down" in dpg.get_value("connect_status")
+    assert dpg.get_value("status_text").startswith("Connection lost:")
+    shot(app, artifacts, "render_lost")
+    d.click("connect_button")
+    expect_sent(backend, c.Connect("localhost:7731", "alice", "s3cret"))
+
+
+# --- against a real server -------------------------------------------------------------------
+
+
+def scenario_flow(artifacts: Path) -> None:
+    from voip.client.backend import BackendHandle
+    from voip.server.app import ServerOptions, start_server
+    from voip.server.certs import load_or_create_self_signed
+    from voip_gui.app import pin_fingerprint
+
+    work = Path(tempfile.mkdtemp(prefix="voip-gui-flow-"))
+    data_dir = work / "server"
+    bundle = load_or_create_self_signed(data_dir, ["localhost"])
+    options = ServerOptions(data_dir=data_dir, bundle=bundle, name="Demo server",
+                            motd="Be nice. Push Space to talk.")
+    server = start_server(options)
+    address = f"127.0.0.1:{server.port}"
+    backend = BackendHandle(config_dir=work / "alice", connect_timeout=5, idle_timeout=10)
+    bob: BackendHandle | None = None
+    app = ClientApp(backend)
+    app.start()
+    try:
+        app.frames(3)
+        dpg.set_value("connect_address", address)
+        dpg.set_value("connect_name", "alice")
+        shot(app, artifacts, "connect")
+        d.click("connect_button")
+        state = app.pump(lambda s: isinstance(s.connection, AwaitingTrust), timeout=15)
+        assert isinstance(state.connection, AwaitingTrust)
+        assert state.connection.fingerprint_text == bundle.fingerprint_text
+        app.frames(3)
+        assert dpg.is_item_shown("trust_dialog")
+        assert dpg.get_value("trust_fingerprint").replace("\n", "") == bundle.fingerprint_text
+        shot(app, artifacts, "trust")
+        d.click("trust_accept")
+        state = app.pump(lambda s: s.is_connected and s.my_room_id is not None, timeout=15)
+        app.frames(2)
+        assert not dpg.is_item_shown("trust_dialog") and not dpg.is_item_shown("connect_dialog")
+        assert dpg.get_value("status_text").startswith("Connected to Demo server"), dpg.get_value(
+            "status_text"
+        )
+        root = state.root_room
+        assert root is not None
+        assert dpg.get_item_label(app.rooms.room_items[root.id]).startswith(root.name)
+
+        # Create two rooms with the dialog, then join one by double-click.
+        for name in ("Engineering", "Gaming"):
+            d.click(app.rooms.room_items[root.id])
+            d.click("room_create_button")
+            d.enter("room_name_input", name)
+            app.pump(lambda s, n=name: s.find_room(n) is not None, timeout=10)  # type: ignore[misc]
+        eng = app.state.find_room("Engineering")  # type: ignore[union-attr]
+        assert eng is not None
+        assert dpg.get_item_label(app.rooms.room_items[eng.id]) == "Engineering"
+        d.fire_item_handler(app.rooms.room_items[eng.id], "mvDoubleClickedHandler", 0)
+        state = app.pump(lambda s: s.my_room_id == eng.id, timeout=10)
+        assert dpg.get_value("chat_title") == "Chat in Engineering"
+        assert dpg.get_item_label(app.rooms.room_items[eng.id]) == "Engineering  (1)"
+
+        # A second user (a headless backend) joins and talks, so there is someone to hear.
+        pin_fingerprint(work / "bob", address, bundle.fingerprint_text)
+        bob = BackendHandle(config_dir=work / "bob", connect_timeout=5, idle_timeout=10)
+        bob.send(c.Connect(address, "bob"))
+        bob.wait_for(lambda s: s.is_connected and s.my_room_id is not None, timeout=15)
+        bob.send(c.JoinRoom(eng.id))
+        bob.wait_for(lambda s: s.my_room_id == eng.id, timeout=10)
+        bob.send(c.SendChat("morning! can you hear me?"))
+        app.pump(lambda s: any(line.sender_name == "bob" for line in s.chat), timeout=10)
+        d.enter("chat_input", "loud and clear")
+        state = app.pump(lambda s: any(line.text == "loud and clear" for line in s.chat), 10)
+        app.frames(2)
+        assert app.chat.drawn_text[-1].endswith("alice: loud and clear"), app.chat.drawn_text
+        assert any(t.endswith("bob: morning! can you hear me?") for t in app.chat.drawn_text)
+        bob_id = next(u.id for u in state.users if u.name == "bob")
+        assert dpg.get_value(app.rooms.user_items[bob_id]) == "bob"
+
+        # The server's refusal is shown, once, and can be dismissed.
+        d.fire_item_handler(app.rooms.room_items[root.id], "mvClickedHandler", 1)
+        d.click("room_menu_delete")
+        app.frames(4)
+        d.click("room_delete_ok")
+        state = app.pump(lambda s: bool(s.errors), timeout=10)
+        app.frames(2)
+        notice = state.errors[-1]
+        assert "root room cannot be deleted" in dpg.get_value(app.notices.items[notice.id])
+        assert len(app.notices.items) == 1
+
+        # Modes and push-to-talk, through the real audio actor.
+        d.enter("transmit_mode", "Continuous")
+        app.pump(lambda s: s.audio.is_transmitting, timeout=10)
+        app.frames(2)
+        assert dpg.get_item_label("on_air") == "ON AIR"
+        d.enter("transmit_mode", "Push to talk")
+        app.pump(lambda s: s.audio.transmission_mode is TransmissionMode.PUSH_TO_TALK
+                 and not s.audio.is_transmitting, timeout=10)
+        app.frames(2)
+        assert dpg.get_item_label("on_air") == "off air"
+        d.key_press(dpg.mvKey_Spacebar, repeats=3)
+        app.pump(lambda s: s.audio.is_transmitting, timeout=10)
+        app.frames(2)
+        assert dpg.get_item_label("on_air") == "ON AIR"
+        assert dpg.get_item_user_data(app.rooms.user_items[state.my_user_id]) == {  # type: ignore[index]
+            "talking": True
+        }
+        shot(app, artifacts, "main")
+        d.key_release(dpg.mvKey_Spacebar)
+        app.pump(lambda s: not s.audio.is_transmitting, timeout=10)
+        app.frames(2)
+        assert dpg.get_item_label("on_air") == "off air"
+
+        d.click(dpg.get_item_children(dpg.get_item_parent(app.notices.items[notice.id]), 1)[0])
+        app.pump(lambda s: not s.errors, timeout=10)
+        app.frames(2)
+        assert not app.notices.items
+
+        # The server goes away: the reason and a Reconnect button.
+        bob.shutdown()
+        bob = None
+        server.stop()
+        state = app.pump(lambda s: isinstance(s.connection, ConnectionLost), timeout=30)
+        app.frames(3)
+        assert dpg.is_item_shown("connect_dialog")
+        assert dpg.get_item_label("connect_button") == "Reconnect"
+        reason = state.connection.error  # type: ignore[union-attr]
+        assert reason and reason in dpg.get_value("connect_status")
+        assert dpg.get_value("status_text") == f"Connection lost: {reason}"
+        shot(app, artifacts, "lost")
+
+        # It comes back on the same port: Reconnect, no new trust prompt (pinned).
+        server = start_server(replace(options, port=server.port))
+        d.click("connect_button")
+        app.pump(lambda s: s.is_connected, timeout=20)
+        assert not dpg.is_item_shown("trust_dialog")
+    finally:
+        try:
+            app.close()
+        finally:
+            if bob is not None:
+                bob.shutdown()
+            backend.shutdown()
+            server.stop()
+
+
+# --- real X input (xdotool) -----------------------------------------------------------------
+
+
+def scenario_real_input(artifacts: Path) -> None:
+    """Real key events and a real double-click through the X server, not callbacks."""
+    backend = ScriptedBackend(connected_state())
+    app = ClientApp(backend)
+    app.start(title="voip-real-input")
+    try:
+        app.frames(10)
+        backend.take_sent()
+        window = _x_window("voip-real-input")
+        d.xdotool("mousemove", "--window", window, "640", "400")
+        app.frames(3)
+
+        d.xdotool("keydown", "space")
+        _until(app, lambda: c.StartTransmit() in backend.sent, "StartTransmit on a real key down")
+        app.frames(30)  # held long enough to auto-repeat
+        d.xdotool("keyup", "space")
+        _until(app, lambda: c.StopTransmit() in backend.sent, "StopTransmit on a real key up")
+        assert backend.take_sent() == [c.StartTransmit(), c.StopTransmit()]
+
+        item = app.rooms.room_items[3]
+        x, y = dpg.get_item_rect_min(item)
+        w, h = dpg.get_item_rect_size(item)
+        d.xdotool("mousemove", "--window", window, str(int(x + w / 4)), str(int(y + h / 2)))
+        app.frames(3)
+        d.xdotool("click", "--repeat", "2", "--delay", "80", "1")
+        _until(app, lambda: c.JoinRoom(3) in backend.sent, "JoinRoom on a real double-click")
+    finally:
+        app.close()
+
+
+def _x_window(title: str) -> str:
+    import subprocess
+
+    out = subprocess.run(
+        ["xdotool", "search", "--name", f"^{title}$"], capture_output=True, text=True, timeout=10
+    ).stdout.split()
+    assert out, f"no X window called {title}"
+    return out[0]
+
+
+def _until(app: ClientApp, condition: Callable[[], bool], what: str, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        app.frame()
+
+
+SCENARIOS: dict[str, Callable[[Path], None]] = {
+    "render": scenario_render,
+    "flow": scenario_flow,
+    "real_input": scenario_real_input,
+}
+
+
+def main() -> int:
+    name, artifacts = sys.argv[1], Path(sys.argv[2])
+    artifacts.mkdir(parents=True, exist_ok=True)
+    SCENARIOS[name](artifacts)
+    print(f"scenario {name}: OK")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,285 @@
+"""The `voip-client` window: the views laid out, the render loop, and the CLI.
+
+Threading: the backend calls our subscriber from its state owner's thread;
+the subscriber only drops the snapshot into a `SnapshotInbox` and wakes the
+render loop. The render loop (main thread) applies the newest snapshot to
+every view when its version changed, runs the views' per-frame ticks (text
+length, push-to-talk safety) and renders one Dear PyGui frame. Views never
+read actor data; user actions only send commands.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import dearpygui.dearpygui as dpg
+
+from voip.client.commands import Connect
+from voip.client.state import State
+from voip_gui import theme
+from voip_gui.audio_settings import AudioSettings
+from voip_gui.chat_view import ChatView
+from voip_gui.connect_dialog import ConnectDialog
+from voip_gui.inbox import SnapshotInbox
+from voip_gui.notices import NoticeBar
+from voip_gui.ports import Backend
+from voip_gui.room_tree import RoomTree
+from voip_gui.status_bar import StatusBar
+from voip_gui.transmit_bar import TransmitBar
+from voip_gui.trust_dialog import TrustDialog
+
+log = logging.getLogger(__name__)
+
+TITLE = "voip"
+WIDTH, HEIGHT = 1280, 800
+FRAME_SECONDS = 1 / 60
+ROOMS_WIDTH = 330
+AUDIO_WIDTH = 300
+BOTTOM_HEIGHT = 96
+
+
+class ClientApp:
+    """Owns the Dear PyGui context for its lifetime: `start`, then `run` (or `frame`), `close`."""
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+        self.inbox = SnapshotInbox()
+        self._wake = threading.Event()
+        self._unsubscribe: Callable[[], None] | None = None
+        self.state: State | None = None  # what is on screen
+        self.themes: theme.Themes | None = None
+        self.views: list[object] = []
+
+    # --- lifecycle --------------------------------------------------------------------
+
+    def start(self, *, title: str = TITLE, width: int = WIDTH, height: int = HEIGHT) -> None:
+        dpg.create_context()
+        self.themes = themes = theme.build_themes()
+        send = self.backend.send
+        self.status = StatusBar(send, themes)
+        self.notices = NoticeBar(send)
+        self.rooms = RoomTree(send, themes)
+        self.chat = ChatView(send)
+        self.audio = AudioSettings(send)
+        self.transmit = TransmitBar(send, themes, typing=self._typing)
+        self.connect_dialog = ConnectDialog(send, themes)
+        self.trust = TrustDialog(send)
+
+        with dpg.window(tag="main_window", no_scrollbar=True) as main:
+            self.status.build(main)
+            self.notices.build(main)
+            with dpg.group(horizontal=True):
+                rooms = dpg.add_child_window(
+                    tag="rooms_panel", width=ROOMS_WIDTH, height=-BOTTOM_HEIGHT
+                )
+                chat = dpg.add_child_window(
+                    tag="chat_panel", width=-AUDIO_WIDTH - 8, height=-BOTTOM_HEIGHT
+                )
+                audio = dpg.add_child_window(tag="audio_panel", width=-1, height=-BOTTOM_HEIGHT)
+            bottom = dpg.add_child_window(tag="transmit_panel", width=-1, height=-1)
+        self.rooms.build(rooms)
+        self.chat.build(chat)
+        self.audio.build(audio)
+        self.transmit.build(bottom)
+        self.connect_dialog.build()
+        self.trust.build()
+        self.views = [
+            self.status,
+            self.notices,
+            self.rooms,
+            self.chat,
+            self.audio,
+            self.transmit,
+            self.connect_dialog,
+            self.trust,
+        ]
+
+        dpg.create_viewport(title=title, width=width, height=height, min_width=900, min_height=600)
+        dpg.setup_dearpygui()
+        dpg.show_viewport()
+        dpg.set_primary_window(main, True)
+        self._unsubscribe = self.backend.subscribe(self._on_state)
+        self.inbox.put(self.backend.state())
+
+    def _on_state(self, state: State) -> None:
+        """Subscriber (backend thread): keep the snapshot, wake the loop; nothing else."""
+        self.inbox.put(state)
+        self._wake.set()
+
+    #: Text fields, each with the window it lives in: a hidden window keeps its
+    #: field's last "active" state, so only fields in shown windows count.
+    TEXT_FIELDS = (
+        ("chat_input", "main_window"),
+        ("connect_address", "connect_dialog"),
+        ("connect_name", "connect_dialog"),
+        ("connect_password", "connect_dialog"),
+        ("room_name_input", "room_name_dialog"),
+    )
+
+    def _typing(self) -> bool:
+        """Whether a text field has the keyboard (typing keys then go to it, not to PTT)."""
+        return any(
+            dpg.is_item_shown(window) and dpg.is_item_active(field)
+            for field, window in self.TEXT_FIELDS
+        )
+
+    def frame(self) -> None:
+        """Apply the newest snapshot if it changed, run per-frame ticks, render one frame."""
+        state = self.inbox.take()
+        if state is not None:
+            self.state = state
+            for view in self.views:
+                view.render(state)  # type: ignore[attr-defined]
+        self.rooms.tick()
+        self.chat.tick()
+        self.transmit.tick()
+        dpg.render_dearpygui_frame()
+
+    def run(self) -> None:
+        """The render loop until the window closes (about 60 frames a second at most)."""
+        while dpg.is_dearpygui_running():
+            started = time.monotonic()
+            self.frame()
+            # Without vsync (e.g. a virtual screen) do not spin; a new state wakes us early.
+            remaining = FRAME_SECONDS - (time.monotonic() - started)
+            if remaining > 0:
+                self._wake.wait(remaining)
+            self._wake.clear()
+
+    def pump(self, until: Callable[[State], bool], timeout: float = 10.0) -> State:
+        """Render frames until the on-screen state satisfies `until` (tests and tools).
+
+        TimeoutError names the last state shown, so a failure says where it stopped.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            self.frame()
+            if self.state is not None and until(self.state):
+                return self.state
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"the window did not reach the expected state in {timeout:g} s; it shows "
+                    f"{self.state}"
+                )
+            self._wake.wait(FRAME_SECONDS)
+            self._wake.clear()
+
+    def frames(self, count: int) -> None:
+        for _ in range(count):
+            self.frame()
+
+    def screenshot(self, path: Path, timeout: float = 10.0) -> Path:
+        """Write the window as PNG (Dear PyGui writes it while rendering the next frames)."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.unlink(missing_ok=True)
+        self.frames(3)
+        dpg.output_frame_buffer(file=str(path))
+        deadline = time.monotonic() + timeout
+        while not (path.exists() and path.stat().st_size > 0):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"Dear PyGui did not write the screenshot {path}")
+            self.frame()
+        self.frames(2)
+        return path
+
+    def close(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        dpg.destroy_context()
+
+
+# --- command line --------------------------------------------------------------------------
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="voip-client",
+        description="The voip desktop client (Dear PyGui).",
+    )
+    parser.add_argument(
+        "--connect", metavar="HOST:PORT", default="", help="connect to this server at start"
+    )
+    parser.add_argument("--name", default="", help="display name (default: the last one used)")
+    parser.add_argument(
+        "--password",
+        default=os.environ.get("VOIP_PASSWORD", ""),
+        help="server password (or set VOIP_PASSWORD, which other users cannot see in ps)",
+    )
+    parser.add_argument(
+        "--config-dir",
+        type=Path,
+        default=None,
+        help="where the key, settings and pinned certificates live "
+        "(default: the per-user config dir)",
+    )
+    parser.add_argument(
+        "--trust-fingerprint",
+        metavar="SHA256:AB:CD:...",
+        default="",
+        help="pin this certificate fingerprint for the --connect server before connecting "
+        "(what tools/run does for its own local server); without it an unknown server's "
+        "fingerprint is shown for you to accept",
+    )
+    parser.add_argument(
+        "--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"]
+    )
+    return parser.parse_args(argv)
+
+
+def pin_fingerprint(config_dir: Path, address: str, fingerprint_text: str) -> None:
+    """Pin `fingerprint_text` for `address` in the client's known servers (like ssh-keyscan)."""
+    from voip.client.address import parse_address
+    from voip.client.trust import KnownServers
+
+    text = fingerprint_text.strip()
+    if not text.upper().startswith("SHA256:"):
+        raise ValueError(
+            f"{text!r} is not a fingerprint; expected SHA256:AB:CD:... as the server prints it"
+        )
+    KnownServers(config_dir).pin(parse_address(address).key, "SHA256:" + text[7:].upper())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=args.log_level, format="%(asctime)s %(name)s %(message)s")
+    from voip.client.backend import BackendHandle
+    from voip.identity import default_config_dir
+
+    config_dir = args.config_dir if args.config_dir is not None else default_config_dir()
+    if args.trust_fingerprint:
+        if not args.connect:
+            print("voip-client: --trust-fingerprint needs --connect HOST:PORT", file=sys.stderr)
+            return 2
+        try:
+            pin_fingerprint(config_dir, args.connect, args.trust_fingerprint)
+        except (ValueError, OSError) as exc:
+            print(f"voip-client: cannot pin the fingerprint: {exc}", file=sys.stderr)
+            return 2
+
+    backend = BackendHandle(config_dir=config_dir)
+    app = ClientApp(backend)
+    try:
+        app.start()
+        app.connect_dialog.prefill(args.connect, args.name, args.password)
+        if args.connect:
+            name = args.name or backend.state().config.display_name
+            backend.send(Connect(args.connect, name, args.password))
+        app.run()
+    finally:
+        try:
+            app.close()
+        finally:
+            backend.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
