@@ -34,6 +34,11 @@ log = logging.getLogger(__name__)
 SendCallback = Callable[[bytes, int], None]
 """Receives (opus packet, sequence number); called on the capture thread."""
 
+FrameCallback = Callable[[], None]
+"""Told after each captured frame (and when a finished source ends a spurt), on
+the capture thread, so an owner can publish the level and notice the end of a
+talk spurt without polling. Must be quick and must not block."""
+
 
 class TransmissionMode(enum.Enum):
     PUSH_TO_TALK = "push_to_talk"  # transmit while the PTT key is held
@@ -55,6 +60,7 @@ class CaptureEngine:
         encoder: Encoder | None = None,
         on_error: ErrorCallback | None = None,
         seq_bits: int = 16,
+        on_frame: FrameCallback | None = None,
     ) -> None:
         if device is None or isinstance(device, int | str):
             self.source: FrameSource = SoundDeviceSource(device)
@@ -66,6 +72,7 @@ class CaptureEngine:
         self._vad = VoiceActivityDetector(threshold_dbfs=vad_threshold_dbfs)
         self._encoder = encoder
         self._on_error = on_error
+        self._on_frame = on_frame
         self._seq_mask = (1 << seq_bits) - 1
         self._ptt = False
         self._frame = np.zeros(FRAME_SAMPLES, dtype=np.float32)
@@ -154,8 +161,11 @@ class CaptureEngine:
                 frame = self.source.read(timeout=0.1)
                 if frame is None:
                     if self.source.finished:
+                        was_transmitting = self.is_transmitting
                         self.is_transmitting = False
                         self.level = SILENT
+                        if was_transmitting and self._on_frame is not None:
+                            self._on_frame()
                     continue
                 self.process_frame(frame)
         except AudioError as exc:
@@ -182,6 +192,8 @@ class CaptureEngine:
                 self.packets_sent += 1
                 self.bytes_sent += len(packet)
         self.is_transmitting = transmit
+        if self._on_frame is not None:
+            self._on_frame()
 
     def _fail(self, exc: AudioError) -> None:
         log.error("audio capture stopped: %s", exc)

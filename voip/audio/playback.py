@@ -67,6 +67,7 @@ class PlaybackEngine:
         on_error: ErrorCallback | None = None,
         seq_bits: int = 16,
         clock: Callable[[], float] = time.monotonic,
+        on_tick: Callable[[float], None] | None = None,
     ) -> None:
         if device is None or isinstance(device, int | str):
             self.sink: FrameSink = SoundDeviceSink(device)
@@ -77,6 +78,9 @@ class PlaybackEngine:
         self._on_error = on_error
         self._seq_bits = seq_bits
         self.clock = clock
+        #: Told ``now`` after each frame the worker writes (on the playback
+        #: thread), so an owner can publish who is talking without polling.
+        self.on_tick = on_tick
         self._inbox: queue.SimpleQueue[tuple[int, object, bytes, float]] = queue.SimpleQueue()
         self._users: dict[int, _User] = {}
         self._volumes: dict[int, float] = {}
@@ -153,7 +157,10 @@ class PlaybackEngine:
         try:
             while self._running.is_set():
                 if self.sink.wait_ready(timeout=0.1):
-                    self.sink.write(self.tick(self.clock()))
+                    now = self.clock()
+                    self.sink.write(self.tick(now))
+                    if self.on_tick is not None:
+                        self.on_tick(now)
         except AudioError as exc:
             self._fail(exc)
         except Exception as exc:  # never let the thread die silently
