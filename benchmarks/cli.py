@@ -76,6 +76,14 @@ def _relay_options(parser: argparse.ArgumentParser, for_all: bool = False) -> No
                             help="measurement window (default 20; short 3)")
     parser.add_argument("--client-procs", type=int, default=None,
                         help="client processes the clients are spread over (default 1)")
+    parser.add_argument("--client-ack-delay-ms", type=float, default=None,
+                        help="load clients' QUIC ACK delay (default: aioquic's 1 ms, as the "
+                             "real client)")
+    parser.add_argument("--flush-ms", type=float, default=None,
+                        help="server flush_interval_ms (config file); default: the server's")
+    if not for_all:
+        parser.add_argument("--profile", type=Path, default=None,
+                            help="py-spy the server during the window; raw stacks to this file")
 
 
 def _run_one(name: str, args: argparse.Namespace) -> list[Record]:

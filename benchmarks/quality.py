@@ -44,7 +44,7 @@ import numpy.typing as npt
 
 from benchmarks import traces
 from benchmarks.report import Record, Unavailable
-from voip.audio.codec import FRAME_SAMPLES, SAMPLE_RATE
+from voip.audio.codec import FRAME_SAMPLES
 from voip.audio.jitter import JitterBuffer, PlayoutKind
 from voip.audio.opus import DTX_MAX_BYTES, OpusDecoder, OpusEncoder
 from voip.audio.wav import read_wav

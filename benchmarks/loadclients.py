@@ -1,0 +1,226 @@
+"""Many real QUIC voice clients in one process: the relay benchmark's load.
+
+Run by ``benchmarks.relay`` (``python -m benchmarks.loadclients ...``), one
+or a few such processes so that the server process is what is measured.
+Every client does the real thing: QUIC + TLS 1.3 handshake (aioquic), the
+control stream, challenge, Ed25519-signed hello bound to the server's
+certificate, welcome and state; then it stays in the root room. Talkers
+send one ``VoiceDatagram`` every 20 ms with an Opus-sized payload (random
+bytes, 40-120 bytes, mean 80: the VBR spread of 32 kbit/s speech) and
+``capture_time_us`` = CLOCK_MONOTONIC in µs just before sending; listeners
+note the arrival time on the same clock (one machine, one clock).
+
+Talks to its parent over stdin/stdout, one JSON object per line:
+``{"ready": ...}`` once every client is in, then waits for
+``{"start", "measure_from", "measure_to", "stop"}`` (monotonic seconds),
+then prints ``{"result": ...}`` and exits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import hashlib
+import json
+import random
+import ssl
+import sys
+import time
+from collections import Counter
+from typing import Any
+
+from aioquic.asyncio import connect
+from aioquic.asyncio.protocol import QuicConnectionProtocol
+from aioquic.quic.configuration import QuicConfiguration
+from aioquic.quic.events import DatagramFrameReceived, QuicEvent, StreamDataReceived
+from cryptography.hazmat.primitives.serialization import Encoding
+from nacl.signing import SigningKey
+
+from voip.proto import voip_pb2
+from voip.protocol.framing import FrameDecoder, encode_envelope
+from voip.protocol.handshake import ALPN, make_hello
+
+FRAME = 0.020
+BIN_US = 10  # delay histogram resolution
+CONNECT_CONCURRENCY = 8
+
+
+def opus_size(rng: random.Random) -> int:
+    return min(120, max(40, round(rng.gauss(80, 20))))
+
+
+class Window:
+    """The measurement window in µs on CLOCK_MONOTONIC; set when the run starts."""
+
+    start_us = 0
+    end_us = 0
+
+
+class LoadProtocol(QuicConnectionProtocol):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.decoder = FrameDecoder()
+        self.envelopes: list[voip_pb2.Envelope] = []
+        self.changed = asyncio.Event()
+        self.received = 0
+        self.hist: Counter[int] = Counter()
+
+    def quic_event_received(self, event: QuicEvent) -> None:
+        if isinstance(event, DatagramFrameReceived):
+            now_us = time.monotonic_ns() // 1000
+            message = voip_pb2.VoiceDatagram()
+            message.ParseFromString(event.data)
+            captured = message.capture_time_us
+            if Window.start_us <= captured < Window.end_us:
+                self.received += 1
+                self.hist[(now_us - captured) // BIN_US] += 1
+        elif isinstance(event, StreamDataReceived):
+            self.envelopes.extend(self.decoder.feed_envelopes(event.data))
+            self.changed.set()
+
+
+async def wait_envelope(p: LoadProtocol, kind: str, timeout: float = 30.0) -> voip_pb2.Envelope:
+    deadline = time.monotonic() + timeout
+    while True:
+        for e in p.envelopes:
+            if e.WhichOneof("payload") == kind:
+                return e
+            if e.WhichOneof("payload") == "error":
+                raise RuntimeError(f"server refused the client: {e.error.message}")
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError(f"no {kind} from the server within {timeout} s")
+        p.changed.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(p.changed.wait(), remaining)
+
+
+async def join(
+    port: int, name: str, stack: contextlib.AsyncExitStack, ack_delay: float | None
+) -> tuple[LoadProtocol, int]:
+    config = QuicConfiguration(
+        is_client=True, alpn_protocols=[ALPN], server_name="localhost",
+        max_datagram_frame_size=65536, idle_timeout=60.0,
+    )
+    config.verify_mode = ssl.CERT_NONE  # self-signed; the hello binds the fingerprint anyway
+    protocol = await stack.enter_async_context(
+        connect("127.0.0.1", port, configuration=config, create_protocol=LoadProtocol)
+    )
+    assert isinstance(protocol, LoadProtocol)
+    quic = protocol._quic
+    if ack_delay is not None:
+        quic._ack_delay = ack_delay  # aioquic 1.7.2 keeps it private (RECIPES)
+    quic.send_stream_data(0, b"\x00")
+    protocol.transmit()
+    challenge = (await wait_envelope(protocol, "challenge")).challenge
+    cert = quic.tls._peer_certificate
+    assert cert is not None
+    key = SigningKey.generate()
+    hello = make_hello(
+        challenge=challenge,
+        cert_fingerprint=hashlib.sha256(cert.public_bytes(Encoding.DER)).digest(),
+        public_key=bytes(key.verify_key),
+        sign=lambda data: bytes(key.sign(data).signature),
+        display_name=name,
+        password="",
+    )
+    quic.send_stream_data(0, encode_envelope(voip_pb2.Envelope(client_hello=hello)))
+    protocol.transmit()
+    welcome = await wait_envelope(protocol, "welcome")
+    await wait_envelope(protocol, "server_state")
+    protocol.envelopes.clear()  # state updates of later joins are not needed
+    return protocol, welcome.welcome.user_id
+
+
+async def talk(protocol: LoadProtocol, start: float, until: float, seed: int) -> int:
+    """Send one datagram per 20 ms from ``start`` until ``until``; return the count in window."""
+    rng = random.Random(seed)
+    payloads = [rng.randbytes(opus_size(rng)) for _ in range(256)]
+    quic = protocol._quic
+    message = voip_pb2.VoiceDatagram()
+    in_window = 0
+    sequence = 0
+    next_send = start + rng.uniform(0, FRAME)  # talkers are not in phase
+    while next_send < until:
+        delay = next_send - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        message.sequence = sequence
+        message.opus = payloads[sequence & 255]
+        captured = time.monotonic_ns() // 1000
+        message.capture_time_us = captured
+        quic.send_datagram_frame(message.SerializeToString())
+        protocol.transmit()
+        if Window.start_us <= captured < Window.end_us:
+            in_window += 1
+        sequence += 1
+        next_send += FRAME
+    return in_window
+
+
+async def read_line() -> dict[str, Any]:
+    line = await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+    if not line:
+        raise SystemExit("parent closed stdin")
+    result: dict[str, Any] = json.loads(line)
+    return result
+
+
+def say(obj: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(obj) + "\n")
+    sys.stdout.flush()
+
+
+async def run(args: argparse.Namespace) -> None:
+    async with contextlib.AsyncExitStack() as stack:
+        semaphore = asyncio.Semaphore(CONNECT_CONCURRENCY)
+
+        async def one(i: int) -> tuple[LoadProtocol, int]:
+            async with semaphore:
+                return await join(args.port, f"{args.prefix}{i}", stack, args.ack_delay)
+
+        clients = await asyncio.gather(*(one(i) for i in range(args.clients)))
+        say({"ready": True, "user_ids": [uid for _, uid in clients]})
+        plan = await read_line()
+        Window.start_us = int(plan["measure_from"] * 1e6)
+        Window.end_us = int(plan["measure_to"] * 1e6)
+        talkers = [
+            asyncio.create_task(talk(p, plan["start"], plan["measure_to"], args.seed * 1000 + i))
+            for i, (p, _) in enumerate(clients[: args.talkers])
+        ]
+        sent = await asyncio.gather(*talkers)
+        await asyncio.sleep(max(0.0, plan["stop"] - time.monotonic()))
+        hist: Counter[int] = Counter()
+        for p, _ in clients:
+            hist.update(p.hist)
+        say({"result": {
+            "sent": list(sent),
+            "received": sum(p.received for p, _ in clients),
+            "hist_bin_us": BIN_US,
+            "hist": {str(k): v for k, v in hist.items()},
+        }})
+        for p, _ in clients:
+            p.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="relay benchmark load (run by voip-bench)")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--clients", type=int, required=True)
+    parser.add_argument("--talkers", type=int, default=0)
+    parser.add_argument("--prefix", default="load")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--ack-delay", type=float, default=None,
+                        help="client ACK delay in seconds (default: aioquic's, as the client)")
+    args = parser.parse_args()
+    try:
+        import uvloop
+
+        uvloop.run(run(args))
+    except ImportError:
+        asyncio.run(run(args))
+
+
+if __name__ == "__main__":
+    main()
