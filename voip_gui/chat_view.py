@@ -95,8 +95,8 @@ class ChatView:
         dpg.configure_item(self.input, enabled=state.is_connected)
         room = state.room(state.my_room_id) if state.my_room_id is not None else None
         dpg.set_value(self.title, f"Chat in {room.name}" if room else "Chat")
-        if room is not None:
-            dpg.configure_item(self.input, hint=f"Message {room.name} (Enter sends)")
+        hint = f"Message {room.name} (Enter sends)" if room else "Not connected"
+        dpg.configure_item(self.input, hint=hint)
         self._my_user_id = state.my_user_id
 
         lines = state.chat_in(state.my_room_id) if state.my_room_id is not None else ()

@@ -19,21 +19,20 @@ import dearpygui.dearpygui as dpg
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import driving as d  # noqa: E402
-from scripted_backend import ScriptedBackend, connected_state  # noqa: E402
+import driving as d
+from scripted_backend import ScriptedBackend, connected_state
 
-from voip.client import commands as c  # noqa: E402
-from voip.client.state import (  # noqa: E402
+from voip.client import commands as c
+from voip.client.state import (
     AwaitingTrust,
     ConfigView,
-    Connected,
     Connecting,
     ConnectionLost,
     State,
     TransmissionMode,
 )
-from voip_gui import keys  # noqa: E402
-from voip_gui.app import ClientApp  # noqa: E402
+from voip_gui import keys
+from voip_gui.app import ClientApp
 
 FINGERPRINT = "SHA256:" + ":".join(f"{b:02X}" for b in range(0x10, 0x30))
 
@@ -98,7 +97,9 @@ def _render_connect(app: ClientApp, backend: ScriptedBackend, artifacts: Path) -
     expect_sent(backend, c.Disconnect())
 
     publish(
-        app, backend, replace(backend.state(), connection=AwaitingTrust("localhost:7731", FINGERPRINT))
+        app,
+        backend,
+        replace(backend.state(), connection=AwaitingTrust("localhost:7731", FINGERPRINT)),
     )
     assert dpg.is_item_shown("trust_dialog")
     shown = dpg.get_value("trust_fingerprint")
@@ -187,8 +188,8 @@ def _render_main(app: ClientApp, backend: ScriptedBackend, artifacts: Path) -> N
     expect_sent(backend, c.SetTransmissionMode(TransmissionMode.CONTINUOUS))
     d.enter("transmit_mode", "Push to talk")
     expect_sent(backend, c.SetTransmissionMode(TransmissionMode.PUSH_TO_TALK))
-    space = keys.key_code("space")
-    assert space == dpg.mvKey_Spacebar
+    space = dpg.mvKey_Spacebar
+    assert keys.key_code("space") == space
     d.key_press(space, repeats=5)  # held: the OS repeats the press
     app.frames(3)  # the key was never really down: the lost-release check must not fire
     d.key_release(space)
@@ -261,8 +262,9 @@ def scenario_flow(artifacts: Path) -> None:
     work = Path(tempfile.mkdtemp(prefix="voip-gui-flow-"))
     data_dir = work / "server"
     bundle = load_or_create_self_signed(data_dir, ["localhost"])
-    options = ServerOptions(data_dir=data_dir, bundle=bundle, name="Demo server",
-                            motd="Be nice. Push Space to talk.")
+    options = ServerOptions(
+        data_dir=data_dir, bundle=bundle, name="Demo server", motd="Be nice. Push Space to talk."
+    )
     server = start_server(options)
     address = f"127.0.0.1:{server.port}"
     backend = BackendHandle(config_dir=work / "alice", connect_timeout=5, idle_timeout=10)
@@ -334,6 +336,10 @@ def scenario_flow(artifacts: Path) -> None:
         notice = state.errors[-1]
         assert "root room cannot be deleted" in dpg.get_value(app.notices.items[notice.id])
         assert len(app.notices.items) == 1
+        d.click(dpg.get_item_children(dpg.get_item_parent(app.notices.items[notice.id]), 1)[0])
+        app.pump(lambda s: not s.errors, timeout=10)
+        app.frames(2)
+        assert not app.notices.items
 
         # Modes and push-to-talk, through the real audio actor.
         d.enter("transmit_mode", "Continuous")
@@ -341,8 +347,13 @@ def scenario_flow(artifacts: Path) -> None:
         app.frames(2)
         assert dpg.get_item_label("on_air") == "ON AIR"
         d.enter("transmit_mode", "Push to talk")
-        app.pump(lambda s: s.audio.transmission_mode is TransmissionMode.PUSH_TO_TALK
-                 and not s.audio.is_transmitting, timeout=10)
+        app.pump(
+            lambda s: (
+                s.audio.transmission_mode is TransmissionMode.PUSH_TO_TALK
+                and not s.audio.is_transmitting
+            ),
+            timeout=10,
+        )
         app.frames(2)
         assert dpg.get_item_label("on_air") == "off air"
         d.key_press(dpg.mvKey_Spacebar, repeats=3)
@@ -357,11 +368,6 @@ def scenario_flow(artifacts: Path) -> None:
         app.pump(lambda s: not s.audio.is_transmitting, timeout=10)
         app.frames(2)
         assert dpg.get_item_label("on_air") == "off air"
-
-        d.click(dpg.get_item_children(dpg.get_item_parent(app.notices.items[notice.id]), 1)[0])
-        app.pump(lambda s: not s.errors, timeout=10)
-        app.frames(2)
-        assert not app.notices.items
 
         # The server goes away: the reason and a Reconnect button.
         bob.shutdown()

@@ -1,0 +1,78 @@
+"""GUI tests need an X display: use $DISPLAY, or start Xvfb with tools/xvfb-up.sh.
+
+Each scenario runs in a child process (`scenarios.py`), because Dear PyGui
+keeps one global context per process; the tests here only start them and
+report their output. Screenshots go to ``$VOIP_ARTIFACTS/gui`` (default
+``artifacts/gui`` in the repository).
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import signal
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SCENARIOS = Path(__file__).with_name("scenarios.py")
+
+
+@pytest.fixture(scope="session")
+def display() -> Iterator[str]:
+    """The X display for the GUI processes; skips with a reason when none can be had."""
+    if os.environ.get("DISPLAY"):
+        yield os.environ["DISPLAY"]
+        return
+    script = ROOT / "tools" / "xvfb-up.sh"
+    try:
+        out = subprocess.run(
+            ["bash", str(script)], capture_output=True, text=True, timeout=30, check=True
+        ).stdout
+    except (OSError, subprocess.SubprocessError) as exc:
+        pytest.skip(f"no DISPLAY and Xvfb could not be started with {script} ({exc})")
+    env: dict[str, str] = {}
+    for word in shlex.split(out.replace("export ", "")):
+        key, _, value = word.partition("=")
+        env[key] = value
+    if "DISPLAY" not in env:
+        pytest.skip(f"no DISPLAY and {script} printed no display: {out!r}")
+    yield env["DISPLAY"]
+    pid = env.get("XVFB_PID")
+    if pid and pid.isdigit():
+        os.kill(int(pid), signal.SIGTERM)
+
+
+@pytest.fixture(scope="session")
+def gui_artifacts() -> Path:
+    base = Path(os.environ.get("VOIP_ARTIFACTS", ROOT / "artifacts"))
+    path = base / "gui"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def run_scenario(name: str, display: str, artifacts: Path, timeout: float = 150) -> str:
+    """Run one scenario in its own process; fail with its output if it fails."""
+    env = dict(os.environ, DISPLAY=display, LIBGL_ALWAYS_SOFTWARE="1")
+    proc = subprocess.run(
+        [sys.executable, str(SCENARIOS), name, str(artifacts)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+        env=env,
+    )
+    output = proc.stdout + proc.stderr
+    if proc.returncode != 0:
+        pytest.fail(f"GUI scenario {name!r} failed (exit {proc.returncode}):\n{output}", False)
+    return output
+
+
+@pytest.fixture
+def scenario(display: str, gui_artifacts: Path) -> Callable[[str], str]:
+    """`scenario(name)` runs that GUI scenario and returns its output."""
+    return lambda name: run_scenario(name, display, gui_artifacts)

@@ -1,0 +1,34 @@
+"""The real window under Xvfb: rendering snapshots, a full session, real X input."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.gui, pytest.mark.timeout(200)]
+
+
+def test_views_render_snapshots_and_send_commands(
+    scenario: Callable[[str], str], gui_artifacts: Path
+) -> None:
+    out = scenario("render")
+    assert "scenario render: OK" in out
+    for name in ("render_connect", "render_trust", "render_main", "render_lost"):
+        assert (gui_artifacts / f"{name}.png").stat().st_size > 5000
+
+
+def test_session_against_a_real_server(scenario: Callable[[str], str], gui_artifacts: Path) -> None:
+    """Connect, accept the certificate, rooms, chat, refusal, modes, PTT, lost, reconnect."""
+    out = scenario("flow")
+    assert "scenario flow: OK" in out
+    for name in ("connect", "trust", "main", "lost"):
+        assert (gui_artifacts / f"{name}.png").stat().st_size > 5000
+
+
+@pytest.mark.skipif(shutil.which("xdotool") is None, reason="xdotool is not installed")
+def test_real_key_and_mouse_input(scenario: Callable[[str], str]) -> None:
+    out = scenario("real_input")
+    assert "scenario real_input: OK" in out
