@@ -97,7 +97,8 @@ async def wait_envelope(p: LoadProtocol, kind: str, timeout: float = 30.0) -> vo
 
 
 async def join(
-    port: int, name: str, stack: contextlib.AsyncExitStack, ack_delay: float | None
+    port: int, name: str, stack: contextlib.AsyncExitStack, ack_delay: float | None,
+    protocol_class: type[LoadProtocol] = LoadProtocol,
 ) -> tuple[LoadProtocol, int]:
     config = QuicConfiguration(
         is_client=True, alpn_protocols=[ALPN], server_name="localhost",
@@ -105,7 +106,7 @@ async def join(
     )
     config.verify_mode = ssl.CERT_NONE  # self-signed; the hello binds the fingerprint anyway
     protocol = await stack.enter_async_context(
-        connect("127.0.0.1", port, configuration=config, create_protocol=LoadProtocol)
+        connect("127.0.0.1", port, configuration=config, create_protocol=protocol_class)
     )
     assert isinstance(protocol, LoadProtocol)
     quic = protocol._quic

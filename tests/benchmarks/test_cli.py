@@ -1,0 +1,88 @@
+"""voip-bench runs each sub-command and prints well-formed JSON (behaviour, never speed)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+EXPECTED = {
+    "jitter": {"benchmark", "kind", "case"},
+    "mix": {"benchmark", "kind"},
+    "quality": {"benchmark", "kind"},
+    "relay": {"benchmark", "kind", "clients", "talkers", "cpu_us_per_relayed", "relayed_per_s",
+              "loss_pct", "delay_ms_p50", "delay_ms_p99", "server_cpu_s"},
+    "e2e": {"benchmark", "kind", "case", "latency_ms_p50", "latency_ms_p99", "clicks_heard"},
+}
+BY_KIND = {
+    ("jitter", "cost"): {"us_per_packet", "packets"},
+    ("jitter", "trace"): {"buffer_ms_p50", "buffer_ms_p99", "late", "fec", "plc", "net_lost",
+                          "gap_frames"},
+    ("mix", "cost"): {"talkers", "decode_us", "mix_us", "total_us"},
+    ("mix", "fit"): {"per_talker_us", "fixed_us"},
+    ("quality", "pesq"): {"loss_model", "loss_pct", "variant", "pesq_wb"},
+    ("quality", "codec"): {"bitrate", "fec", "pesq_wb"},
+}
+
+
+def run_bench(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "benchmarks.cli", *args],
+        cwd=ROOT, capture_output=True, text=True, timeout=timeout,
+    )
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_subcommand_prints_json_records(name: str) -> None:
+    result = run_bench(name, "--short", "--json")
+    if result.returncode == 2 and "cannot run here" in result.stderr:
+        pytest.skip(result.stderr.strip())
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stdout.splitlines() if line.strip()]
+    assert lines, "no output"
+    records = [json.loads(line) for line in lines]  # --json: every line is one JSON object
+    for record in records:
+        assert record["benchmark"] == name
+        missing = EXPECTED[name] - record.keys()
+        missing |= BY_KIND.get((name, record["kind"]), set()) - record.keys()
+        assert not missing, f"{record} lacks {missing}"
+    if name == "mix":
+        assert sorted(r["talkers"] for r in records if r["kind"] == "cost") == [1, 2, 4, 8, 16, 32]
+    if name == "quality":
+        cases = {(r["loss_model"], r["loss_pct"]) for r in records if r["kind"] == "pesq"}
+        assert {("random", 10), ("bursty", 20), ("none", 0)} <= cases
+        variants = {r["variant"] for r in records if r["kind"] == "pesq"}
+        assert {"fec+plc", "plc", "fec+silence", "silence"} <= variants
+    if name == "relay":
+        (record,) = records
+        assert record["relayed"] > 0 and record["server_cpu_s"] > 0
+    if name == "e2e":
+        assert {r["jitter_ms"] for r in records} >= {0.0}
+        assert all(r["clicks_heard"] > 0 for r in records)
+
+
+def test_table_mode_prints_json_then_a_table() -> None:
+    result = run_bench("jitter", "--short")
+    assert result.returncode == 0, result.stderr
+    assert "== jitter (cost)" in result.stdout
+    first = result.stdout.splitlines()[0]
+    assert json.loads(first)["benchmark"] == "jitter"
+
+
+def test_trace_files_load(tmp_path: Path) -> None:
+    from benchmarks import traces
+
+    shipped = traces.shipped()
+    assert len(shipped) >= 2
+    for path in shipped:
+        trace = traces.load(path)
+        assert len(trace) > 100
+    copy = tmp_path / "t.csv"
+    traces.save(traces.load(shipped[0]), copy)
+    assert len(traces.load(copy)) == len(traces.load(shipped[0]))
