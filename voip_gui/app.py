@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 import threading
 import time
@@ -266,6 +267,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     backend = BackendHandle(config_dir=config_dir)
     app = ClientApp(backend)
+    # SIGTERM (e.g. from a launcher) ends the render loop, so the backend still says goodbye.
+    signal.signal(signal.SIGTERM, lambda *_: dpg.stop_dearpygui())
     try:
         app.start()
         app.connect_dialog.prefill(args.connect, args.name, args.password)
