@@ -1,114 +1,74 @@
-"""The audio side of the backend, as the rest of the client sees it.
+"""The audio side of the backend: settings, what runs when, and what the user sees.
 
-THIS IS WHERE THE AUDIO ISSUE WIRES IN THE ENGINES. Until then it is a
-minimal actor that keeps the audio settings (devices, volumes, mode,
-push-to-talk), lists devices, persists the settings and publishes them in
-`State.audio`, but captures and plays nothing.
+The audio actor owns no stream itself. It keeps the audio settings (devices,
+volumes, transmission mode, push-to-talk), persists them through the config
+actor, decides from them and from the connection what must run, and tells
+its two children the complete wanted setup:
 
-The contract with the rest of the backend (keep it when replacing the body):
+* `CaptureActor` (capture_actor.py) owns the microphone and `CaptureEngine`;
+* `PlaybackActor` (playback_actor.py) owns the speaker and `PlaybackEngine`.
+
+What runs when: playback while connected or loopback testing; capture while
+loopback testing, or while connected in any mode but Muted (a muted client
+does not keep the microphone open). During the loopback test captured voice
+goes to local playback instead of the server.
+
+The contract with the rest of the backend:
 
 * Settings arrive as audio `Command`s through `handle(command)` (a tell).
 * `set_voice_sender(sender)` (a tell) hands over the datagram path when a
   connection is up: `sender(data: bytes)` is thread-safe, never blocks, and
-  sends one encoded `VoiceDatagram` (see `voip.protocol.voice.encode_voice`)
-  as a QUIC datagram. It is `None` again when the connection closes.
-* `set_session(user_id)` (a tell) says who we are on the server (None when
-  disconnected), e.g. to skip our own id or reset decoders.
+  sends one encoded `VoiceDatagram`. It is `None` again when the connection
+  closes. The capture thread calls it directly, never through a mailbox.
+* `set_session(user_id)` says who we are on the server (None when
+  disconnected); `user_left(user_id)` (from the server's `UserLeft`) drops
+  that user's decoder and jitter buffer.
 * Incoming voice does NOT pass through any mailbox: the connection's event
-  loop thread calls `VoiceInbox.put(frame)` with each decoded
-  `voip.protocol.voice.VoiceFrame`. The inbox is created by `BackendHandle`
-  before the actors start and given to this actor's constructor; the
-  playback side drains it (or the audio issue replaces `VoiceInbox` with
-  something that pushes straight into the jitter buffers, keeping `put`).
+  loop thread calls `VoiceInbox.put(frame)`, which feeds the running
+  playback engine's jitter buffers directly.
 * Every change to what the user should see is told to the state owner as a
-  whole new `AudioState` (`StateActor.audio_changed`), including
-  `is_transmitting`, `input_level_db` and `talking_users`.
+  whole new `AudioState` (`StateActor.audio_changed`): `is_transmitting`
+  (frames really leaving for the server), `input_level_db` (at most 10
+  updates a second), `talking_users` (on change only), `error` (a sentence;
+  a device that fails or vanishes stops its stream, never the client).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
-import threading
-from collections import deque
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 import pykka
 
+from voip.audio.capture import TransmissionMode as EngineMode
 from voip.client import commands as c
+from voip.client.audio_io import AudioIO, SoundCardIO
+from voip.client.capture_actor import (
+    CaptureActor,
+    CaptureSettings,
+    LoopbackRoute,
+    ServerRoute,
+    VoiceRoute,
+)
 from voip.client.config_actor import ConfigActor
+from voip.client.playback_actor import PlaybackActor, PlaybackSettings, VoiceInbox
 from voip.client.state import AudioDeviceView, AudioState, LocalErrorCode, TransmissionMode
 from voip.client.state_actor import StateActor
+from voip.errors import AudioError
 from voip.protocol.voice import VoiceFrame, encode_voice
+
+__all__ = ["AudioActor", "VoiceInbox", "VoiceSender"]
 
 log = logging.getLogger(__name__)
 
 VoiceSender = Callable[[bytes], None]
 
-#: Frames kept when nobody drains the inbox (about 10 s of one speaker).
-INBOX_LIMIT = 500
-
-
-class VoiceInbox:
-    """Incoming voice frames from the connection loop to the audio side.
-
-    `put` runs in the connection's event loop thread and must never block:
-    a bounded deque (appends and pops are atomic in CPython) drops the oldest
-    frame when full instead of waiting.
-    """
-
-    def __init__(self, limit: int = INBOX_LIMIT) -> None:
-        self._frames: deque[VoiceFrame] = deque(maxlen=limit)
-        self._arrived = threading.Event()
-        self.received = 0
-
-    def put(self, frame: VoiceFrame) -> None:
-        self._frames.append(frame)
-        self.received += 1
-        self._arrived.set()
-
-    def drain(self) -> list[VoiceFrame]:
-        self._arrived.clear()
-        out: list[VoiceFrame] = []
-        while True:
-            try:
-                out.append(self._frames.popleft())
-            except IndexError:
-                return out
-
-    def wait(self, timeout: float) -> bool:
-        """Block until a frame may be waiting (for a playback thread, or tests)."""
-        return self._arrived.wait(timeout)
-
-
-def list_devices() -> tuple[tuple[AudioDeviceView, ...], tuple[AudioDeviceView, ...], str | None]:
-    """Input devices, output devices, and a sentence if PortAudio could not list them."""
-    try:
-        import sounddevice as sd
-
-        devices: Any = sd.query_devices()
-        hostapis: Any = sd.query_hostapis()
-        default_in, default_out = sd.default.device
-    except Exception as exc:  # no PortAudio library, no sound server...
-        return (), (), f"cannot list audio devices ({exc}); is a sound server running?"
-    inputs: list[AudioDeviceView] = []
-    outputs: list[AudioDeviceView] = []
-    for index, dev in enumerate(devices):
-        api = hostapis[dev["hostapi"]]["name"] if dev["hostapi"] < len(hostapis) else ""
-        if dev["max_input_channels"] > 0:
-            inputs.append(
-                AudioDeviceView(
-                    dev["name"], index, api, dev["max_input_channels"], index == default_in
-                )
-            )
-        if dev["max_output_channels"] > 0:
-            outputs.append(
-                AudioDeviceView(
-                    dev["name"], index, api, dev["max_output_channels"], index == default_out
-                )
-            )
-    return tuple(inputs), tuple(outputs), None
+_CHILD_TIMEOUT = 10.0
+# Order in which problems are shown when several are pending.
+_ERROR_ORDER = ("setting", "capture", "playback", "devices")
 
 
 class AudioActor(pykka.ThreadingActor):
@@ -118,19 +78,47 @@ class AudioActor(pykka.ThreadingActor):
         config: pykka.ActorProxy[ConfigActor],
         settings: AudioState,
         inbox: VoiceInbox,
+        io: AudioIO | None = None,
     ) -> None:
         super().__init__()
         self._state_actor = state
         self._config = config
         self._audio = settings
+        self._published: AudioState | None = None
         self._inbox = inbox
+        self._io: AudioIO = io if io is not None else SoundCardIO()
         self._sender: VoiceSender | None = None
         self._user_id: int | None = None
         self._ptt_pressed = False
+        self._errors: dict[str, str] = {}
+        self._children: list[pykka.ActorRef[Any]] = []
+        self._capture: pykka.ActorProxy[CaptureActor] | None = None
+        self._playback: pykka.ActorProxy[PlaybackActor] | None = None
+        self._capture_settings = CaptureSettings()
+        self._playback_settings = PlaybackSettings()
 
     def on_start(self) -> None:
-        self._refresh_devices()
+        me = self.actor_ref.proxy()
+        capture_ref = CaptureActor.start(self._io, me)
+        self._children.append(capture_ref)
+        playback_ref = PlaybackActor.start(self._io, self._inbox, me)
+        self._children.append(playback_ref)
+        self._capture = capture_ref.proxy()
+        self._playback = playback_ref.proxy()
+        self._refresh_devices(rescan=False)
+        self._reconfigure()
         self._publish()
+
+    def on_stop(self) -> None:
+        self._inbox.attach(None)
+        for ref in reversed(self._children):
+            try:
+                ref.stop(block=True, timeout=_CHILD_TIMEOUT)
+            except (pykka.Timeout, pykka.ActorDeadError):
+                log.warning("audio actor %s did not stop cleanly", ref)
+
+    def on_failure(self, *args: Any) -> None:
+        self.on_stop()
 
     def ready(self) -> bool:
         return True
@@ -139,7 +127,7 @@ class AudioActor(pykka.ThreadingActor):
 
     def set_voice_sender(self, sender: VoiceSender | None) -> None:
         self._sender = sender
-        self._update_transmitting()
+        self._reconfigure()
         self._publish()
 
     def set_session(self, user_id: int | None) -> None:
@@ -152,6 +140,44 @@ class AudioActor(pykka.ThreadingActor):
         self._sender(encode_voice(frame))
         return True
 
+    def user_left(self, user_id: int) -> None:
+        if self._playback is not None:
+            self._playback.forget_user.defer(user_id)
+
+    # --- from the capture and playback actors ------------------------------------------
+
+    def capture_status(self, transmitting: bool, level_db: float) -> None:
+        self._audio = replace(self._audio, is_transmitting=transmitting, input_level_db=level_db)
+        self._publish()
+
+    def capture_started(self) -> None:
+        self._errors.pop("capture", None)
+        self._update_error()
+        self._publish()
+
+    def capture_failed(self, message: str) -> None:
+        log.warning("audio capture: %s", message)
+        self._errors["capture"] = message
+        self._audio = replace(self._audio, is_transmitting=False, input_level_db=-120.0)
+        self._update_error()
+        self._publish()
+
+    def playback_started(self) -> None:
+        self._errors.pop("playback", None)
+        self._update_error()
+        self._publish()
+
+    def playback_failed(self, message: str) -> None:
+        log.warning("audio playback: %s", message)
+        self._errors["playback"] = message
+        self._audio = replace(self._audio, talking_users=frozenset())
+        self._update_error()
+        self._publish()
+
+    def talking_changed(self, talking: frozenset[int]) -> None:
+        self._audio = replace(self._audio, talking_users=talking)
+        self._publish()
+
     # --- commands ------------------------------------------------------------------------
 
     def handle(self, command: c.AudioCommand) -> None:
@@ -160,12 +186,14 @@ class AudioActor(pykka.ThreadingActor):
             case c.SetInputDevice(name=name):
                 if self._unknown_device(name, a.input_devices, "input"):
                     return
-                self._audio = replace(a, input_device=name, error=None)
+                self._audio = replace(a, input_device=name)
+                self._errors.pop("capture", None)
                 self._config.update.defer(input_device=name)
             case c.SetOutputDevice(name=name):
                 if self._unknown_device(name, a.output_devices, "output"):
                     return
-                self._audio = replace(a, output_device=name, error=None)
+                self._audio = replace(a, output_device=name)
+                self._errors.pop("playback", None)
                 self._config.update.defer(output_device=name)
             case c.SetInputVolume(volume=v):
                 self._audio = replace(a, input_volume=float(v))
@@ -174,7 +202,7 @@ class AudioActor(pykka.ThreadingActor):
                 self._audio = replace(a, output_volume=float(v))
                 self._config.update.defer(output_volume=float(v))
             case c.RefreshAudioDevices():
-                self._refresh_devices()
+                self._refresh_devices(rescan=self._idle())
             case c.SetTransmissionMode(mode=mode, vad_threshold_db=threshold):
                 changes: dict[str, Any] = {"transmission_mode": mode}
                 if threshold is not None:
@@ -192,7 +220,8 @@ class AudioActor(pykka.ThreadingActor):
                 self._audio = replace(a, loopback_test=True)
             case c.StopLoopbackTest():
                 self._audio = replace(a, loopback_test=False)
-        self._update_transmitting()
+        self._update_error()
+        self._reconfigure()
         self._publish()
 
     # --- internals -------------------------------------------------------------------------
@@ -200,30 +229,82 @@ class AudioActor(pykka.ThreadingActor):
     def _unknown_device(
         self, name: str | None, devices: tuple[AudioDeviceView, ...], kind: str
     ) -> bool:
+        command = "SetInputDevice" if kind == "input" else "SetOutputDevice"
         if name is None or not devices or any(d.name == name for d in devices):
+            self._errors.pop("setting", None)
             return False
-        self._state_actor.report_error.defer(
-            LocalErrorCode.AUDIO.value,
+        message = (
             f"there is no {kind} device called {name!r}; pick one from the list "
-            "(refresh it if you just plugged the device in)",
-            "SetInputDevice" if kind == "input" else "SetOutputDevice",
+            "(refresh it if you just plugged the device in)"
         )
+        self._state_actor.report_error.defer(LocalErrorCode.AUDIO.value, message, command)
+        self._errors["setting"] = message
+        self._update_error()
+        self._publish()
         return True
 
-    def _refresh_devices(self) -> None:
-        inputs, outputs, error = list_devices()
-        self._audio = replace(
-            self._audio, input_devices=inputs, output_devices=outputs, error=error
-        )
+    def _idle(self) -> bool:
+        """True when no stream is open (so PortAudio may be re-initialised)."""
+        if self._capture_settings.running or self._playback_settings.running:
+            return False
+        # The children apply settings in order, so once they answer, they are stopped.
+        try:
+            for child in (self._capture, self._playback):
+                if child is not None:
+                    child.ready().get(timeout=_CHILD_TIMEOUT)
+        except pykka.Timeout:
+            return False
+        return True
 
-    def _update_transmitting(self) -> None:
-        # Stub rule: what the user asked for. The capture engine will set this from
-        # what it really sends (VAD, device errors, no connection).
-        mode = self._audio.transmission_mode
-        wanted = mode is TransmissionMode.CONTINUOUS or (
-            mode is TransmissionMode.PUSH_TO_TALK and self._ptt_pressed
+    def _refresh_devices(self, rescan: bool) -> None:
+        try:
+            inputs, outputs = self._io.devices(rescan=rescan)
+        except AudioError as exc:
+            self._errors["devices"] = str(exc)
+            inputs, outputs = (), ()
+        else:
+            self._errors.pop("devices", None)
+        self._audio = replace(self._audio, input_devices=inputs, output_devices=outputs)
+        self._update_error()
+
+    def _update_error(self) -> None:
+        messages = [self._errors[k] for k in _ERROR_ORDER if k in self._errors]
+        self._audio = replace(self._audio, error="; ".join(messages) if messages else None)
+
+    def _reconfigure(self) -> None:
+        a = self._audio
+        connected = self._sender is not None
+        loopback = a.loopback_test
+        route: VoiceRoute | None = None
+        if loopback:
+            route = LoopbackRoute(self._inbox.deliver_local)
+        elif self._sender is not None:
+            route = ServerRoute(self._sender)
+        capture = CaptureSettings(
+            running=loopback or (connected and a.transmission_mode is not TransmissionMode.MUTED),
+            device=a.input_device,
+            mode=EngineMode.CONTINUOUS if loopback else EngineMode(a.transmission_mode.value),
+            vad_threshold_db=a.vad_threshold_db,
+            input_volume=a.input_volume,
+            ptt=self._ptt_pressed,
+            route=route,
         )
-        self._audio = replace(self._audio, is_transmitting=wanted and self._sender is not None)
+        playback = PlaybackSettings(
+            running=connected or loopback,
+            device=a.output_device,
+            output_volume=a.output_volume,
+        )
+        if playback != self._playback_settings and self._playback is not None:
+            self._playback_settings = playback
+            self._playback.configure.defer(playback)
+        if capture != self._capture_settings and self._capture is not None:
+            self._capture_settings = capture
+            self._capture.configure.defer(capture)
+        if not capture.running and a.is_transmitting:
+            self._audio = replace(a, is_transmitting=False)
 
     def _publish(self) -> None:
-        self._state_actor.audio_changed.defer(self._audio)
+        if self._audio != self._published:
+            self._published = self._audio
+            with contextlib.suppress(pykka.ActorDeadError):
+                self._state_actor.audio_changed.defer(self._audio)

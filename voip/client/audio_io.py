@@ -1,0 +1,202 @@
+"""Where the client's audio comes from and goes to: the sound card, or arrays and files.
+
+The audio actors never open a device themselves: they ask an `AudioIO` for a
+frame source (microphone) and a frame sink (speaker) by device name, and for
+the device lists. `SoundCardIO` (the default) is real PortAudio through
+sounddevice; `ArrayIO` plays given samples as the microphone and records what
+would be played, paced in real time like a sound card. The bot and the
+end-to-end tests use `ArrayIO`, so they run the very same capture, Opus,
+jitter buffer and mixing code as the GUI.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from voip.audio.codec import FRAME_SAMPLES, Frame
+from voip.audio.devices import list_devices
+from voip.audio.devices import rescan as rescan_devices
+from voip.audio.pacing import FramePacer
+from voip.audio.sinks import FrameSink, RecordingSink, SoundDeviceSink
+from voip.audio.sources import ArraySource, FrameSource, SoundDeviceSource
+from voip.client.state import AudioDeviceView
+from voip.errors import AudioError
+
+DeviceLists = tuple[tuple[AudioDeviceView, ...], tuple[AudioDeviceView, ...]]
+
+
+class AudioIO(Protocol):
+    """Makes the capture source and playback sink the audio actors run."""
+
+    def source(self, device: str | None) -> FrameSource:
+        """A source for the named input device (None: the default). Not started yet."""
+        ...
+
+    def sink(self, device: str | None) -> FrameSink:
+        """A sink for the named output device (None: the default). Not started yet."""
+        ...
+
+    def devices(self, rescan: bool = False) -> DeviceLists:
+        """(inputs, outputs); raises AudioError with a sentence if they cannot be listed."""
+        ...
+
+
+class SoundCardIO:
+    """Real PortAudio devices (the default)."""
+
+    def source(self, device: str | None) -> FrameSource:
+        return SoundDeviceSource(device)
+
+    def sink(self, device: str | None) -> FrameSink:
+        return SoundDeviceSink(device)
+
+    def devices(self, rescan: bool = False) -> DeviceLists:
+        """The device lists; `rescan` re-initialises PortAudio first (only safe while
+        no stream is open: it closes them) so newly plugged devices show up."""
+        try:
+            if rescan:
+                rescan_devices()
+            found = list_devices()
+        except AudioError:
+            raise
+        except Exception as exc:  # PortAudio missing, sound server gone...
+            raise AudioError(
+                f"cannot list audio devices ({exc}); is a sound server running?"
+            ) from exc
+        inputs = tuple(
+            AudioDeviceView(d.name, d.index, d.host_api, d.max_input_channels, d.is_default_input)
+            for d in found
+            if d.supports("input")
+        )
+        outputs = tuple(
+            AudioDeviceView(d.name, d.index, d.host_api, d.max_output_channels, d.is_default_output)
+            for d in found
+            if d.supports("output")
+        )
+        return inputs, outputs
+
+
+class _SilentSink:
+    """A speaker nobody hears: paced like one, keeps nothing (for bots that do not record)."""
+
+    def __init__(self) -> None:
+        self._pacer = FramePacer(realtime=True)
+
+    def start(self) -> None:
+        pass
+
+    def stop(self) -> None:
+        pass
+
+    def wait_ready(self, timeout: float) -> bool:
+        return self._pacer.wait(timeout)
+
+    def write(self, frame: Frame) -> None:
+        pass
+
+
+class _TimedSource:
+    """Notes when the first frame was taken, on the monotonic clock shared by processes."""
+
+    def __init__(self, inner: FrameSource, io: ArrayIO) -> None:
+        self._inner = inner
+        self._io = io
+
+    @property
+    def finished(self) -> bool:
+        return self._inner.finished
+
+    def start(self) -> None:
+        self._inner.start()
+
+    def stop(self) -> None:
+        self._inner.stop()
+
+    def read(self, timeout: float) -> Frame | None:
+        frame = self._inner.read(timeout)
+        if frame is not None and self._io.source_started_at is None:
+            self._io.source_started_at = time.monotonic()
+        return frame
+
+
+class _TimedSink:
+    """Notes when the first frame was written."""
+
+    def __init__(self, inner: FrameSink, io: ArrayIO) -> None:
+        self._inner = inner
+        self._io = io
+
+    def start(self) -> None:
+        self._inner.start()
+
+    def stop(self) -> None:
+        self._inner.stop()
+
+    def wait_ready(self, timeout: float) -> bool:
+        return self._inner.wait_ready(timeout)
+
+    def write(self, frame: Frame) -> None:
+        if self._io.sink_started_at is None:
+            self._io.sink_started_at = time.monotonic()
+        self._inner.write(frame)
+
+
+class ArrayIO:
+    """Samples as the microphone, a recorder as the speaker; no PortAudio involved.
+
+    `samples` (48 kHz mono float32) are played once from the first time
+    capture starts (or forever with `loop`); None means silence. With
+    `record`, everything the playback engine produces is kept and can be
+    read with `recording()` or saved with `save_recording()`.
+    `source_started_at` / `sink_started_at` are `time.monotonic()` of the
+    first frame taken / written (None until then); monotonic time is shared
+    by the processes of one machine, so two bots' timelines can be lined up.
+    """
+
+    INPUT = AudioDeviceView("array input", 0, "array", 1, True)
+    OUTPUT = AudioDeviceView("array output", 0, "array", 1, True)
+
+    def __init__(
+        self,
+        samples: npt.NDArray[np.float32] | None = None,
+        *,
+        loop: bool = False,
+        record: bool = False,
+    ) -> None:
+        if samples is None:
+            samples = np.zeros(FRAME_SAMPLES, dtype=np.float32)
+            loop = True
+        self._source = ArraySource(samples, realtime=True, loop=loop)
+        self._recorder: RecordingSink | None = RecordingSink(realtime=True) if record else None
+        self.source_started_at: float | None = None
+        self.sink_started_at: float | None = None
+
+    @property
+    def finished(self) -> bool:
+        """True once the samples have all been captured (never with `loop`)."""
+        return self._source.finished
+
+    def source(self, device: str | None) -> FrameSource:
+        # One source for the life of this object: restarting capture resumes it.
+        return _TimedSource(self._source, self)
+
+    def sink(self, device: str | None) -> FrameSink:
+        inner: FrameSink = self._recorder if self._recorder is not None else _SilentSink()
+        return _TimedSink(inner, self)
+
+    def devices(self, rescan: bool = False) -> DeviceLists:
+        return (self.INPUT,), (self.OUTPUT,)
+
+    def recording(self) -> npt.NDArray[np.float32]:
+        """Everything played so far (empty without `record`)."""
+        if self._recorder is None:
+            return np.zeros(0, dtype=np.float32)
+        return self._recorder.samples()
+
+    def save_recording(self, path: str) -> None:
+        if self._recorder is not None:
+            self._recorder.save(path)

@@ -1,0 +1,250 @@
+"""The capture actor: owns the microphone stream and its `CaptureEngine`.
+
+It is told the complete wanted capture setup (`CaptureSettings`, a frozen
+value) by the audio actor and makes it so: starts or stops the stream,
+switches device, and updates mode, threshold, volume and push-to-talk on the
+running engine. Packets never pass through a mailbox: the engine's thread
+encodes and hands each one to the current `VoiceRoute` (the connection's
+thread-safe datagram sender, or the local loopback into playback). What the
+user should see (really transmitting, the input level at most 10 times a
+second, failures) goes back to the audio actor as tells.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+import pykka
+
+from voip.audio.capture import CaptureEngine
+from voip.audio.capture import TransmissionMode as EngineMode
+from voip.audio.engine import EngineState
+from voip.client.audio_io import AudioIO
+from voip.errors import AudioError
+from voip.protocol.voice import VoiceFrame, encode_voice
+
+if TYPE_CHECKING:
+    from voip.client.audio_actor import AudioActor
+
+log = logging.getLogger(__name__)
+
+SEQ_BITS = 32  # the wire's sequence field (VoiceDatagram.sequence wraps at 2^32)
+LEVEL_EVERY_FRAMES = 5  # publish the input level every 100 ms at most
+SILENT_LEVEL_DB = -120.0  # what the meter shows when nothing is captured
+
+
+class VoiceRoute(Protocol):
+    """Where the capture thread puts encoded frames; must never block."""
+
+    @property
+    def to_server(self) -> bool:
+        """True when frames leave the machine (that is what `is_transmitting` reports)."""
+        ...
+
+    def send(self, packet: bytes, sequence: int) -> None: ...
+
+    def end(self, sequence: int) -> None:
+        """The talk spurt whose last frame was `sequence` is over."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class ServerRoute:
+    """Voice datagrams through the connection's thread-safe sender."""
+
+    send_voice: Callable[[bytes], None]
+
+    @property
+    def to_server(self) -> bool:
+        return True
+
+    def send(self, packet: bytes, sequence: int) -> None:
+        self.send_voice(
+            encode_voice(
+                VoiceFrame(0, 0, sequence, packet, capture_time_us=time.monotonic_ns() // 1000)
+            )
+        )
+
+    def end(self, sequence: int) -> None:
+        # Receivers need no packet to stop (their buffers run dry); the marker
+        # lets them (and benchmarks) tell a spurt end from loss.
+        self.send_voice(
+            encode_voice(
+                VoiceFrame(
+                    0,
+                    0,
+                    sequence,
+                    b"",
+                    end_of_transmission=True,
+                    capture_time_us=time.monotonic_ns() // 1000,
+                )
+            )
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class LoopbackRoute:
+    """The loopback test: frames go straight to local playback, nothing is sent."""
+
+    deliver: Callable[[bytes, int], None]
+
+    @property
+    def to_server(self) -> bool:
+        return False
+
+    def send(self, packet: bytes, sequence: int) -> None:
+        self.deliver(packet, sequence)
+
+    def end(self, sequence: int) -> None:
+        pass
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureSettings:
+    """Everything the capture side needs to know; a new value replaces the old one."""
+
+    running: bool = False
+    device: str | None = None
+    mode: EngineMode = EngineMode.PUSH_TO_TALK
+    vad_threshold_db: float = -40.0
+    input_volume: float = 1.0
+    ptt: bool = False
+    route: VoiceRoute | None = None
+
+
+class CaptureActor(pykka.ThreadingActor):
+    def __init__(self, io: AudioIO, audio: pykka.ActorProxy[AudioActor]) -> None:
+        super().__init__()
+        self._io = io
+        self._audio = audio
+        self._settings = CaptureSettings()
+        # Read by the engine thread on every frame (plain attribute reads).
+        self._route: VoiceRoute | None = None
+        self._engine: CaptureEngine | None = None
+        self._frames = 0
+        self._sending = False
+        self._engine_transmitting = False
+        self._last_level = SILENT_LEVEL_DB
+
+    def ready(self) -> bool:
+        return True
+
+    def _tell(self, method: str, *args: Any) -> None:
+        """Tell the audio actor; quiet when it is already stopping (shutdown)."""
+        with contextlib.suppress(pykka.ActorDeadError):
+            getattr(self._audio, method).defer(*args)
+
+    def on_stop(self) -> None:
+        self._stop_engine()
+
+    # --- from the audio actor -------------------------------------------------------
+
+    def configure(self, settings: CaptureSettings) -> None:
+        old, self._settings = self._settings, settings
+        self._route = settings.route
+        engine = self._engine
+        if engine is not None:
+            self._apply(engine, settings)
+        if not settings.running:
+            self._stop_engine()
+            return
+        if engine is not None and engine.state is EngineState.RUNNING:
+            if settings.device == old.device:
+                return
+            self._stop_engine()  # switching devices: reopen below
+        self._start_engine()
+
+    # --- internals ---------------------------------------------------------------------
+
+    @staticmethod
+    def _apply(engine: CaptureEngine, settings: CaptureSettings) -> None:
+        engine.mode = settings.mode
+        engine.vad_threshold_dbfs = settings.vad_threshold_db
+        engine.input_volume = settings.input_volume
+        if settings.ptt:
+            engine.press_ptt()
+        else:
+            engine.release_ptt()
+
+    def _start_engine(self) -> None:
+        settings = self._settings
+        try:
+            source = self._io.source(settings.device)
+        except AudioError as exc:
+            self._tell("capture_failed", str(exc))
+            return
+        engine = self._engine
+        if engine is None:
+            engine = CaptureEngine(
+                source,
+                send=self._send,
+                seq_bits=SEQ_BITS,
+                on_error=self._on_error,
+                on_frame=self._on_frame,
+            )
+            self._engine = engine
+        else:
+            engine.source = source  # a fresh source; the sequence numbering continues
+        self._apply(engine, settings)
+        try:
+            engine.start()
+        except AudioError as exc:
+            log.warning("cannot start capture: %s", exc)
+            self._tell("capture_failed", str(exc))
+            return
+        except Exception as exc:  # an unexpected PortAudio failure must not kill the actor
+            log.exception("capture start failed")
+            self._tell("capture_failed", f"cannot start audio capture: {exc}")
+            return
+        self._tell("capture_started")
+
+    def _stop_engine(self) -> None:
+        engine = self._engine
+        if engine is None or engine.state is EngineState.STOPPED:
+            return
+        was_sending = self._sending
+        engine.stop()
+        route = self._route
+        if was_sending and route is not None:
+            route.end((engine.sequence - 1) & ((1 << SEQ_BITS) - 1))
+        self._sending = False
+        self._engine_transmitting = False
+        self._frames = 0
+        self._last_level = SILENT_LEVEL_DB
+        self._tell("capture_status", False, SILENT_LEVEL_DB)
+
+    # --- engine thread ---------------------------------------------------------------------
+
+    def _send(self, packet: bytes, sequence: int) -> None:
+        route = self._route
+        if route is not None:
+            route.send(packet, sequence)
+
+    def _on_frame(self) -> None:
+        engine = self._engine
+        if engine is None:
+            return
+        route = self._route
+        transmitting = engine.is_transmitting
+        if self._engine_transmitting and not transmitting and route is not None:
+            route.end((engine.sequence - 1) & ((1 << SEQ_BITS) - 1))
+        self._engine_transmitting = transmitting
+        sending = transmitting and route is not None and route.to_server
+        self._frames += 1
+        level = round(engine.level.rms_dbfs, 1)
+        level_due = self._frames % LEVEL_EVERY_FRAMES == 0 and level != self._last_level
+        if sending != self._sending or level_due:
+            self._sending = sending
+            if level_due:
+                self._last_level = level
+            self._tell("capture_status", sending, self._last_level)
+
+    def _on_error(self, exc: AudioError) -> None:
+        self._sending = False
+        self._engine_transmitting = False
+        self._tell("capture_failed", str(exc))
