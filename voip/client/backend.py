@@ -17,6 +17,7 @@ import pykka
 
 from voip.client import commands as c
 from voip.client.audio_actor import AudioActor, VoiceInbox
+from voip.client.audio_io import AudioIO
 from voip.client.config import ClientConfig, load_config
 from voip.client.config_actor import ConfigActor, config_view
 from voip.client.connection_actor import ConnectionActor
@@ -54,6 +55,9 @@ class BackendHandle:
     change, for toolkits that only need a "redraw soon" poke. `config_dir`
     defaults to the platform's per-user config dir. `connect_timeout` and
     `idle_timeout` (seconds) are for tests and bots that need quick failure.
+    `audio_io` replaces the sound card as the audio source and sink (the bot
+    and tests pass `voip.client.audio_io.ArrayIO`); by default real PortAudio
+    devices are used.
     """
 
     def __init__(
@@ -63,6 +67,7 @@ class BackendHandle:
         *,
         connect_timeout: float = 10.0,
         idle_timeout: float = 60.0,
+        audio_io: AudioIO | None = None,
     ) -> None:
         self.config_dir = config_dir if config_dir is not None else default_config_dir()
         config, config_problem = load_config(self.config_dir)
@@ -79,7 +84,7 @@ class BackendHandle:
             self._refs.append(config_ref)
             self._config = config_ref.proxy()
             audio_ref = AudioActor.start(
-                self._state, self._config, audio_settings(config), self.voice_inbox
+                self._state, self._config, audio_settings(config), self.voice_inbox, audio_io
             )
             self._refs.append(audio_ref)
             self._audio = audio_ref.proxy()

@@ -50,6 +50,10 @@ class ActorListener:
 
     def envelope(self, envelope: voip_pb2.Envelope) -> None:
         self._state.envelope.defer(envelope)
+        if envelope.WhichOneof("payload") == "state_update":
+            update = envelope.state_update
+            if update.WhichOneof("change") == "user_left":
+                self._audio.user_left.defer(update.user_left.user_id)
 
     def error(self, code: str, message: str, command: str) -> None:
         self._state.report_error.defer(code, message, command)
