@@ -125,6 +125,9 @@ class RoomTree:
         with dpg.group(parent=parent):
             dpg.add_text("Rooms", color=theme.TEXT_DIM)
             self.list = dpg.add_child_window(tag="room_list", height=-44, border=False)
+            with dpg.theme() as tight, dpg.theme_component(dpg.mvAll):
+                dpg.add_theme_style(dpg.mvStyleVar_ItemSpacing, 8, 4)
+            dpg.bind_item_theme(self.list, tight)
             with dpg.group(horizontal=True):
                 for key, label, callback in (
                     ("join", "Join", self.join_selected),

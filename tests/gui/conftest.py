@@ -35,10 +35,7 @@ def display() -> Iterator[str]:
         ).stdout
     except (OSError, subprocess.SubprocessError) as exc:
         pytest.skip(f"no DISPLAY and Xvfb could not be started with {script} ({exc})")
-    env: dict[str, str] = {}
-    for word in shlex.split(out.replace("export ", "")):
-        key, _, value = word.partition("=")
-        env[key] = value
+    env = _exports(out)
     if "DISPLAY" not in env:
         pytest.skip(f"no DISPLAY and {script} printed no display: {out!r}")
     yield env["DISPLAY"]
@@ -55,9 +52,44 @@ def gui_artifacts() -> Path:
     return path
 
 
-def run_scenario(name: str, display: str, artifacts: Path, timeout: float = 150) -> str:
+def _exports(text: str) -> dict[str, str]:
+    env: dict[str, str] = {}
+    for word in shlex.split(text.replace("export ", "")):
+        key, _, value = word.partition("=")
+        if key and value:
+            env[key] = value
+    return env
+
+
+@pytest.fixture(scope="session")
+def sound() -> dict[str, str]:
+    """PulseAudio null-sink devices (tools/pulse-up.sh, idempotent), so the audio side of the
+    window is real; an empty dict when unavailable (the scenarios then check the audio error
+    shown instead of the on-air light)."""
+    if os.environ.get("PULSE_SERVER"):
+        return {}
+    try:
+        out = subprocess.run(
+            ["bash", str(ROOT / "tools" / "pulse-up.sh")],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return {}
+    return _exports(out)
+
+
+def run_scenario(
+    name: str,
+    display: str,
+    artifacts: Path,
+    extra_env: dict[str, str] | None = None,
+    timeout: float = 150,
+) -> str:
     """Run one scenario in its own process; fail with its output if it fails."""
-    env = dict(os.environ, DISPLAY=display, LIBGL_ALWAYS_SOFTWARE="1")
+    env = dict(os.environ, DISPLAY=display, LIBGL_ALWAYS_SOFTWARE="1", **(extra_env or {}))
     proc = subprocess.run(
         [sys.executable, str(SCENARIOS), name, str(artifacts)],
         capture_output=True,
@@ -73,6 +105,6 @@ def run_scenario(name: str, display: str, artifacts: Path, timeout: float = 150)
 
 
 @pytest.fixture
-def scenario(display: str, gui_artifacts: Path) -> Callable[[str], str]:
+def scenario(display: str, gui_artifacts: Path, sound: dict[str, str]) -> Callable[[str], str]:
     """`scenario(name)` runs that GUI scenario and returns its output."""
-    return lambda name: run_scenario(name, display, gui_artifacts)
+    return lambda name: run_scenario(name, display, gui_artifacts, sound)

@@ -341,11 +341,20 @@ def scenario_flow(artifacts: Path) -> None:
         app.frames(2)
         assert not app.notices.items
 
-        # Modes and push-to-talk, through the real audio actor.
+        # Modes and push-to-talk, through the real audio actor. Without audio devices
+        # nothing can go on the air: the window must then say why instead.
         d.enter("transmit_mode", "Continuous")
-        app.pump(lambda s: s.audio.is_transmitting, timeout=10)
-        app.frames(2)
-        assert dpg.get_item_label("on_air") == "ON AIR"
+        state = app.pump(lambda s: s.audio.transmission_mode is TransmissionMode.CONTINUOUS, 10)
+        has_audio = bool(state.audio.input_devices)
+        print(f"audio devices: {has_audio}")
+        if has_audio:
+            app.pump(lambda s: s.audio.is_transmitting, timeout=10)
+            app.frames(2)
+            assert dpg.get_item_label("on_air") == "ON AIR"
+        else:
+            app.frames(2)
+            assert dpg.get_item_label("on_air") == "off air"
+            assert dpg.is_item_shown("audio_error") and dpg.get_value("audio_error")
         d.enter("transmit_mode", "Push to talk")
         app.pump(
             lambda s: (
@@ -356,18 +365,29 @@ def scenario_flow(artifacts: Path) -> None:
         )
         app.frames(2)
         assert dpg.get_item_label("on_air") == "off air"
+        assert dpg.get_value("transmit_mode") == "Push to talk"
         d.key_press(dpg.mvKey_Spacebar, repeats=3)
-        app.pump(lambda s: s.audio.is_transmitting, timeout=10)
-        app.frames(2)
-        assert dpg.get_item_label("on_air") == "ON AIR"
-        assert dpg.get_item_user_data(app.rooms.user_items[state.my_user_id]) == {  # type: ignore[index]
-            "talking": True
-        }
+        assert app.transmit.held
+        if has_audio:
+            app.pump(lambda s: s.audio.is_transmitting, timeout=10)
+            app.frames(2)
+            assert dpg.get_item_label("on_air") == "ON AIR"
+            me = app.rooms.user_items[state.my_user_id]  # type: ignore[index]
+            assert dpg.get_item_user_data(me) == {"talking": True}
         shot(app, artifacts, "main")
         d.key_release(dpg.mvKey_Spacebar)
+        assert not app.transmit.held
         app.pump(lambda s: not s.audio.is_transmitting, timeout=10)
         app.frames(2)
         assert dpg.get_item_label("on_air") == "off air"
+
+        # Rebind push-to-talk to F5: the backend stores it, the bar shows it.
+        d.click("ptt_set_button")
+        d.key_press(dpg.mvKey_F5)
+        d.key_release(dpg.mvKey_F5)
+        app.pump(lambda s: s.audio.ptt_key == "f5", timeout=10)
+        app.frames(2)
+        assert dpg.get_value("ptt_key_label") == "PTT key: F5"
 
         # The server goes away: the reason and a Reconnect button.
         bob.shutdown()
@@ -393,6 +413,88 @@ def scenario_flow(artifacts: Path) -> None:
         finally:
             if bob is not None:
                 bob.shutdown()
+            backend.shutdown()
+            server.stop()
+
+
+# --- the README's screenshots ------------------------------------------------------------------
+
+
+def scenario_docs(out: Path) -> None:
+    """A populated session on a real server, shot for the README (connect.png, main.png).
+
+    Run by hand: ``python tests/gui/scenarios.py docs docs/screenshots`` with DISPLAY set.
+    """
+    from voip.client.backend import BackendHandle
+    from voip.server.app import ServerOptions, start_server
+    from voip.server.certs import load_or_create_self_signed
+    from voip_gui.app import pin_fingerprint
+
+    work = Path(tempfile.mkdtemp(prefix="voip-gui-docs-"))
+    bundle = load_or_create_self_signed(work / "server", ["localhost"])
+    options = ServerOptions(
+        data_dir=work / "server",
+        bundle=bundle,
+        name="voip demo",
+        port=0,
+        motd="Welcome! Hold Space to talk; double-click a room to join it.",
+    )
+    server = start_server(options)
+    address = f"127.0.0.1:{server.port}"
+    others: list[BackendHandle] = []
+    pin_fingerprint(work / "alice", address, bundle.fingerprint_text)
+    backend = BackendHandle(config_dir=work / "alice", connect_timeout=5)
+    app = ClientApp(backend)
+    app.start()
+    try:
+        app.frames(3)
+        dpg.set_value("connect_address", address)
+        dpg.set_value("connect_name", "alice")
+        app.screenshot(out / "connect.png")
+        d.click("connect_button")
+        state = app.pump(lambda s: s.is_connected and s.my_room_id is not None, timeout=15)
+        root = state.root_room
+        assert root is not None
+        for name in ("Engineering", "Gaming", "AFK"):
+            backend.send(c.CreateRoom(root.id, name))
+        state = app.pump(lambda s: s.find_room("AFK") is not None, timeout=10)
+        eng = state.find_room("Engineering")
+        assert eng is not None
+        backend.send(c.CreateRoom(eng.id, "Standup"))
+        state = app.pump(lambda s: s.find_room("Standup") is not None, timeout=10)
+        placement = {"bob": "Engineering", "carol": "Engineering", "dave": "Gaming", "erin": ""}
+        for name, room_name in placement.items():
+            pin_fingerprint(work / name, address, bundle.fingerprint_text)
+            other = BackendHandle(config_dir=work / name, connect_timeout=5)
+            others.append(other)
+            other.send(c.Connect(address, name))
+            other.wait_for(lambda s: s.is_connected and s.my_room_id is not None, timeout=15)
+            room = state.find_room(room_name) if room_name else None
+            if room is not None:
+                other.send(c.JoinRoom(room.id))
+                other.wait_for(lambda s, r=room.id: s.my_room_id == r, timeout=10)  # type: ignore[misc]
+        d.fire_item_handler(app.rooms.room_items[eng.id], "mvDoubleClickedHandler", 0)
+        app.pump(lambda s: s.my_room_id == eng.id, timeout=10)
+        bob, carol = others[0], others[1]
+        for sender, text in (
+            (bob, "morning! can everyone hear me?"),
+            (backend, "loud and clear"),
+            (carol, "same here. standup in 5?"),
+            (bob, "sure, I'll open the Standup room"),
+        ):
+            sender.send(c.SendChat(text))
+            app.pump(lambda s, t=text: any(line.text == t for line in s.chat), timeout=10)  # type: ignore[misc]
+        d.key_press(dpg.mvKey_Spacebar)
+        app.pump(lambda s: s.audio.is_transmitting, timeout=10)
+        app.frames(5)
+        app.screenshot(out / "main.png")
+        d.key_release(dpg.mvKey_Spacebar)
+    finally:
+        try:
+            app.close()
+        finally:
+            for other in others:
+                other.shutdown()
             backend.shutdown()
             server.stop()
 
@@ -451,6 +553,7 @@ SCENARIOS: dict[str, Callable[[Path], None]] = {
     "render": scenario_render,
     "flow": scenario_flow,
     "real_input": scenario_real_input,
+    "docs": scenario_docs,
 }
 
 
