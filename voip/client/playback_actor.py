@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import random
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -97,6 +98,29 @@ class VoiceInbox:
         engine = self._engine
         if engine is not None:
             engine.receive(LOOPBACK_USER, sequence, packet, engine.clock())
+
+
+class SeededLoss:
+    """Loses a fixed fraction of arriving voice frames, reproducibly (a `VoiceInbox.drop`).
+
+    Each arriving frame draws from a `random.Random(seed)`: the same seed and
+    the same arrival order lose the same frames, so a test's loss pattern can
+    be replayed. Used by the end-to-end tests and `voip-bot --simulate-loss`.
+    """
+
+    def __init__(self, rate: float, seed: int = 1) -> None:
+        if not 0.0 <= rate <= 1.0:
+            raise ValueError("the loss rate is a fraction between 0 and 1")
+        self.rate = rate
+        self._rng = random.Random(seed)
+        self.seen = 0
+        self.lost = 0
+
+    def __call__(self, frame: VoiceFrame) -> bool:
+        self.seen += 1
+        lose = self._rng.random() < self.rate
+        self.lost += lose
+        return lose
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,471 @@
+"""`voip-bot`: a headless client for scripts and tests.
+
+It is the real client backend (`BackendHandle`, the same actors, capture,
+Opus, jitter buffers and mixing as the GUI) with files in place of the sound
+card: `--play` a WAV file as its voice and/or `--record` what it hears to a
+WAV file. See docs/BOT.md for the options, exit codes and examples.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import re
+import signal
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from voip.audio.codec import SAMPLE_RATE
+from voip.audio.wav import read_wav
+from voip.client import commands as c
+from voip.client.audio_io import ArrayIO
+from voip.client.backend import BackendHandle
+from voip.client.playback_actor import SeededLoss
+from voip.client.state import (
+    AwaitingTrust,
+    Connected,
+    ConnectionLost,
+    Disconnected,
+    State,
+    TransmissionMode,
+)
+from voip.errors import AudioError, VoipError
+from voip.identity import default_config_dir
+
+log = logging.getLogger(__name__)
+
+EXIT_OK = 0
+EXIT_FAILURE = 1  # unexpected
+EXIT_USAGE = 2  # bad arguments (argparse)
+EXIT_CONNECTION = 3  # refused, unreachable, wrong password, lost
+EXIT_CERTIFICATE = 4  # certificate not trusted or changed
+EXIT_ROOM = 5  # room not found / not creatable / join refused
+EXIT_AUDIO = 6  # WAV file unreadable or not writable
+
+#: After the file has been played, stay this long so the last frames reach the server.
+PLAY_TAIL_SECONDS = 0.5
+#: Deadline for each step of connecting and joining.
+STEP_TIMEOUT = 20.0
+
+
+class BotError(Exception):
+    """A failure with an exit code and a sentence for the user."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True, slots=True)
+class BotOptions:
+    server: str
+    name: str
+    password: str = ""
+    room: str | None = None
+    play: Path | None = None
+    record: Path | None = None
+    seconds: float | None = None
+    trust_fingerprint: str | None = None
+    accept_new_certificate: bool = False
+    config_dir: Path | None = None
+    ca_file: str | None = None
+    simulate_loss: float = 0.0
+    loss_seed: int = 1
+    report: Path | None = None
+
+
+def _fingerprint_key(text: str) -> str:
+    """Compare fingerprints ignoring case, the SHA256: prefix and separators."""
+    text = text.strip().upper()
+    if text.startswith("SHA256:"):
+        text = text[len("SHA256:") :]
+    return re.sub(r"[^0-9A-F]", "", text)
+
+
+def bot_config_dir(name: str) -> Path:
+    """Each bot name gets its own config dir (and so its own key and identity)."""
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", name) or "bot"
+    return default_config_dir() / "bots" / safe
+
+
+class Bot:
+    """One run of the bot; `run()` returns the exit code."""
+
+    def __init__(self, options: BotOptions, out: Any = None) -> None:
+        self.options = options
+        self.out = out if out is not None else sys.stdout
+        self.stop_requested = threading.Event()
+        self.io: ArrayIO | None = None
+        self.backend: BackendHandle | None = None
+        self.loss: SeededLoss | None = None
+        self._ready_at: float | None = None
+        self._room_name = ""
+
+    def say(self, text: str) -> None:
+        print(f"voip-bot: {text}", file=self.out, flush=True)
+
+    # --- the run -----------------------------------------------------------------------
+
+    def run(self) -> int:
+        try:
+            self._run()
+        except BotError as exc:
+            print(f"voip-bot: error: {exc}", file=sys.stderr, flush=True)
+            return exc.code
+        finally:
+            self._finish()
+        return EXIT_OK
+
+    def _run(self) -> None:
+        o = self.options
+        samples = None
+        if o.play is not None:
+            try:
+                samples = read_wav(o.play)
+            except AudioError as exc:
+                raise BotError(EXIT_AUDIO, str(exc)) from exc
+            self.say(f"loaded {o.play} ({samples.size / SAMPLE_RATE:.2f} s at 48 kHz)")
+        self.io = ArrayIO(samples, record=o.record is not None)
+        config_dir = o.config_dir if o.config_dir is not None else bot_config_dir(o.name)
+        self.backend = backend = BackendHandle(
+            config_dir=config_dir, audio_io=self.io, connect_timeout=10.0
+        )
+        # Silent until in the right room (also undoes a mode a previous run saved).
+        backend.send(c.SetTransmissionMode(TransmissionMode.MUTED))
+        if o.simulate_loss > 0:
+            self.loss = SeededLoss(o.simulate_loss / 100.0, o.loss_seed)
+            backend.voice_inbox.drop = self.loss
+        state = self._connect(backend)
+        state = self._join_room(backend, state)
+        self._ready_at = time.monotonic()
+        server_name = (
+            state.connection.server_name if isinstance(state.connection, Connected) else ""
+        )
+        self.say(
+            f"ready: connected to {server_name!r} as {o.name!r} "
+            f"(user {state.my_user_id}) in room {self._room_name!r}"
+        )
+        self._talk_and_listen(backend)
+
+    def _connect(self, backend: BackendHandle) -> State:
+        o = self.options
+        backend.send(c.Connect(o.server, o.name, password=o.password, ca_file=o.ca_file))
+        state = backend.wait_for(
+            lambda s: (
+                isinstance(s.connection, AwaitingTrust | Connected | ConnectionLost)
+                or bool(s.errors)
+            ),
+            STEP_TIMEOUT,
+        )
+        if isinstance(state.connection, AwaitingTrust):
+            self._decide_trust(backend, state.connection)
+            state = backend.wait_for(
+                lambda s: isinstance(s.connection, Connected | ConnectionLost | Disconnected),
+                STEP_TIMEOUT,
+            )
+        if isinstance(state.connection, Connected):
+            return backend.wait_for(
+                lambda s: (
+                    (s.is_connected and bool(s.rooms) and s.me is not None) or not s.is_connected
+                ),
+                STEP_TIMEOUT,
+            )
+        if isinstance(state.connection, ConnectionLost):
+            error = state.connection.error
+            code = EXIT_CERTIFICATE if "certificate" in error.lower() else EXIT_CONNECTION
+            raise BotError(code, f"cannot connect to {o.server}: {error}")
+        if state.errors:
+            raise BotError(
+                EXIT_CONNECTION, f"cannot connect to {o.server}: {state.errors[-1].message}"
+            )
+        raise BotError(EXIT_CONNECTION, f"cannot connect to {o.server}")
+
+    def _decide_trust(self, backend: BackendHandle, prompt: AwaitingTrust) -> None:
+        o = self.options
+        if o.trust_fingerprint is not None:
+            if _fingerprint_key(o.trust_fingerprint) == _fingerprint_key(prompt.fingerprint_text):
+                backend.send(c.AcceptCertificate())
+                return
+            backend.send(c.RejectCertificate())
+            raise BotError(
+                EXIT_CERTIFICATE,
+                f"the server's certificate is {prompt.fingerprint_text}, not the "
+                f"{o.trust_fingerprint} given with --trust-fingerprint; refusing to connect",
+            )
+        if o.accept_new_certificate:
+            self.say(f"trusting the new certificate {prompt.fingerprint_text} (pinned)")
+            backend.send(c.AcceptCertificate())
+            return
+        backend.send(c.RejectCertificate())
+        raise BotError(
+            EXIT_CERTIFICATE,
+            f"the server {prompt.server_addr} presents an unknown certificate "
+            f"{prompt.fingerprint_text}; compare it with the one the server logs and pass "
+            "--trust-fingerprint, or --accept-new-certificate to trust it on first use",
+        )
+
+    def _join_room(self, backend: BackendHandle, state: State) -> State:
+        if not state.is_connected:
+            raise BotError(EXIT_CONNECTION, f"lost the connection to {self.options.server}")
+        wanted = self.options.room
+        if wanted is None:
+            room = state.room(state.my_room_id or 0)
+            self._room_name = room.name if room is not None else ""
+            return state
+        errors_before = state.errors[-1].id if state.errors else 0
+
+        def new_error(s: State, command: str) -> str | None:
+            for e in s.errors:
+                if e.id > errors_before and e.command == command:
+                    return e.message
+            return None
+
+        room = state.room(int(wanted)) if wanted.isdigit() else state.find_room(wanted)
+        if room is None and wanted.isdigit():
+            raise BotError(EXIT_ROOM, f"there is no room with id {wanted} on this server")
+        if room is None:
+            root = state.root_room
+            assert root is not None
+            self.say(f"room {wanted!r} does not exist; creating it under {root.name!r}")
+            backend.send(c.CreateRoom(root.id, wanted))
+            state = backend.wait_for(
+                lambda s: (
+                    s.find_room(wanted) is not None
+                    or new_error(s, "CreateRoom") is not None
+                    or not s.is_connected
+                ),
+                STEP_TIMEOUT,
+            )
+            problem = new_error(state, "CreateRoom")
+            if problem is not None:
+                raise BotError(EXIT_ROOM, f"cannot create room {wanted!r}: {problem}")
+            room = state.find_room(wanted)
+            if room is None:
+                raise BotError(EXIT_CONNECTION, f"lost the connection to {self.options.server}")
+        self._room_name = room.name
+        if state.my_room_id == room.id:
+            return state
+        backend.send(c.JoinRoom(room.id))
+        target = room.id
+        state = backend.wait_for(
+            lambda s: (
+                s.my_room_id == target or new_error(s, "JoinRoom") is not None or not s.is_connected
+            ),
+            STEP_TIMEOUT,
+        )
+        problem = new_error(state, "JoinRoom")
+        if problem is not None:
+            raise BotError(EXIT_ROOM, f"cannot join room {room.name!r}: {problem}")
+        if not state.is_connected:
+            raise BotError(EXIT_CONNECTION, f"lost the connection to {self.options.server}")
+        return state
+
+    def _talk_and_listen(self, backend: BackendHandle) -> None:
+        o = self.options
+        io = self.io
+        assert io is not None
+        done = self.stop_requested
+        lost: list[str] = []
+        playing = o.play is not None
+
+        def watch(s: State) -> None:
+            if isinstance(s.connection, ConnectionLost):
+                lost.append(s.connection.error)
+                done.set()
+            elif playing and o.seconds is None and io.finished and not s.audio.is_transmitting:
+                done.set()
+
+        unsubscribe = backend.subscribe(watch)
+        try:
+            if playing:
+                backend.send(c.SetTransmissionMode(TransmissionMode.CONTINUOUS))
+                self.say(f"playing {o.play}")
+            elif o.seconds is None:
+                self.say("listening until interrupted (Ctrl-C)")
+            done.wait(o.seconds)
+        finally:
+            unsubscribe()
+        if lost:
+            raise BotError(EXIT_CONNECTION, f"connection lost: {lost[0]}")
+        if playing:
+            backend.send(c.SetTransmissionMode(TransmissionMode.MUTED))
+            if io.finished and o.seconds is None:
+                self.say("finished playing")
+                time.sleep(PLAY_TAIL_SECONDS)  # let the last datagrams leave before closing
+
+    def _finish(self) -> None:
+        o = self.options
+        backend, io = self.backend, self.io
+        if backend is not None:
+            # shutdown() closes the connection itself and waits for it to end.
+            backend.shutdown()
+        if io is None:
+            return
+        if o.record is not None:
+            recording = io.recording()
+            try:
+                io.save_recording(str(o.record))
+            except AudioError as exc:
+                print(f"voip-bot: error: {exc}", file=sys.stderr, flush=True)
+            else:
+                self.say(f"recorded {recording.size / SAMPLE_RATE:.2f} s to {o.record}")
+        if o.report is not None:
+            self._write_report()
+
+    def _write_report(self) -> None:
+        o = self.options
+        io = self.io
+        backend = self.backend
+        assert io is not None and o.report is not None
+        inbox = backend.voice_inbox if backend is not None else None
+        report = {
+            "name": o.name,
+            "ready_at": self._ready_at,
+            # time.monotonic() of the first frame captured / played: the same
+            # clock in every process of a machine, so two bots line up.
+            "source_started_at": io.source_started_at,
+            "sink_started_at": io.sink_started_at,
+            "recorded_seconds": io.recording().size / SAMPLE_RATE,
+            "frames_received": inbox.received if inbox is not None else 0,
+            "frames_dropped": inbox.dropped if inbox is not None else 0,
+            "simulated_loss": {"seen": self.loss.seen, "lost": self.loss.lost}
+            if self.loss is not None
+            else None,
+        }
+        try:
+            o.report.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        except OSError as exc:
+            print(f"voip-bot: error: cannot write the report {o.report}: {exc}", file=sys.stderr)
+
+
+# --- command line ------------------------------------------------------------------------
+
+
+def _positive(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError("must be a positive number of seconds")
+    return value
+
+
+def _percent(text: str) -> float:
+    value = float(text)
+    if not 0 <= value <= 100:
+        raise argparse.ArgumentTypeError("must be a percentage between 0 and 100")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="voip-bot",
+        description="A headless voip client: connects, joins a room, plays a WAV file as "
+        "its voice and/or records what it hears. See docs/BOT.md.",
+    )
+    p.add_argument("--server", required=True, metavar="HOST:PORT", help="server address")
+    p.add_argument("--name", required=True, help="display name")
+    p.add_argument("--password", default="", help="server password, if it has one")
+    p.add_argument(
+        "--room",
+        metavar="NAME|ID",
+        help="room to join: an id, or a name (created under the root room if missing)",
+    )
+    p.add_argument(
+        "--play", type=Path, metavar="FILE.wav", help="transmit this WAV file (any rate)"
+    )
+    p.add_argument("--record", type=Path, metavar="FILE.wav", help="record what is heard")
+    p.add_argument(
+        "--seconds",
+        type=_positive,
+        metavar="N",
+        help="stay N seconds after joining (default: until --play is done, else until interrupted)",
+    )
+    trust = p.add_mutually_exclusive_group()
+    trust.add_argument(
+        "--trust-fingerprint",
+        metavar="SHA256:..",
+        help="accept the server's self-signed certificate only if it has this fingerprint",
+    )
+    trust.add_argument(
+        "--accept-new-certificate",
+        action="store_true",
+        help="trust an unknown certificate on first use (and pin it)",
+    )
+    p.add_argument("--ca-file", metavar="PEM", help="extra CA bundle to verify the server with")
+    p.add_argument(
+        "--config-dir",
+        type=Path,
+        metavar="DIR",
+        help="key, settings and pinned certificates (default: <config>/voip/bots/NAME)",
+    )
+    p.add_argument(
+        "--simulate-loss",
+        type=_percent,
+        default=0.0,
+        metavar="PCT",
+        help="testing: lose this percentage of arriving voice datagrams (seeded)",
+    )
+    p.add_argument("--loss-seed", type=int, default=1, metavar="N", help="seed for --simulate-loss")
+    p.add_argument(
+        "--report",
+        type=Path,
+        metavar="FILE.json",
+        help="write a JSON summary at exit (counters, start times on the monotonic clock)",
+    )
+    p.add_argument("-v", "--verbose", action="count", default=0, help="more logging on stderr")
+    return p
+
+
+def parse_options(argv: Sequence[str] | None = None) -> tuple[BotOptions, int]:
+    args = build_parser().parse_args(argv)
+    return (
+        BotOptions(
+            server=args.server,
+            name=args.name,
+            password=args.password,
+            room=args.room,
+            play=args.play,
+            record=args.record,
+            seconds=args.seconds,
+            trust_fingerprint=args.trust_fingerprint,
+            accept_new_certificate=args.accept_new_certificate,
+            config_dir=args.config_dir,
+            ca_file=args.ca_file,
+            simulate_loss=args.simulate_loss,
+            loss_seed=args.loss_seed,
+            report=args.report,
+        ),
+        args.verbose,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    options, verbose = parse_options(argv)
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    bot = Bot(options)
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        bot.stop_requested.set()
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+    try:
+        return bot.run()
+    except VoipError as exc:
+        print(f"voip-bot: error: {exc}", file=sys.stderr, flush=True)
+        return EXIT_FAILURE
+    except TimeoutError as exc:
+        print(f"voip-bot: error: timed out: {exc}", file=sys.stderr, flush=True)
+        return EXIT_CONNECTION
+
+
+if __name__ == "__main__":
+    sys.exit(main())
