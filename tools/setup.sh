@@ -10,6 +10,7 @@ APT_PACKAGES=(
   libportaudio2 pulseaudio           # PortAudio, and a sound server with null sinks for tests
   libleveldb-dev                     # LevelDB (plyvel wheels bundle it; kept for source builds)
   xvfb libgl1-mesa-dri libglx-mesa0  # the GUI on a virtual screen (tests, headless demo)
+  xdotool                            # real key presses and clicks in the GUI tests
   pebble                             # Let's Encrypt's test ACME server (tests)
   espeak-ng sox                      # speech samples for the audio tests and benchmarks
 )
