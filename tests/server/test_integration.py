@@ -161,7 +161,9 @@ def test_rooms_create_join_rename_delete_with_users_inside(server: RunningServer
         again = await b.request(join_room=voip_pb2.JoinRoom(room_id=games))
         assert again.error.code == voip_pb2.ALREADY_IN_ROOM
         await a.request(rename_room=voip_pb2.RenameRoom(room_id=games, name="Board games"))
-        await a.wait_state(lambda s: s.users[b.user_id].room_id == games, "bob in games")
+        await a.wait_state(
+            lambda s: b.user_id in s.users and s.users[b.user_id].room_id == games, "bob in games"
+        )
         assert a.sync().rooms[games].name == "Board games"
         assert (await a.request(delete_room=voip_pb2.DeleteRoom(room_id=games))).HasField("ack")
         state = await b.wait_state(lambda s: games not in s.rooms, "the deletion")
@@ -249,7 +251,9 @@ def test_voice_is_relayed_within_the_room_and_stamped(server: RunningServer) -> 
         c = await Client.join(server.port, name="elsewhere")
         await c.request(create_room=voip_pb2.CreateRoom(parent_id=1, name="Away"))
         await c.request(join_room=voip_pb2.JoinRoom(room_id=2))
-        await b.wait_state(lambda s: s.users[c.user_id].room_id == 2, "carol away")
+        await b.wait_state(
+            lambda s: c.user_id in s.users and s.users[c.user_id].room_id == 2, "carol away"
+        )
         # a forges sender and room ids; the server overwrites both
         a.send_datagram(voice(1, sender=c.user_id, room=2))
         a.send_datagram(voice(2, opus=b"\x05" * MAX_OPUS_PAYLOAD, sender=999, room=999))
