@@ -14,11 +14,14 @@ from google.protobuf.message import DecodeError
 from voip.errors import MalformedMessage
 from voip.proto import voip_pb2
 
-#: Larger than any 20 ms Opus frame we send (510 kbit/s tops out at ~1275 B)
-#: plus the protobuf fields, and below the QUIC datagram limit we advertise.
-MAX_VOICE_DATAGRAM = 1200
-#: Upper bound for the Opus payload inside a datagram.
-MAX_OPUS_PAYLOAD = 1100
+#: A whole datagram must fit one QUIC packet: aioquic builds packets of at most
+#: 1200 bytes, and the short header, DATAGRAM frame header and AEAD tag take
+#: up to ~64 of them. A datagram that does not fit would stall the sender's
+#: datagram queue, so the limit sits safely below 1136 bytes.
+MAX_VOICE_DATAGRAM = 1100
+#: Upper bound for the Opus payload inside a datagram: 400 kbit/s for 20 ms,
+#: far above the 16-64 kbit/s voice uses, with room for the other fields.
+MAX_OPUS_PAYLOAD = 1000
 
 SEQUENCE_MODULUS = 1 << 32
 
