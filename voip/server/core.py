@@ -38,6 +38,7 @@ from voip.server.session_state import (
     SessionState,
     accepts_hello,
     accepts_requests,
+    has_control_stream,
     next_state,
 )
 
@@ -204,17 +205,20 @@ class ServerCore:
         for s in list(self._sessions.values()):
             if s.state is SessionState.CLOSED:
                 continue
-            actions.append(
-                Send(
-                    s.id,
-                    voip_pb2.Envelope(
-                        goodbye=voip_pb2.Goodbye(
-                            code=voip_pb2.SERVER_SHUTDOWN,
-                            message="the server is shutting down; reconnect later",
-                        )
-                    ),
+            if has_control_stream(s.state):
+                actions.append(
+                    Send(
+                        s.id,
+                        voip_pb2.Envelope(
+                            goodbye=voip_pb2.Goodbye(
+                                code=voip_pb2.SERVER_SHUTDOWN,
+                                message="the server is shutting down; reconnect later",
+                            )
+                        ),
+                    )
                 )
-            )
+            # Without a control stream (TLS only, e.g. a client's certificate
+            # check) there is nowhere to say goodbye: the QUIC close says it.
             actions.append(Close(s.id, voip_pb2.SERVER_SHUTDOWN, "server shutting down"))
             if s.state is SessionState.AUTHENTICATED:
                 actions += self._persist_last_seen(s.user_id, now)
@@ -546,7 +550,7 @@ class ServerCore:
         as_error: bool,
     ) -> list[Action]:
         actions: list[Action] = []
-        if as_error:
+        if as_error and has_control_stream(s.state):
             actions.append(Send(s.id, error_envelope(code, message)))
         actions.append(Close(s.id, code, message))
         if s.state is SessionState.AUTHENTICATED:

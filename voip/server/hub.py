@@ -100,6 +100,15 @@ class Hub:
                 p = self.protocols.get(action.session)
                 if p is None:
                     continue
+                if not p.control_open:
+                    # aioquic raises on a stream the peer never opened; the core
+                    # should not ask for this (a bug), but it must not kill the loop.
+                    logger.warning(
+                        "session %d: dropped a %s envelope, its control stream is not open",
+                        action.session,
+                        action.envelope.WhichOneof("payload"),
+                    )
+                    continue
                 key = id(action.envelope)
                 data = encoded.get(key)
                 if data is None:

@@ -68,6 +68,11 @@ class ServerProtocol(QuicConnectionProtocol):
             raise ProtocolError("the connection has no server certificate")
         return hashlib.sha256(certificate.public_bytes(Encoding.DER)).digest()
 
+    @property
+    def control_open(self) -> bool:
+        """True once the client opened the control stream (before that we cannot send on it)."""
+        return self._stream_open
+
     def send_control(self, data: bytes) -> None:
         self._quic.send_stream_data(CONTROL_STREAM_ID, data)
 

@@ -83,6 +83,11 @@ def accepts_requests(state: SessionState) -> bool:
     return state is SessionState.AUTHENTICATED
 
 
+def has_control_stream(state: SessionState) -> bool:
+    """Only a session whose client opened the control stream can be sent envelopes."""
+    return state in (SessionState.CHALLENGED, SessionState.AUTHENTICATED)
+
+
 def accepts_hello(state: SessionState) -> bool:
     return state is SessionState.CHALLENGED
 
