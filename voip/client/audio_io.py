@@ -17,7 +17,7 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-from voip.audio.codec import FRAME_SAMPLES, Frame
+from voip.audio.codec import FRAME_SAMPLES, SAMPLE_RATE, Frame
 from voip.audio.devices import list_devices
 from voip.audio.devices import rescan as rescan_devices
 from voip.audio.pacing import FramePacer
@@ -25,6 +25,9 @@ from voip.audio.sinks import FrameSink, RecordingSink, SoundDeviceSink
 from voip.audio.sources import ArraySource, FrameSource, SoundDeviceSource
 from voip.client.state import AudioDeviceView
 from voip.errors import AudioError
+
+#: A paced sink this late restarts its schedule (`voip.audio.pacing.FramePacer`).
+TIMELINE_SLIP_SECONDS = 0.2
 
 DeviceLists = tuple[tuple[AudioDeviceView, ...], tuple[AudioDeviceView, ...]]
 
@@ -140,8 +143,7 @@ class _TimedSink:
         return self._inner.wait_ready(timeout)
 
     def write(self, frame: Frame) -> None:
-        if self._io.sink_started_at is None:
-            self._io.sink_started_at = time.monotonic()
+        self._io.note_written(time.monotonic(), frame.size)
         self._inner.write(frame)
 
 
@@ -153,8 +155,9 @@ class ArrayIO:
     `record`, everything the playback engine produces is kept and can be
     read with `recording()` or saved with `save_recording()`.
     `source_started_at` / `sink_started_at` are `time.monotonic()` of the
-    first frame taken / written (None until then); monotonic time is shared
-    by the processes of one machine, so two bots' timelines can be lined up.
+    first frame taken / written (None until then), and `sink_time(i)` when
+    recorded sample i was played; monotonic time is shared by the processes
+    of one machine, so two bots' timelines can be lined up.
     """
 
     INPUT = AudioDeviceView("array input", 0, "array", 1, True)
@@ -174,6 +177,36 @@ class ArrayIO:
         self._recorder: RecordingSink | None = RecordingSink(realtime=True) if record else None
         self.source_started_at: float | None = None
         self.sink_started_at: float | None = None
+        #: (sample index, monotonic time it was played) at the start and after
+        #: every pacing slip: a paced sink that falls far behind restarts its
+        #: schedule (like a sound card underrun), so sample index and wall time
+        #: drift apart; this maps one to the other (see `sink_time`).
+        self.sink_timeline: list[tuple[int, float]] = []
+        self._written = 0
+
+    def note_written(self, now: float, samples: int) -> None:
+        """Keep the sink's timeline: a new point whenever the pacer restarted its schedule.
+
+        Frames written late but within the pacer's catch-up window keep their
+        scheduled time (the pacer writes them quickly to catch up).
+        """
+        if self.sink_started_at is None:
+            self.sink_started_at = now
+            self.sink_timeline.append((0, now))
+        else:
+            index, at = self.sink_timeline[-1]
+            expected = at + (self._written - index) / SAMPLE_RATE
+            if now - expected > TIMELINE_SLIP_SECONDS:
+                self.sink_timeline.append((self._written, now))
+        self._written += samples
+
+    def sink_time(self, sample_index: int) -> float | None:
+        """`time.monotonic()` when recorded sample `sample_index` was played."""
+        points = [p for p in self.sink_timeline if p[0] <= sample_index]
+        if not points:
+            return None
+        index, at = points[-1]
+        return at + (sample_index - index) / SAMPLE_RATE
 
     @property
     def finished(self) -> bool:

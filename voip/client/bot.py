@@ -332,6 +332,9 @@ class Bot:
             # clock in every process of a machine, so two bots line up.
             "source_started_at": io.source_started_at,
             "sink_started_at": io.sink_started_at,
+            # [sample index, monotonic time it was played]: the start, and each
+            # point where real-time pacing slipped (see ArrayIO.sink_timeline).
+            "sink_timeline": io.sink_timeline,
             "recorded_seconds": io.recording().size / SAMPLE_RATE,
             "frames_received": inbox.received if inbox is not None else 0,
             "frames_dropped": inbox.dropped if inbox is not None else 0,

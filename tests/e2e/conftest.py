@@ -1,0 +1,126 @@
+"""Fixtures for end-to-end tests: a real server, clients with array/file audio, bots.
+
+The server is the real thing in-process (`voip.server.app.start_server`:
+LevelDB, actors, aioquic on 127.0.0.1, ephemeral port). Clients are real
+`BackendHandle`s whose sound card is replaced by `ArrayIO` (samples in,
+recording out), or `voip-bot` processes. Nothing here sleeps for a fixed
+time to wait for a result: waits are on state or counters with deadlines.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from voip.audio.signals import speech_like
+from voip.audio.wav import read_wav, write_wav
+from voip.client import BackendHandle
+from voip.client import commands as c
+from voip.client.audio_io import ArrayIO
+from voip.client.state import AwaitingTrust, State, TransmissionMode
+
+#: Deadline for every wait on a snapshot; generous for slow CI, never a sleep.
+WAIT = 20.0
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Any]:
+    from voip.server.app import ServerOptions, start_server
+    from voip.server.certs import load_or_create_self_signed
+
+    data_dir = tmp_path / "server"
+    data_dir.mkdir()
+    bundle = load_or_create_self_signed(data_dir, ("localhost", "127.0.0.1"))
+    running = start_server(
+        ServerOptions(data_dir=data_dir, bundle=bundle, host="127.0.0.1", port=0)
+    )
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def make_client(tmp_path: Path) -> Iterator[Callable[..., BackendHandle]]:
+    """`make_client(name, io)`: a backend with its own config dir and array audio."""
+    started: list[BackendHandle] = []
+
+    def make(name: str, io: Any = None, **kwargs: Any) -> BackendHandle:
+        backend = BackendHandle(
+            config_dir=tmp_path / f"client-{name}",
+            audio_io=io if io is not None else ArrayIO(),
+            **kwargs,
+        )
+        # Start silent whatever a previous run saved; tests pick the mode.
+        backend.send(c.SetTransmissionMode(TransmissionMode.MUTED))
+        started.append(backend)
+        return backend
+
+    yield make
+    for backend in reversed(started):
+        backend.shutdown()
+
+
+def connect(backend: BackendHandle, server: Any, name: str) -> State:
+    """Connect, trust the first-use certificate, wait for the full state."""
+    backend.send(c.Connect(f"127.0.0.1:{server.port}", name))
+    state = backend.wait_for(
+        lambda s: isinstance(s.connection, AwaitingTrust) or (s.is_connected and bool(s.rooms)),
+        WAIT,
+    )
+    if isinstance(state.connection, AwaitingTrust):
+        backend.send(c.AcceptCertificate())
+    return backend.wait_for(lambda s: s.is_connected and bool(s.rooms) and s.me is not None, WAIT)
+
+
+def poll(condition: Callable[[], bool], timeout: float = WAIT) -> bool:
+    """Wait for a counter-style condition (not in the state) until a deadline."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.01)
+    return condition()
+
+
+def speech_wav(path: Path) -> npt.NDArray[np.float32]:
+    """A speech recording made now with espeak-ng (22.05 kHz, so the bot resamples it).
+
+    Falls back to the synthetic `speech_like` signal where espeak-ng is absent.
+    Returns the samples at 48 kHz as the bot will send them.
+    """
+    espeak = shutil.which("espeak-ng")
+    if espeak is not None:
+        subprocess.run(
+            [
+                espeak,
+                "-w",
+                str(path),
+                "The quick brown fox jumps over the lazy dog. "
+                "Voice chat should sound clear, even when packets go missing.",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=30,
+        )
+    else:
+        write_wav(path, speech_like(4.0))
+    return read_wav(path)
+
+
+class Helpers:
+    WAIT = WAIT
+    connect = staticmethod(connect)
+    poll = staticmethod(poll)
+    speech_wav = staticmethod(speech_wav)
+
+
+@pytest.fixture
+def h() -> type[Helpers]:
+    return Helpers
