@@ -64,6 +64,13 @@ from voip.protocol.voice import VoiceFrame, decode_voice
 log = logging.getLogger(__name__)
 
 MAX_DATAGRAM_FRAME_SIZE = 65536
+#: ACK delay after the handshake (aioquic's default is 1 ms). Voice datagrams
+#: are unreliable (their ACKs only feed congestion control) and the control
+#: stream tolerates 20 ms more before a retransmission; 20 ms
+#: (under the 25 ms max_ack_delay aioquic advertises) means about one ACK per
+#: voice frame instead of one per packet: the relay server's receive cost
+#: (benchmarks/README.md, relay). aioquic 1.7.2 keeps it private.
+ACK_DELAY = 0.020
 _EMPTY_FRAME = b"\x00"
 _REQUEST_ID_LIMIT = (1 << 32) - 1
 
@@ -244,6 +251,7 @@ class Session:
                 self._proto = proto
                 proto.transmit()
                 await proto.wait_connected()
+                proto._quic._ack_delay = ACK_DELAY  # see ACK_DELAY
                 if not self._certificate_trusted(proto):
                     return
                 self.phase = Phase.CHALLENGE
