@@ -27,6 +27,7 @@ def _load_helper(name: str, filename: str) -> ModuleType:
 
 
 _load_helper("voip_tests_server_client", "quic_client.py")
+_load_helper("voip_tests_server_process", "server_process.py")
 
 
 def server_options(data_dir: Path, **overrides: object) -> ServerOptions:

@@ -3,66 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import queue
 import re
 import signal
 import subprocess
-import sys
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from voip_tests_server_client import Client
+from voip_tests_server_process import FINGERPRINT, LISTENING, PYTHON, ServerProcess
 
 from voip.errors import ConfigError
 from voip.proto import voip_pb2
 from voip.server.config import build_config, load_config_file, parse_listen
-
-PYTHON = Path(sys.executable)
-LISTENING = re.compile(r"listening on (\S+):(\d+)")
-FINGERPRINT = re.compile(r"certificate fingerprint (SHA256:[0-9A-F:]+)")
-
-
-class ServerProcess:
-    def __init__(self, *args: str) -> None:
-        self.proc = subprocess.Popen(
-            [str(PYTHON), "-m", "voip.server", *args],
-            stderr=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            text=True,
-        )
-        self.lines: queue.Queue[str] = queue.Queue()
-        self.log: list[str] = []
-        threading.Thread(target=self._pump, daemon=True).start()
-
-    def _pump(self) -> None:
-        assert self.proc.stderr is not None
-        for line in self.proc.stderr:
-            self.lines.put(line)
-
-    def wait_line(self, pattern: re.Pattern[str], timeout: float = 20.0) -> re.Match[str]:
-        deadline = time.monotonic() + timeout
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise AssertionError(
-                    f"no log line matching {pattern.pattern}:\n{''.join(self.log)}"
-                )
-            try:
-                line = self.lines.get(timeout=remaining)
-            except queue.Empty:
-                continue
-            self.log.append(line)
-            match = pattern.search(line)
-            if match:
-                return match
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
 
 
 @pytest.fixture
@@ -134,6 +87,45 @@ def test_config_file_then_flags(tmp_path: Path) -> None:
     assert config.password == "pw"
     assert config.data_dir == tmp_path / "data"
     assert config.flush_interval_ms == 5
+
+
+def test_acme_settings_from_the_config_file_and_flags(tmp_path: Path) -> None:
+    (tmp_path / "roots.pem").write_text("placeholder")
+    path = tmp_path / "server.toml"
+    path.write_text(
+        'acme_domain = "voice.example.org"\nacme_email = "ops@example.org"\n'
+        'acme_challenge = "tls-alpn-01"\nacme_tls_port = 8443\nacme_ca_bundle = "roots.pem"\n'
+    )
+    config = build_config(load_config_file(path), {"acme_directory": "https://ca.test/dir"})
+    settings = config.acme_settings()
+    assert settings is not None
+    assert (settings.domain, settings.email) == ("voice.example.org", "ops@example.org")
+    assert (settings.challenge, settings.tls_alpn_port) == ("tls-alpn-01", 8443)
+    assert settings.ca_bundle == tmp_path / "roots.pem"
+    assert settings.directory_url == "https://ca.test/dir"
+    assert build_config({}, {}).acme_settings() is None
+
+
+@pytest.mark.parametrize(
+    ("overrides", "match"),
+    [
+        ({"acme_domain": "voice.example.org"}, "--acme-domain needs --acme-email"),
+        ({"acme_email": "ops@example.org"}, "--acme-email needs --acme-domain"),
+        ({"acme_http_port": 8080}, "only makes sense with --acme-domain"),
+        (
+            {
+                "acme_domain": "voice.example.org",
+                "acme_email": "ops@example.org",
+                "cert": Path("c.pem"),
+                "key": Path("k.pem"),
+            },
+            "give only one",
+        ),
+    ],
+)
+def test_acme_config_errors(overrides: dict[str, object], match: str) -> None:
+    with pytest.raises(ConfigError, match=match):
+        build_config({}, overrides)
 
 
 @pytest.mark.parametrize(

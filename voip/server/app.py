@@ -79,9 +79,15 @@ class RunningServer:
         return result
 
     def set_certificate(self, bundle: CertificateBundle) -> None:
-        """Hot-swap the certificate for new connections."""
+        """Hot-swap the certificate for new connections (any thread; existing ones keep theirs)."""
         self._network.proxy().set_certificate(bundle).get(timeout=10)
         self._fingerprint = bundle.fingerprint
+        logger.info(
+            "installed certificate fingerprint %s (%s, valid until %s) for new connections",
+            bundle.fingerprint_text,
+            bundle.source,
+            bundle.not_after.isoformat(),
+        )
 
     def stop(self) -> None:
         if self._stopped:

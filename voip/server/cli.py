@@ -12,13 +12,15 @@ import logging
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
 
 from voip.errors import CertificateError, ConfigError, StorageError
-from voip.server.app import ServerOptions, start_server
-from voip.server.certs import CertificateBundle, load_bundle, load_or_create_self_signed
+from voip.server.acme import CHALLENGES, AcmeCertificateManager
+from voip.server.acme import resolve_certificate as acme_resolve_certificate
+from voip.server.app import RunningServer, ServerOptions, start_server
+from voip.server.certs import CertificateBundle
 from voip.server.config import (
     DEFAULT_HOST,
     DEFAULT_PORT,
@@ -48,18 +50,77 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", type=Path, help="TOML config file; flags override it")
     p.add_argument("--name", help="server name, shown to clients (also the root room's name)")
     p.add_argument("--log-level", help="DEBUG, INFO (default), WARNING, ERROR")
+    acme = p.add_argument_group(
+        "ACME certificates (docs/ACME.md)",
+        "get and renew a certificate clients trust without pinning; "
+        "--acme-domain and --acme-email go together",
+    )
+    acme.add_argument("--acme-domain", metavar="DOMAIN", help="public DNS name of this server")
+    acme.add_argument("--acme-email", metavar="EMAIL", help="contact for the CA account")
+    acme.add_argument(
+        "--acme-directory",
+        metavar="URL",
+        help="ACME directory of the CA (default: Let's Encrypt production)",
+    )
+    acme.add_argument(
+        "--acme-challenge",
+        choices=CHALLENGES,
+        help="how to prove control of the domain (default http-01)",
+    )
+    acme.add_argument(
+        "--acme-http-port", type=int, metavar="PORT", help="TCP port of the HTTP-01 responder (80)"
+    )
+    acme.add_argument(
+        "--acme-tls-port",
+        type=int,
+        metavar="PORT",
+        help="TCP port of the TLS-ALPN-01 responder (443)",
+    )
+    acme.add_argument(
+        "--acme-ca-bundle",
+        type=Path,
+        metavar="FILE",
+        help="PEM roots to trust for the CA's own HTTPS (private or test CAs)",
+    )
     return p
 
 
-def resolve_certificate(config: ServerConfig) -> CertificateBundle:
+def resolve_certificate(
+    config: ServerConfig, on_new_certificate: Callable[[CertificateBundle], None]
+) -> tuple[CertificateBundle, AcmeCertificateManager | None]:
     """The one place that decides which certificate the server serves.
 
-    Order: --cert/--key files, else the self-signed certificate in the data
-    dir (generated on first start). ACME plugs in here (integrator).
+    Order: --cert/--key files; else with ACME a stored valid ACME certificate
+    or, until the first order succeeds, the self-signed one; else the
+    self-signed certificate in the data dir (generated on first start). The
+    ACME manager is returned unstarted: start it once the server listens.
     """
-    if config.cert is not None and config.key is not None:
-        return load_bundle(config.cert, config.key)
-    return load_or_create_self_signed(config.resolved_data_dir, config.hostnames)
+    return acme_resolve_certificate(
+        config.resolved_data_dir,
+        config.cert,
+        config.key,
+        config.acme_settings(),
+        on_new_certificate=on_new_certificate,
+        hostnames=config.hostnames,
+    )
+
+
+class CertificateInstaller:
+    """The ACME manager's callback: hot-swaps new certificates into the running server.
+
+    The manager exists before the server does (it picks the first
+    certificate), so the server is attached once started; the manager is only
+    started after that, so nothing arrives in between.
+    """
+
+    def __init__(self) -> None:
+        self.server: RunningServer | None = None
+
+    def __call__(self, bundle: CertificateBundle) -> None:
+        server = self.server
+        if server is None:
+            raise RuntimeError("no running server to install the certificate in")
+        server.set_certificate(bundle)  # thread-safe: an actor message into the loop
 
 
 def options_from_config(config: ServerConfig, bundle: CertificateBundle) -> ServerOptions:
@@ -85,6 +146,13 @@ def load_config(args: argparse.Namespace) -> ServerConfig:
         "key": args.key,
         "name": args.name,
         "log_level": args.log_level,
+        "acme_domain": args.acme_domain,
+        "acme_email": args.acme_email,
+        "acme_directory": args.acme_directory,
+        "acme_challenge": args.acme_challenge,
+        "acme_http_port": args.acme_http_port,
+        "acme_tls_port": args.acme_tls_port,
+        "acme_ca_bundle": args.acme_ca_bundle,
     }
     if args.listen is not None:
         overrides["host"], overrides["port"] = parse_listen(args.listen)
@@ -115,16 +183,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
 
+    installer = CertificateInstaller()
     try:
         config.resolved_data_dir.mkdir(parents=True, exist_ok=True)
-        bundle = resolve_certificate(config)
+        bundle, acme = resolve_certificate(config, installer)
         server = start_server(options_from_config(config, bundle))
     except (StorageError, CertificateError, ConfigError, OSError) as exc:
         print(f"voip-server: error: {exc}", file=sys.stderr)
         return 1
     try:
+        installer.server = server
+        if acme is not None:
+            acme.start()  # orders/renews in the background; the server is already serving
         while not stop.wait(1.0):
             pass
     finally:
+        if acme is not None:
+            acme.stop()  # before the server: no certificate is installed into a stopped one
         server.stop()
     return 0

@@ -16,6 +16,7 @@ from typing import Any
 import platformdirs
 
 from voip.errors import ConfigError
+from voip.server.acme import AcmeSettings
 
 logger = logging.getLogger(__name__)
 
@@ -43,14 +44,38 @@ class ServerConfig:
     hostnames: tuple[str, ...] = ("localhost",)  # names in a generated self-signed cert
     flush_interval_ms: float = 0.0  # 0: flush once per event-loop iteration
     ack_delay_ms: float | None = 20.0  # None: aioquic's default
+    # ACME (docs/ACME.md); None: not given. Domain and email go together.
+    acme_domain: str | None = None
+    acme_email: str | None = None
+    acme_directory: str | None = None  # None: Let's Encrypt production
+    acme_challenge: str | None = None  # None: http-01
+    acme_http_port: int | None = None  # None: 80
+    acme_tls_port: int | None = None  # None: 443
+    acme_ca_bundle: Path | None = None  # PEM roots for the CA's HTTPS; None: system
 
     @property
     def resolved_data_dir(self) -> Path:
         return self.data_dir if self.data_dir is not None else default_data_dir()
 
+    def acme_settings(self) -> AcmeSettings | None:
+        """The ACME settings, or None without --acme-domain/--acme-email. ConfigError if bad."""
+        return AcmeSettings.from_args(
+            self.acme_domain,
+            self.acme_email,
+            self.acme_directory,
+            self.acme_challenge,
+            self.acme_http_port,
+            self.acme_tls_port,
+            self.acme_ca_bundle,
+        )
+
     def check(self) -> ServerConfig:
         if (self.cert is None) != (self.key is None):
             raise ConfigError("give both --cert and --key, or neither (for a self-signed one)")
+        if self.acme_settings() is not None and self.cert is not None:
+            raise ConfigError(
+                "--cert/--key and --acme-domain both choose the certificate; give only one"
+            )
         if not 0 <= self.port <= 65535:
             raise ConfigError(f"port {self.port} is out of range 0-65535")
         if self.flush_interval_ms < 0 or self.flush_interval_ms > 100:
@@ -79,7 +104,7 @@ def parse_listen(text: str) -> tuple[str, int]:
     return host, int(port)
 
 
-_PATH_KEYS = {"data_dir", "cert", "key"}
+_PATH_KEYS = {"data_dir", "cert", "key", "acme_ca_bundle"}
 
 
 def load_config_file(path: Path) -> dict[str, Any]:

@@ -1,0 +1,137 @@
+"""`voip-server --acme-domain ...` end to end: a real server process gets a certificate from
+pebble, hot-swaps it in, and a real voip client that verifies the chain connects without
+pinning."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import signal
+import socket
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from voip.client import BackendHandle
+from voip.client import commands as c
+from voip.client.state import AwaitingTrust, State
+from voip.client.trust import KnownServers
+
+pytestmark = pytest.mark.acme
+
+DOMAIN = "voice.voip.test"
+WAIT = 30.0
+INSTALLED = re.compile(r"installed certificate fingerprint (SHA256:[0-9A-F:]+) \(acme")
+STARTED_WITH = re.compile(r"certificate fingerprint (SHA256:[0-9A-F:]+)")
+
+
+def _load(name: str, path: Path) -> ModuleType:
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+server_process = _load(
+    "voip_tests_server_process", Path(__file__).parents[1] / "server" / "server_process.py"
+)
+
+
+@pytest.fixture
+def resolve_domain(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make DOMAIN resolve to 127.0.0.1 in this process, as DNS would for a real server.
+
+    The client then connects by name, so SNI and the certificate's name check are
+    exactly what a user's client does (pebble's own DNS already says 127.0.0.1).
+    """
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+        return real("127.0.0.1" if host == DOMAIN else host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+
+
+@pytest.fixture
+def processes() -> Iterator[list[Any]]:
+    started: list[Any] = []
+    yield started
+    for p in started:
+        p.kill()
+
+
+def acme_server(pebble: Any, data_dir: Path, processes: list[Any], *extra: str) -> Any:
+    proc = server_process.ServerProcess(
+        "--listen", "127.0.0.1:0",
+        "--data-dir", str(data_dir),
+        "--acme-domain", DOMAIN,
+        "--acme-email", "ops@voip.test",
+        "--acme-directory", pebble.directory_url,
+        "--acme-ca-bundle", str(pebble.tls_ca),
+        "--acme-http-port", str(pebble.http_port),
+        *extra,
+    )  # fmt: skip
+    processes.append(proc)
+    return proc
+
+
+def test_server_obtains_a_certificate_and_a_verifying_client_connects_without_pinning(
+    pebble: Any, tmp_path: Path, processes: list[Any], resolve_domain: None
+) -> None:
+    root = tmp_path / "pebble-root.pem"
+    root.write_bytes(pebble.issuing_root_pem)
+    server = acme_server(pebble, tmp_path / "data", processes)
+    port = server.wait_port()
+    fallback = server.wait_line(STARTED_WITH).group(1)
+    installed = server.wait_line(INSTALLED, timeout=WAIT).group(1)
+    assert installed != fallback  # the self-signed fallback was replaced without a restart
+
+    config_dir = tmp_path / "alice"
+    alice = BackendHandle(config_dir=config_dir, connect_timeout=10.0)
+    try:
+        seen: list[State] = []
+        alice.subscribe(seen.append)
+        address = f"{DOMAIN}:{port}"
+        alice.send(c.Connect(address, "alice", ca_file=str(root)))
+        alice.wait_for(lambda s: s.is_connected and s.me is not None, WAIT)
+        assert not any(isinstance(s.connection, AwaitingTrust) for s in seen)
+        assert KnownServers(config_dir).pinned(address) is None
+        # Guard: without pebble's root the same server is merely unknown (verification is on).
+        alice.send(c.Connect(address, "alice"))
+        alice.wait_for(lambda s: isinstance(s.connection, AwaitingTrust), WAIT)
+    finally:
+        alice.shutdown()
+
+    # Restart on the same data dir: the stored certificate is served at once, no new order.
+    server.proc.send_signal(signal.SIGTERM)
+    assert server.finish() == 0
+    again = acme_server(pebble, tmp_path / "data", processes)
+    again.wait_port()
+    assert again.wait_line(STARTED_WITH).group(1) == installed
+    again.proc.send_signal(signal.SIGTERM)
+    assert again.finish() == 0
+    log = "".join(again.log)
+    assert "serving the stored ACME certificate" in log
+    assert "ordering a certificate" not in log
+
+
+def test_domain_without_email_is_a_clear_usage_error(tmp_path: Path) -> None:
+    import subprocess
+
+    result = subprocess.run(
+        [sys.executable, "-m", "voip.server", "--data-dir", str(tmp_path),
+         "--acme-domain", DOMAIN],
+        capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == (
+        "voip-server: error: --acme-domain needs --acme-email (the CA's contact for the account)"
+    )
