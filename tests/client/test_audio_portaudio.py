@@ -1,0 +1,183 @@
+"""The client's audio through real PortAudio on the PulseAudio null sink `vsink`.
+
+The `pulse` fixture is the one in tests/audio/conftest.py (loaded from
+there, not copied): it starts the daemon with `tools/pulse-up.sh` and
+re-initialises PortAudio. What is played to the sink comes back on its
+monitor, the default source, so a tone played by the test is what the
+client's microphone hears.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from voip.audio.analysis import dominant_frequency
+from voip.audio.devices import resolve_device, sounddevice
+from voip.client import BackendHandle
+from voip.client import commands as c
+from voip.client.audio_io import ArrayIO
+from voip.client.config import ClientConfig, save_config
+from voip.client.state import AwaitingTrust, State, TransmissionMode
+
+pytestmark = pytest.mark.audio
+
+WAIT = 20.0
+DEVICE = "pulse"
+TONE_HZ = 440.0
+
+
+def _audio_conftest() -> Any:
+    name = "voip_tests_audio_conftest"
+    if name not in sys.modules:
+        path = Path(__file__).resolve().parents[1] / "audio" / "conftest.py"
+        spec = importlib.util.spec_from_file_location(name, path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+pulse = _audio_conftest().pulse
+
+
+@pytest.fixture
+def tone(pulse: dict[str, str]) -> Iterator[None]:
+    """A continuous 440 Hz sine played into the null sink while the test runs."""
+    sd = sounddevice()
+    phase = [0]
+
+    def callback(outdata: Any, frames: int, time_info: Any, status: Any) -> None:
+        n = np.arange(phase[0], phase[0] + frames)
+        outdata[:, 0] = 0.5 * np.sin(2 * np.pi * TONE_HZ * n / 48000)
+        phase[0] += frames
+
+    stream = sd.OutputStream(
+        device=resolve_device(DEVICE, "output").index,
+        samplerate=48000,
+        channels=1,
+        dtype="float32",
+        callback=callback,
+    )
+    stream.start()
+    yield
+    stream.abort()
+    stream.close()
+
+
+def connect(backend: BackendHandle, server: Any, name: str) -> State:
+    backend.send(c.Connect(f"127.0.0.1:{server.port}", name))
+    state = backend.wait_for(
+        lambda s: isinstance(s.connection, AwaitingTrust) or (s.is_connected and bool(s.rooms)),
+        WAIT,
+    )
+    if isinstance(state.connection, AwaitingTrust):
+        backend.send(c.AcceptCertificate())
+    return backend.wait_for(lambda s: s.is_connected and bool(s.rooms) and s.me is not None, WAIT)
+
+
+def test_refresh_lists_the_pulse_devices_without_a_connection(
+    pulse: dict[str, str], make_backend: Callable[..., BackendHandle]
+) -> None:
+    backend = make_backend()
+    backend.send(c.RefreshAudioDevices())
+    state = backend.wait_for(
+        lambda s: (
+            any(d.name == DEVICE for d in s.audio.input_devices)
+            and any(d.name == DEVICE for d in s.audio.output_devices)
+        ),
+        WAIT,
+    )
+    assert not state.is_connected
+    assert state.audio.error is None
+    assert any(d.is_default for d in state.audio.input_devices)
+
+
+def test_a_tone_on_the_microphone_reaches_another_client(
+    tone: None, make_backend: Callable[..., BackendHandle], server: Any, tmp_path: Path
+) -> None:
+    # The talker uses the real sound card path (the default AudioIO), on `pulse`,
+    # whose default source is the null sink's monitor: it hears the tone.
+    talker = make_backend(tmp_path / "talker")
+    listener_io = ArrayIO(record=True)
+    listener = make_backend(tmp_path / "listener", audio_io=listener_io)
+    talker.send(c.SetInputDevice(DEVICE))
+    talker.send(c.SetOutputDevice(DEVICE))
+    talker.send(c.SetTransmissionMode(TransmissionMode.CONTINUOUS))
+    talker_id = connect(talker, server, "talker").my_user_id
+    connect(listener, server, "listener")
+
+    state = talker.wait_for(
+        lambda s: s.audio.is_transmitting and s.audio.input_level_db > -20, WAIT
+    )
+    assert state.audio.error is None
+    listener.wait_for(lambda s: talker_id in s.audio.talking_users, WAIT)
+    # A second of it, decoded at the listener, is the same tone.
+    base = listener_io.recording().size
+
+    deadline = time.monotonic() + WAIT
+    while listener_io.recording().size < base + 48000:  # a counter, not a state: poll it
+        assert time.monotonic() < deadline, "the listener stopped playing"
+        time.sleep(0.02)
+    tail = listener_io.recording()[-48000:]
+    assert abs(dominant_frequency(tail) - TONE_HZ) < 5.0
+    assert float(np.sqrt(np.mean(tail**2))) > 0.05
+
+
+def test_loopback_test_toggles_with_the_real_devices(
+    tone: None, make_backend: Callable[..., BackendHandle]
+) -> None:
+    backend = make_backend()
+    backend.send(c.SetInputDevice(DEVICE))
+    backend.send(c.SetOutputDevice(DEVICE))
+    backend.send(c.StartLoopbackTest())
+    state = backend.wait_for(lambda s: s.audio.loopback_test and s.audio.input_level_db > -20, WAIT)
+    assert not state.audio.is_transmitting  # nothing leaves the machine
+    assert state.audio.error is None
+    backend.send(c.StopLoopbackTest())
+    state = backend.wait_for(
+        lambda s: not s.audio.loopback_test and s.audio.input_level_db <= -100, WAIT
+    )
+    assert state.audio.error is None
+
+
+def test_a_missing_device_is_an_audio_error_not_a_crash(
+    pulse: dict[str, str],
+    make_backend: Callable[..., BackendHandle],
+    server: Any,
+    tmp_path: Path,
+) -> None:
+    # A device saved in the settings that is not there any more (unplugged).
+    config_dir = tmp_path / "ghost"
+    save_config(
+        config_dir,
+        ClientConfig(
+            input_device="Ghost USB headset", transmission_mode=TransmissionMode.CONTINUOUS
+        ),
+    )
+    backend = make_backend(config_dir)
+    connect(backend, server, "ghost")
+    state = backend.wait_for(lambda s: s.audio.error is not None, WAIT)
+    assert "Ghost USB headset" in state.audio.error  # type: ignore[operator]
+    assert "not found" in state.audio.error  # type: ignore[operator]
+    assert not state.audio.is_transmitting
+    assert state.is_connected
+
+    # Asking for an unknown device by name is refused with a sentence, too.
+    backend.send(c.SetOutputDevice("No such speakers"))
+    state = backend.wait_for(lambda s: any(e.command == "SetOutputDevice" for e in s.errors), WAIT)
+    assert "No such speakers" in (state.audio.error or "")
+
+    # Choosing a device that exists clears the error and capture starts.
+    backend.send(c.SetInputDevice(DEVICE))
+    backend.send(c.SetOutputDevice(DEVICE))
+    state = backend.wait_for(lambda s: s.audio.error is None and s.audio.is_transmitting, WAIT)
+    assert state.audio.input_device == DEVICE
