@@ -1,0 +1,89 @@
+"""The audio actors without a server: array audio in place of the sound card."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from voip.audio.analysis import align
+from voip.audio.signals import speech_like
+from voip.client import BackendHandle
+from voip.client import commands as c
+from voip.client.audio_io import ArrayIO
+from voip.client.state import TransmissionMode
+
+WAIT = 20.0
+
+
+def test_loopback_test_plays_the_microphone_back_without_a_connection(
+    make_backend: Callable[..., BackendHandle],
+) -> None:
+    source = speech_like(1.5, seed=4)
+    io = ArrayIO(source, record=True)
+    backend = make_backend(audio_io=io)
+    backend.send(c.SetTransmissionMode(TransmissionMode.PUSH_TO_TALK))  # loopback ignores the mode
+    backend.send(c.StartLoopbackTest())
+    state = backend.wait_for(lambda s: s.audio.loopback_test and s.audio.input_level_db > -40, WAIT)
+    assert not state.audio.is_transmitting  # nothing is sent anywhere
+    assert not state.is_connected
+    deadline = time.monotonic() + WAIT
+    while not io.finished or io.recording().size < source.size + 48000 // 2:
+        assert time.monotonic() < deadline, "the loopback did not play the whole source"
+        time.sleep(0.02)
+    backend.send(c.StopLoopbackTest())
+    backend.wait_for(lambda s: not s.audio.loopback_test and s.audio.input_level_db <= -100, WAIT)
+    found = align(source, io.recording(), max_lag=48000)
+    assert found.correlation > 0.8  # the codec and jitter buffer are in the loop
+
+
+def test_capture_does_not_run_while_disconnected(
+    make_backend: Callable[..., BackendHandle],
+) -> None:
+    io = ArrayIO(speech_like(1.0), loop=True)
+    backend = make_backend(audio_io=io)
+    backend.send(c.SetTransmissionMode(TransmissionMode.CONTINUOUS))
+    state = backend.wait_for(
+        lambda s: s.audio.transmission_mode is TransmissionMode.CONTINUOUS, WAIT
+    )
+    assert not state.audio.is_transmitting
+    assert io.source_started_at is None and io.sink_started_at is None
+
+
+def test_device_lists_come_from_the_audio_io_and_unknown_names_are_refused(
+    make_backend: Callable[..., BackendHandle],
+) -> None:
+    backend = make_backend(audio_io=ArrayIO())
+    backend.send(c.RefreshAudioDevices())
+    state = backend.wait_for(lambda s: bool(s.audio.input_devices), WAIT)
+    assert [d.name for d in state.audio.input_devices] == ["array input"]
+    assert [d.name for d in state.audio.output_devices] == ["array output"]
+
+    backend.send(c.SetInputDevice("Ghost headset"))
+    state = backend.wait_for(lambda s: s.audio.error is not None, WAIT)
+    assert "Ghost headset" in (state.audio.error or "")
+    assert state.audio.input_device is None  # the setting was not taken
+    assert any(e.command == "SetInputDevice" for e in state.errors)
+
+    backend.send(c.SetInputDevice("array input"))
+    state = backend.wait_for(lambda s: s.audio.error is None, WAIT)
+    assert state.audio.input_device == "array input"
+
+
+def test_audio_settings_survive_a_restart(make_backend: Callable[..., BackendHandle]) -> None:
+    first = make_backend(audio_io=ArrayIO())
+    first.send(c.SetInputDevice("array input"))
+    first.send(c.SetInputVolume(0.5))
+    first.send(c.SetTransmissionMode(TransmissionMode.VOICE_ACTIVATED, -30.0))
+    first.send(c.SetPushToTalkKey("F5"))
+    first.wait_for(lambda s: s.audio.ptt_key == "F5", WAIT)
+    first.shutdown()
+    second = make_backend(audio_io=ArrayIO())
+    audio = second.state().audio
+    assert audio.input_device == "array input"
+    assert audio.input_volume == 0.5
+    assert audio.transmission_mode is TransmissionMode.VOICE_ACTIVATED
+    assert audio.vad_threshold_db == -30.0
+    assert audio.ptt_key == "F5"
+    assert np.isclose(audio.output_volume, 1.0)
