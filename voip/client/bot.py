@@ -157,10 +157,14 @@ class Bot:
     def _connect(self, backend: BackendHandle) -> State:
         o = self.options
         backend.send(c.Connect(o.server, o.name, password=o.password, ca_file=o.ca_file))
+
+        def connect_error(s: State) -> str | None:
+            return next((e.message for e in s.errors if e.command == "Connect"), None)
+
         state = backend.wait_for(
             lambda s: (
                 isinstance(s.connection, AwaitingTrust | Connected | ConnectionLost)
-                or bool(s.errors)
+                or connect_error(s) is not None
             ),
             STEP_TIMEOUT,
         )
@@ -181,10 +185,9 @@ class Bot:
             error = state.connection.error
             code = EXIT_CERTIFICATE if "certificate" in error.lower() else EXIT_CONNECTION
             raise BotError(code, f"cannot connect to {o.server}: {error}")
-        if state.errors:
-            raise BotError(
-                EXIT_CONNECTION, f"cannot connect to {o.server}: {state.errors[-1].message}"
-            )
+        problem = connect_error(state)
+        if problem is not None:
+            raise BotError(EXIT_CONNECTION, f"cannot connect to {o.server}: {problem}")
         raise BotError(EXIT_CONNECTION, f"cannot connect to {o.server}")
 
     def _decide_trust(self, backend: BackendHandle, prompt: AwaitingTrust) -> None:
