@@ -72,8 +72,11 @@ def cost(n: int, repeats: int) -> list[Record]:
     return records
 
 
-def simulate(trace: traces.Trace) -> Record:
-    """Replay ``trace`` into a JitterBuffer with a 20 ms playout clock."""
+def simulate(trace: traces.Trace, red: bool = True) -> Record:
+    """Replay ``trace`` into a JitterBuffer with a 20 ms playout clock.
+
+    ``red``: each packet carries the previous frame's copy (the product default).
+    """
     frame = traces.FRAME
     jb = JitterBuffer(seq_bits=32)
     order = [int(i) for i in np.argsort(trace.arrival, kind="stable")
@@ -92,7 +95,7 @@ def simulate(trace: traces.Trace) -> Record:
     while tick <= end:
         while k < len(order) and trace.arrival[order[k]] <= tick:
             i = order[k]
-            jb.insert(i, PACKET, float(trace.arrival[i]))
+            jb.insert(i, PACKET, float(trace.arrival[i]), PACKET if i and red else b"")
             k += 1
         playout = jb.pop()
         kinds[playout.kind] += 1
@@ -113,12 +116,15 @@ def simulate(trace: traces.Trace) -> Record:
         "packets": n,
         "net_lost": int(np.isnan(trace.arrival).sum()),
         "late": stats.late,
+        "red": stats.redundant_recovered,
         "fec": stats.fec_recovered,
         "plc": stats.plc,
-        "concealed_pct": 100.0 * (stats.fec_recovered + stats.plc) / n,
-        "gap_frames": n - len(covered),
+        "concealed_pct": 100.0
+        * (stats.redundant_recovered + stats.fec_recovered + stats.plc) / n,
+        "gap_frames": n - len([s for s in covered if s < n]),
         "underruns": stats.underruns,
-        "skipped": stats.overflow_dropped,
+        "skipped": stats.skipped,
+        "stretched": stats.stretched,
         "buffer_ms_mean": float(np.mean(buffer_ms)) if buffer_ms else float("nan"),
         "buffer_ms_p50": percentile(buffer_ms, 50),
         "buffer_ms_p99": percentile(buffer_ms, 99),

@@ -3,8 +3,9 @@
 Clock-free like aiortc's ``jitterbuffer.py``: callers pass ``now`` (seconds on
 any monotonic clock) with each packet, and call ``pop()`` once per 20 ms
 playout tick. ``pop()`` does not decode; it returns a ``Playout`` instruction
-(play this packet / recover from the next packet's FEC / conceal with PLC /
-play nothing) so the buffer stays cheap and testable without libopus.
+(play this packet / play the redundant copy of this frame carried by the next
+packet / recover from the next packet's in-band FEC / conceal with PLC / play
+nothing) so the buffer stays cheap and testable without libopus.
 
 Sequence numbers are 16 or 32 bits on the wire and wrap; they are unwrapped
 to an ever-growing "extended" sequence against the highest one seen, and
@@ -12,12 +13,27 @@ stored in a ring indexed by that extended sequence.
 
 Playout states: BUFFERING (waiting until ``target`` frames are held, at the
 start of a talk spurt or after the buffer ran dry) and PLAYING (one frame per
-pop). Running dry means the talker stopped (or DTX): play nothing and buffer
-again, so a new talk spurt starts with fresh delay rather than a burst of PLC.
+pop). A missing frame while PLAYING is never played as silence:
 
-The target delay starts at 3 frames and follows the measured inter-arrival
-jitter (RFC 3550 estimator): it grows at once when jitter rises and shrinks
-slowly, and excess depth is trimmed by dropping the oldest frame.
+- a hole (later packets are there): the redundant copy the next packet
+  carries (RED, full quality), else the next packet's in-band FEC, else PLC;
+- an underrun (nothing buffered: the frame is late, lost at the tail of what
+  arrived, or the talker stopped): PLC *without* advancing, for at most
+  ``UNDERRUN_CONCEAL_FRAMES`` ticks, so a late frame still plays one tick
+  later (the delay grows by a frame: how the buffer deepens under jitter);
+  when packets come back, those PLC ticks count as the frames that never
+  came (except one a RED copy or FEC can restore). After that many ticks,
+  BUFFERING again, which is also how a talk spurt ends (its last frames
+  fade out through Opus PLC).
+
+Depth: the target follows the RFC 3550 inter-arrival jitter (grows at once,
+shrinks by a frame per second or so) with a floor of 1 frame on a clean link
+and 2 frames (so the next packet, with its RED copy and FEC, is there when a
+frame is missing) while losses were seen in the last ~10 s. Excess depth is
+removed by skipping one frame at a time, at most one per half second, only
+when the buffer held more than the target for that whole half second (the
+minimum depth over the window, so jitter does not trigger it), preferring a
+frame that is missing anyway.
 """
 
 from __future__ import annotations
@@ -29,15 +45,21 @@ from dataclasses import dataclass
 from voip.audio.codec import FRAME_SECONDS
 
 INITIAL_TARGET_FRAMES = 3
-MIN_TARGET_FRAMES = 2
+MIN_TARGET_FRAMES = 1  # on a clean link: play a packet at the first tick after it arrives
+LOSSY_MIN_TARGET_FRAMES = 2  # while losses are seen: keep the next packet (RED/FEC) at hand
 MAX_TARGET_FRAMES = 25  # 500 ms: beyond that a conversation is unusable anyway
 RING_CAPACITY = 64  # power of two; must exceed MAX_TARGET_FRAMES comfortably
 JITTER_FACTOR = 3.0  # target covers about this many RFC 3550 jitter units
-SHRINK_PER_PACKET = 1 / 250  # one frame of target shrink per ~5 s of packets
+TARGET_ROUNDING = 0.25  # target_frames = ceil(target - this): 1.2 frames of need -> 1
+SHRINK_PER_PACKET = 1 / 50  # one frame of target shrink per ~1 s of packets
+LOSS_MEMORY_TICKS = 500  # a loss keeps the lossy floor for ~10 s of playout
+UNDERRUN_CONCEAL_FRAMES = 4  # PLC ticks on an underrun before rebuffering (Opus PLC fades)
+TRIM_WINDOW_TICKS = 25  # depth must exceed the target for this long before a skip
 RESET_AFTER_SECONDS = 5.0  # silence after which sequence tracking starts afresh
 DUPLICATE_WINDOW = 64  # how far back duplicates are told apart from late packets
 REORDER_SLACK = 8  # packets this far before a stream's first one are still accepted
 _EMPTY = -(1 << 62)  # ring slot marker; extended sequences may be negative
+_NO_LOSS = -(1 << 62)  # "last loss" tick before any loss
 
 
 def seq_delta(a: int, b: int, bits: int = 16) -> int:
@@ -53,8 +75,9 @@ def seq_newer(a: int, b: int, bits: int = 16) -> bool:
 
 class PlayoutKind(enum.Enum):
     PACKET = "packet"  # decode Playout.packet
+    REDUNDANT = "redundant"  # decode Playout.packet: this frame's full copy from the next packet
     FEC = "fec"  # decode_fec(Playout.packet): the next packet, which carries this frame
-    PLC = "plc"  # decode_plc(): the frame is lost and no FEC is at hand
+    PLC = "plc"  # decode_plc(): the frame is lost (or late) and no copy is at hand
     NOTHING = "nothing"  # talker silent or still buffering: play silence, do not decode
 
 
@@ -86,6 +109,9 @@ class JitterStats:
     buffered: int
     target_frames: int
     jitter_seconds: float
+    redundant_recovered: int = 0
+    stretched: int = 0  # PLC ticks inserted on an underrun (delay grew a frame)
+    skipped: int = 0  # frames skipped to pull the delay back to the target
 
 
 class JitterBuffer:
@@ -98,6 +124,7 @@ class JitterBuffer:
         min_target: int = MIN_TARGET_FRAMES,
         max_target: int = MAX_TARGET_FRAMES,
         frame_seconds: float = FRAME_SECONDS,
+        lossy_min_target: int = LOSSY_MIN_TARGET_FRAMES,
     ) -> None:
         if seq_bits not in (16, 32):
             raise ValueError("sequence numbers are 16 or 32 bits")
@@ -107,12 +134,16 @@ class JitterBuffer:
         self._mask = (1 << seq_bits) - 1
         self._half = 1 << (seq_bits - 1)
         self._min_target = min_target
+        self._lossy_min = min(max(lossy_min_target, min_target), max_target)
         self._max_target = max_target
         self._frame = frame_seconds
         self._ring: list[bytes | None] = [None] * RING_CAPACITY
         self._ring_seq: list[int] = [_EMPTY] * RING_CAPACITY
+        # The redundant copy of frame ext - 1 that packet ext carried (same slot as ext).
+        self._ring_red: list[bytes] = [b""] * RING_CAPACITY
         self._count = 0
         self._target = float(initial_target)
+        self._target_frames = initial_target
         self._playing = False
         self._waited = 0  # ticks spent buffering with packets held
         self._next = 0  # extended sequence to play next (PLAYING) / floor (BUFFERING)
@@ -121,15 +152,24 @@ class JitterBuffer:
         self._last_arrival = -math.inf
         self._last_transit = 0.0
         self._jitter = 0.0
+        self._ticks = 0  # pops so far
+        self._last_loss = _NO_LOSS  # tick of the last lost / late / underrun frame
+        self._underrun_run = 0  # consecutive PLC ticks on an empty buffer
+        self._window = 0  # ticks in the current trim window
+        self._window_min = RING_CAPACITY  # least depth seen in it
+        self._skip_pending = False  # a large excess skips every other tick
         self.received = 0
         self.late = 0
         self.duplicate = 0
         self.lost = 0
         self.fec_recovered = 0
+        self.redundant_recovered = 0
         self.plc = 0
         self.played = 0
         self.underruns = 0
         self.overflow_dropped = 0
+        self.stretched = 0
+        self.skipped = 0
 
     # -- queries ------------------------------------------------------------
 
@@ -139,7 +179,7 @@ class JitterBuffer:
     @property
     def target_frames(self) -> int:
         """Frames held before playout (re)starts; the buffering delay."""
-        return math.ceil(self._target - 1e-9)
+        return self._target_frames
 
     @property
     def jitter(self) -> float:
@@ -149,6 +189,11 @@ class JitterBuffer:
     @property
     def playing(self) -> bool:
         return self._playing
+
+    @property
+    def lossy(self) -> bool:
+        """Whether a frame was lost, late or missing within the last ~10 s."""
+        return self._ticks - self._last_loss < LOSS_MEMORY_TICKS
 
     def stats(self) -> JitterStats:
         return JitterStats(
@@ -164,19 +209,26 @@ class JitterBuffer:
             buffered=self._count,
             target_frames=self.target_frames,
             jitter_seconds=self._jitter,
+            redundant_recovered=self.redundant_recovered,
+            stretched=self.stretched,
+            skipped=self.skipped,
         )
 
     # -- input --------------------------------------------------------------
 
-    def insert(self, sequence: int, packet: bytes, now: float) -> bool:
+    def insert(self, sequence: int, packet: bytes, now: float, redundant: bytes = b"") -> bool:
         """Add one packet that arrived at ``now``; False if it was dropped.
+
+        ``redundant`` is the full copy of the previous frame (``sequence - 1``)
+        the packet carried, if any: played in that frame's place if it is
+        missing when its turn comes.
 
         Late packets (their turn has passed) and duplicates are dropped and
         counted; a packet too far ahead of playout restarts the buffer there.
         """
         self.received += 1
         sequence &= self._mask
-        if self._last_arrival == -math.inf or now - self._last_arrival > RESET_AFTER_SECONDS:
+        if now - self._last_arrival > RESET_AFTER_SECONDS:
             # First packet, or after a long silence where 16-bit unwrapping
             # could be ambiguous: start sequence tracking from this packet.
             self._restart(sequence, now)
@@ -196,6 +248,10 @@ class JitterBuffer:
                 self._seen_mask |= bit
         if ext < self._next:
             self.late += 1
+            # Its slot was already concealed (RED, FEC or PLC). No target bump:
+            # a reordered neighbour costs nothing with RED, and real lateness
+            # deepens the buffer through underrun PLC ticks.
+            self._on_loss(grow=False)
             return False
 
         self._update_jitter(ext, now)
@@ -207,21 +263,35 @@ class JitterBuffer:
         slot = ext & (RING_CAPACITY - 1)
         self._ring[slot] = packet
         self._ring_seq[slot] = ext
+        self._ring_red[slot] = redundant
         self._count += 1
         return True
 
     def _restart(self, sequence: int, now: float) -> None:
         self._ring = [None] * RING_CAPACITY
         self._ring_seq = [_EMPTY] * RING_CAPACITY
+        self._ring_red = [b""] * RING_CAPACITY
         self._count = 0
         self._playing = False
         self._waited = 0
+        self._underrun_run = 0
         self._highest = sequence  # extended numbering starts at the wire value
         # Leave room below the first packet so packets reordered around the
         # start of a stream are still played rather than counted late.
         self._next = sequence - REORDER_SLACK
         self._seen_mask = 0
         self._last_transit = now - sequence * self._frame
+
+    def _floor(self) -> int:
+        if self._ticks - self._last_loss < LOSS_MEMORY_TICKS:
+            return self._lossy_min
+        return self._min_target
+
+    def _set_target(self, target: float) -> None:
+        target = min(max(target, self._floor()), self._max_target)
+        self._target = target
+        frames = math.ceil(target - TARGET_ROUNDING)
+        self._target_frames = frames if frames > self._min_target else self._min_target
 
     def _update_jitter(self, ext: int, now: float) -> None:
         transit = now - ext * self._frame
@@ -232,8 +302,15 @@ class JitterBuffer:
         self._jitter += (d - self._jitter) / 16.0
         needed = JITTER_FACTOR * self._jitter / self._frame + 1.0
         target = self._target
-        target = needed if needed > target else max(needed, target - SHRINK_PER_PACKET)
-        self._target = min(max(target, self._min_target), self._max_target)
+        self._set_target(needed if needed > target else max(needed, target - SHRINK_PER_PACKET))
+
+    def _on_loss(self, grow: bool) -> None:
+        """A frame was missing: keep the lossy floor; ``grow``: the depth was too small."""
+        self._last_loss = self._ticks
+        target = self._target
+        if grow:
+            target = float(self._target_frames + 1)
+        self._set_target(target)
 
     def _advance_floor(self, new_floor: int) -> None:
         """Drop every buffered frame below ``new_floor``."""
@@ -258,18 +335,22 @@ class JitterBuffer:
         self._count -= 1
         return packet
 
-    def _peek(self, ext: int) -> bytes | None:
-        slot = ext & (RING_CAPACITY - 1)
-        return self._ring[slot] if self._ring_seq[slot] == ext else None
-
     def _lowest_buffered(self) -> int:
         for ext in range(self._next, self._next + RING_CAPACITY):
             if self._ring_seq[ext & (RING_CAPACITY - 1)] == ext:
                 return ext
         raise AssertionError("count > 0 but no buffered frame in the ring window")
 
+    def _skip_one(self) -> None:
+        """Skip the next frame (one, never two in a row) to pull the delay in."""
+        if self._take(self._next) is not None:
+            self.overflow_dropped += 1
+        self.skipped += 1
+        self._next += 1
+
     def pop(self) -> Playout:
         """What to play for this 20 ms tick; call exactly once per tick."""
+        self._ticks += 1
         if not self._playing:
             if self._count == 0:
                 return NOTHING
@@ -277,22 +358,65 @@ class JitterBuffer:
             self._waited += 1
             # Start once the target depth is buffered, or once the oldest packet
             # has waited that long anyway (a short spurt must not stay stuck).
-            if self._highest - first + 1 < self.target_frames and self._waited < self.target_frames:
+            target = self._target_frames
+            if self._highest - first + 1 < target and self._waited < target:
                 return NOTHING
             self._next = first
             self._playing = True
             self._waited = 0
+            self._underrun_run = 0
+            self._window = 0
+            self._window_min = RING_CAPACITY
         elif self._count == 0:
-            # Ran dry: the talker stopped (or DTX, or a long jitter spike).
-            self._playing = False
-            self.underruns += 1
-            return NOTHING
-        elif self._highest - self._next + 1 > 2 * self.target_frames + 2:
-            # Far deeper than needed (jitter calmed down): skip one frame to
-            # pull the delay back in, preferring a frame that is missing anyway.
-            if self._take(self._next) is not None:
-                self.overflow_dropped += 1
-            self._next += 1
+            # Underrun: the frame is late or lost, or the talker stopped. Conceal
+            # a tick or two without advancing (a late frame then still plays, one
+            # frame later than planned), then wait for a new spurt.
+            if self._underrun_run >= UNDERRUN_CONCEAL_FRAMES:
+                self._playing = False
+                self._underrun_run = 0
+                self.underruns += 1
+                return NOTHING
+            self._underrun_run += 1
+            self.stretched += 1
+            self.plc += 1
+            self._on_loss(grow=self._underrun_run == 1)
+            # The k-th such tick stands for frame next + k - 1 if packets resume
+            # past it (see the skip when they do).
+            wire = (self._next + self._underrun_run - 1) & self._mask
+            return Playout(PlayoutKind.PLC, None, wire)
+        else:
+            run = self._underrun_run
+            if run:
+                # Packets are back after an underrun. Its PLC ticks stood in for
+                # the frames that never came: skip those, but not one a RED copy
+                # or FEC in the packet after it can restore.
+                self._underrun_run = 0
+                ring_seq = self._ring_seq
+                nxt = self._next
+                while run and ring_seq[nxt & (RING_CAPACITY - 1)] != nxt and (
+                    ring_seq[(nxt + 1) & (RING_CAPACITY - 1)] != nxt + 1
+                ):
+                    nxt += 1
+                    run -= 1
+                    self.lost += 1
+                self._next = nxt
+            depth = self._highest - self._next + 1
+            if self._skip_pending:
+                self._skip_pending = False
+            elif depth > 2 * self._target_frames + 2:
+                # Far deeper than needed (a burst after a stall): skip every other tick.
+                self._skip_one()
+                self._skip_pending = True
+                depth -= 1
+            if depth < self._window_min:
+                self._window_min = depth
+            self._window += 1
+            if self._window >= TRIM_WINDOW_TICKS:
+                if self._window_min > self._target_frames and not self._skip_pending:
+                    # Deeper than the target for the whole window: one frame too many.
+                    self._skip_one()
+                self._window = 0
+                self._window_min = RING_CAPACITY
 
         ext = self._next
         self._next += 1
@@ -302,9 +426,14 @@ class JitterBuffer:
             self.played += 1
             return Playout(PlayoutKind.PACKET, packet, wire)
         self.lost += 1
-        following = self._peek(ext + 1)
-        if following is not None:
+        self._on_loss(grow=False)
+        slot = (ext + 1) & (RING_CAPACITY - 1)
+        if self._ring_seq[slot] == ext + 1:
+            redundant = self._ring_red[slot]
+            if redundant:
+                self.redundant_recovered += 1
+                return Playout(PlayoutKind.REDUNDANT, redundant, wire)
             self.fec_recovered += 1
-            return Playout(PlayoutKind.FEC, following, wire)
+            return Playout(PlayoutKind.FEC, self._ring[slot], wire)
         self.plc += 1
         return Playout(PlayoutKind.PLC, None, wire)

@@ -5,8 +5,8 @@ A plain thread, not an actor: the client wraps it in an actor later.
 queue, so the network never waits on playback work. The worker thread owns
 all per-user state: once per 20 ms, when the sink wants a frame, it drains
 the queue into the jitter buffers (creating a decoder and buffer on a user's
-first packet), pops one instruction per user, decodes it (packet, FEC, PLC),
-mixes and writes the frame. The PortAudio callback only copies out of a ring
+first packet), pops one instruction per user, decodes it (packet, redundant
+copy, FEC, PLC), mixes and writes the frame. The PortAudio callback only copies out of a ring
 (see ``sinks``).
 """
 
@@ -81,7 +81,9 @@ class PlaybackEngine:
         #: Told ``now`` after each frame the worker writes (on the playback
         #: thread), so an owner can publish who is talking without polling.
         self.on_tick = on_tick
-        self._inbox: queue.SimpleQueue[tuple[int, object, bytes, float]] = queue.SimpleQueue()
+        self._inbox: queue.SimpleQueue[tuple[int, object, bytes, float, bytes]] = (
+            queue.SimpleQueue()
+        )
         self._users: dict[int, _User] = {}
         self._volumes: dict[int, float] = {}
         self._mixer = Mixer()
@@ -94,13 +96,19 @@ class PlaybackEngine:
 
     # -- any thread -------------------------------------------------------------
 
-    def receive(self, sender_id: int, sequence: int, opus: bytes, now: float) -> None:
-        """Queue one voice packet that arrived at ``now`` (this engine's clock)."""
-        self._inbox.put((sender_id, sequence, opus, now))
+    def receive(
+        self, sender_id: int, sequence: int, opus: bytes, now: float, redundant: bytes = b""
+    ) -> None:
+        """Queue one voice packet that arrived at ``now`` (this engine's clock).
+
+        ``redundant``: the previous frame's full Opus packet the datagram
+        carried (``VoiceFrame.redundant_opus``), played if that frame is lost.
+        """
+        self._inbox.put((sender_id, sequence, opus, now, redundant))
 
     def forget_user(self, user_id: int) -> None:
         """Drop a user's decoder and buffer (they left); takes effect next tick."""
-        self._inbox.put((user_id, _FORGET, b"", 0.0))
+        self._inbox.put((user_id, _FORGET, b"", 0.0, b""))
 
     def set_user_volume(self, user_id: int, volume: float) -> None:
         """Linear gain for one user (1.0 = unchanged); kept across forget_user."""
@@ -172,7 +180,7 @@ class PlaybackEngine:
         users = self._users
         while True:
             try:
-                uid, sequence, packet, arrived = inbox.get_nowait()
+                uid, sequence, packet, arrived, redundant = inbox.get_nowait()
             except queue.Empty:
                 return
             if sequence is _FORGET:
@@ -184,11 +192,11 @@ class PlaybackEngine:
                 users[uid] = user
                 log.debug("first voice packet from user %d", uid)
             assert isinstance(sequence, int)
-            user.jitter.insert(sequence, packet, arrived)
+            user.jitter.insert(sequence, packet, arrived, redundant)
 
     def _decode(self, user: _User, kind: PlayoutKind, packet: bytes | None) -> Frame | None:
         try:
-            if kind is PlayoutKind.PACKET and packet is not None:
+            if (kind is PlayoutKind.PACKET or kind is PlayoutKind.REDUNDANT) and packet is not None:
                 return user.decoder.decode(packet, out=user.out)
             if kind is PlayoutKind.FEC and packet is not None:
                 return user.decoder.decode_fec(packet, out=user.out)
