@@ -6,6 +6,7 @@ import pytest
 
 from voip.errors import MalformedMessage
 from voip.protocol.voice import (
+    MAX_OPUS_PAYLOAD,
     MAX_VOICE_DATAGRAM,
     VoiceFrame,
     decode_voice,
@@ -46,3 +47,24 @@ def test_bad_datagrams_rejected(data: bytes) -> None:
 def test_oversized_payload_refused_on_encode() -> None:
     with pytest.raises(ValueError):
         encode_voice(VoiceFrame(sender_id=0, room_id=0, sequence=0, opus=b"x" * 5000))
+
+
+def test_redundant_copy_roundtrips_and_survives_stamping() -> None:
+    frame = VoiceFrame(sender_id=0, room_id=0, sequence=8, opus=b"now", redundant_opus=b"before")
+    assert decode_voice(encode_voice(frame)).redundant_opus == b"before"
+    relayed = decode_voice(stamp(parse_voice_message(encode_voice(frame)), 4, 1))
+    assert (relayed.sender_id, relayed.redundant_opus) == (4, b"before")
+
+
+def test_largest_packet_pair_fits_the_datagram_cap() -> None:
+    half = MAX_OPUS_PAYLOAD // 2
+    frame = VoiceFrame(
+        sender_id=2**32 - 1, room_id=2**32 - 1, sequence=2**32 - 1, opus=b"x" * half,
+        redundant_opus=b"y" * (MAX_OPUS_PAYLOAD - half), end_of_transmission=True,
+        capture_time_us=2**64 - 1,
+    )
+    data = encode_voice(frame)
+    assert len(data) <= MAX_VOICE_DATAGRAM
+    assert decode_voice(data) == frame
+    with pytest.raises(ValueError):
+        encode_voice(VoiceFrame(0, 0, 0, opus=b"x" * half, redundant_opus=b"y" * (half + 1)))

@@ -310,20 +310,22 @@ class Goodbye(_message.Message):
     def __init__(self, code: _Optional[_Union[ErrorCode, str]] = ..., message: _Optional[str] = ...) -> None: ...
 
 class VoiceDatagram(_message.Message):
-    __slots__ = ("sender_id", "room_id", "sequence", "opus", "end_of_transmission", "capture_time_us")
+    __slots__ = ("sender_id", "room_id", "sequence", "opus", "end_of_transmission", "capture_time_us", "redundant_opus")
     SENDER_ID_FIELD_NUMBER: _ClassVar[int]
     ROOM_ID_FIELD_NUMBER: _ClassVar[int]
     SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     OPUS_FIELD_NUMBER: _ClassVar[int]
     END_OF_TRANSMISSION_FIELD_NUMBER: _ClassVar[int]
     CAPTURE_TIME_US_FIELD_NUMBER: _ClassVar[int]
+    REDUNDANT_OPUS_FIELD_NUMBER: _ClassVar[int]
     sender_id: int
     room_id: int
     sequence: int
     opus: bytes
     end_of_transmission: bool
     capture_time_us: int
-    def __init__(self, sender_id: _Optional[int] = ..., room_id: _Optional[int] = ..., sequence: _Optional[int] = ..., opus: _Optional[bytes] = ..., end_of_transmission: _Optional[bool] = ..., capture_time_us: _Optional[int] = ...) -> None: ...
+    redundant_opus: bytes
+    def __init__(self, sender_id: _Optional[int] = ..., room_id: _Optional[int] = ..., sequence: _Optional[int] = ..., opus: _Optional[bytes] = ..., end_of_transmission: _Optional[bool] = ..., capture_time_us: _Optional[int] = ..., redundant_opus: _Optional[bytes] = ...) -> None: ...
 
 class StoredUser(_message.Message):
     __slots__ = ("id", "public_key", "name", "roles", "created_ms", "last_seen_ms")

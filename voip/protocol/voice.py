@@ -19,8 +19,10 @@ from voip.proto import voip_pb2
 #: up to ~64 of them. A datagram that does not fit would stall the sender's
 #: datagram queue, so the limit sits safely below 1136 bytes.
 MAX_VOICE_DATAGRAM = 1100
-#: Upper bound for the Opus payload inside a datagram: 400 kbit/s for 20 ms,
-#: far above the 16-64 kbit/s voice uses, with room for the other fields.
+#: Upper bound for the Opus payload inside a datagram, the current packet and
+#: the redundant copy of the previous one together: 200 kbit/s each for 20 ms,
+#: far above the 16-64 kbit/s voice uses, with room for the other fields
+#: (at most ~45 bytes of tags, varints and lengths).
 MAX_OPUS_PAYLOAD = 1000
 
 SEQUENCE_MODULUS = 1 << 32
@@ -36,12 +38,18 @@ class VoiceFrame:
     opus: bytes
     end_of_transmission: bool = False
     capture_time_us: int = 0
+    #: The previous frame's full Opus packet (RED), or empty.
+    redundant_opus: bytes = b""
 
 
 def encode_voice(frame: VoiceFrame) -> bytes:
     """Serialize a voice frame for a QUIC datagram."""
-    if len(frame.opus) > MAX_OPUS_PAYLOAD:
-        raise ValueError(f"opus payload of {len(frame.opus)} bytes exceeds {MAX_OPUS_PAYLOAD}")
+    payload = len(frame.opus) + len(frame.redundant_opus)
+    if payload > MAX_OPUS_PAYLOAD:
+        raise ValueError(
+            f"opus payload of {payload} bytes (packet and redundant copy) "
+            f"exceeds {MAX_OPUS_PAYLOAD}"
+        )
     return voip_pb2.VoiceDatagram(
         sender_id=frame.sender_id,
         room_id=frame.room_id,
@@ -49,6 +57,7 @@ def encode_voice(frame: VoiceFrame) -> bytes:
         opus=frame.opus,
         end_of_transmission=frame.end_of_transmission,
         capture_time_us=frame.capture_time_us,
+        redundant_opus=frame.redundant_opus,
     ).SerializeToString()
 
 
@@ -78,6 +87,7 @@ def decode_voice(data: bytes) -> VoiceFrame:
         opus=m.opus,
         end_of_transmission=m.end_of_transmission,
         capture_time_us=m.capture_time_us,
+        redundant_opus=m.redundant_opus,
     )
 
 
