@@ -66,7 +66,7 @@ class BackendHandle:
         config_dir: Path | None = None,
         *,
         connect_timeout: float = 10.0,
-        idle_timeout: float = 60.0,
+        idle_timeout: float = 15.0,
         audio_io: AudioIO | None = None,
     ) -> None:
         self.config_dir = config_dir if config_dir is not None else default_config_dir()
