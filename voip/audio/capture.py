@@ -9,6 +9,16 @@ Sequence numbers count 20 ms frames since start whether or not they are sent,
 like RTP timestamps: the receiver's jitter estimate stays valid across pauses,
 and a gap (silence, DTX) is recognisably a gap rather than loss.
 DTX packets (<= 2 bytes) are not sent.
+
+Redundancy (on by default): each packet goes out with a full copy of the
+previous frame's packet (RFC 2198-style, ``VoiceDatagram.redundant_opus``),
+so a receiver missing one frame plays it at full quality from the next
+datagram. Opus in-band FEC (LBRR) protects the same frame from the same
+packet at lower quality and costs bits on a clean channel (PESQ 4.05 -> 3.24
+at 32 kbit/s with a 10 % hint), so with redundancy the encoder's loss hint is
+0 (LBRR off). Redundancy needs a ``send_voice`` callback (it takes the copy);
+with only the two-argument ``send`` the engine sends single packets with
+in-band FEC, as before.
 """
 
 from __future__ import annotations
@@ -24,15 +34,20 @@ from voip.audio.codec import FRAME_SAMPLES, Encoder
 from voip.audio.devices import DeviceSpec
 from voip.audio.engine import EngineState, ErrorCallback
 from voip.audio.level import SILENT, Level, frame_level
-from voip.audio.opus import DTX_MAX_BYTES, OpusEncoder
+from voip.audio.opus import DEFAULT_LOSS_PERCENT, DTX_MAX_BYTES, REDUNDANT_LOSS_PERCENT, OpusEncoder
 from voip.audio.sources import FrameSource, SoundDeviceSource
 from voip.audio.vad import DEFAULT_THRESHOLD_DBFS, VoiceActivityDetector
 from voip.errors import AudioDeviceError, AudioError
+from voip.protocol.voice import MAX_OPUS_PAYLOAD
 
 log = logging.getLogger(__name__)
 
 SendCallback = Callable[[bytes, int], None]
 """Receives (opus packet, sequence number); called on the capture thread."""
+
+VoiceSendCallback = Callable[[bytes, int, bytes], None]
+"""Receives (opus packet, sequence number, previous frame's packet or b"");
+called on the capture thread."""
 
 FrameCallback = Callable[[], None]
 """Told after each captured frame (and when a finished source ends a spurt), on
@@ -61,12 +76,18 @@ class CaptureEngine:
         on_error: ErrorCallback | None = None,
         seq_bits: int = 16,
         on_frame: FrameCallback | None = None,
+        send_voice: VoiceSendCallback | None = None,
+        redundancy: bool = True,
     ) -> None:
         if device is None or isinstance(device, int | str):
             self.source: FrameSource = SoundDeviceSource(device)
         else:
             self.source = device
         self._send = send or (lambda packet, seq: None)
+        self._send_voice = send_voice
+        #: Send the previous frame's packet along with each one (needs send_voice).
+        self.redundancy = redundancy and send_voice is not None
+        self._previous = b""  # the last packet sent, if the last frame was sent
         self.mode = mode
         self.input_volume = input_volume
         self._vad = VoiceActivityDetector(threshold_dbfs=vad_threshold_dbfs)
@@ -119,7 +140,8 @@ class CaptureEngine:
             return
         self.error = None
         if self._encoder is None:
-            self._encoder = OpusEncoder()
+            hint = REDUNDANT_LOSS_PERCENT if self.redundancy else DEFAULT_LOSS_PERCENT
+            self._encoder = OpusEncoder(loss_percent=hint)
         try:
             self.source.start()
         except AudioError as exc:
@@ -188,9 +210,21 @@ class CaptureEngine:
             assert self._encoder is not None
             packet = self._encoder.encode(work)
             if len(packet) > DTX_MAX_BYTES:
-                self._send(packet, sequence)
+                if self._send_voice is not None:
+                    previous = self._previous if self.redundancy else b""
+                    if len(packet) + len(previous) > MAX_OPUS_PAYLOAD:
+                        previous = b""  # both would not fit one datagram
+                    self._send_voice(packet, sequence, previous)
+                    self.bytes_sent += len(previous)
+                else:
+                    self._send(packet, sequence)
+                self._previous = packet
                 self.packets_sent += 1
                 self.bytes_sent += len(packet)
+            else:
+                self._previous = b""
+        else:
+            self._previous = b""
         self.is_transmitting = transmit
         if self._on_frame is not None:
             self._on_frame()

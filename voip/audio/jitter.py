@@ -33,7 +33,13 @@ frame is missing) while losses were seen in the last ~10 s. Excess depth is
 removed by skipping one frame at a time, at most one per half second, only
 when the buffer held more than the target for that whole half second (the
 minimum depth over the window, so jitter does not trigger it), preferring a
-frame that is missing anyway.
+frame that is missing anyway or a quiet one: a packet well below the mean
+size (VBR spends few bits on silence), or one no larger than the mean after
+a frame the caller found quiet (``pop(quiet=True)``: the last decoded frame
+was near silence). A loud frame is skipped only when the excess has lasted
+``TRIM_FORCE_TICKS``. A skip in a pause is inaudible (PESQ does not move);
+one in the middle of a syllable is a click and shifts the rest of the
+utterance (PESQ drops by ~0.4 for one).
 """
 
 from __future__ import annotations
@@ -55,6 +61,8 @@ SHRINK_PER_PACKET = 1 / 50  # one frame of target shrink per ~1 s of packets
 LOSS_MEMORY_TICKS = 500  # a loss keeps the lossy floor for ~10 s of playout
 UNDERRUN_CONCEAL_FRAMES = 4  # PLC ticks on an underrun before rebuffering (Opus PLC fades)
 TRIM_WINDOW_TICKS = 25  # depth must exceed the target for this long before a skip
+TRIM_FORCE_TICKS = 1500  # after this long (30 s) in excess, skip even a loud frame
+QUIET_FRACTION = 0.7  # a packet below this fraction of the mean size is "quiet" (VBR)
 RESET_AFTER_SECONDS = 5.0  # silence after which sequence tracking starts afresh
 DUPLICATE_WINDOW = 64  # how far back duplicates are told apart from late packets
 REORDER_SLACK = 8  # packets this far before a stream's first one are still accepted
@@ -158,6 +166,8 @@ class JitterBuffer:
         self._window = 0  # ticks in the current trim window
         self._window_min = RING_CAPACITY  # least depth seen in it
         self._skip_pending = False  # a large excess skips every other tick
+        self._excess_ticks = 0  # ticks the depth has exceeded the target (trim windows)
+        self._mean_size = 0.0  # running mean packet size, bytes
         self.received = 0
         self.late = 0
         self.duplicate = 0
@@ -265,6 +275,10 @@ class JitterBuffer:
         self._ring_seq[slot] = ext
         self._ring_red[slot] = redundant
         self._count += 1
+        if self._mean_size:
+            self._mean_size += (len(packet) - self._mean_size) / 64.0
+        else:
+            self._mean_size = float(len(packet))
         return True
 
     def _restart(self, sequence: int, now: float) -> None:
@@ -348,8 +362,12 @@ class JitterBuffer:
         self.skipped += 1
         self._next += 1
 
-    def pop(self) -> Playout:
-        """What to play for this 20 ms tick; call exactly once per tick."""
+    def pop(self, quiet: bool = False) -> Playout:
+        """What to play for this 20 ms tick; call exactly once per tick.
+
+        ``quiet``: the previous frame played for this talker was near silence,
+        so skipping the next one (to pull the delay in) would not be heard.
+        """
         self._ticks += 1
         if not self._playing:
             if self._count == 0:
@@ -414,9 +432,25 @@ class JitterBuffer:
             if self._window >= TRIM_WINDOW_TICKS:
                 if self._window_min > self._target_frames and not self._skip_pending:
                     # Deeper than the target for the whole window: one frame too many.
-                    self._skip_one()
-                self._window = 0
-                self._window_min = RING_CAPACITY
+                    self._excess_ticks += TRIM_WINDOW_TICKS
+                    packet = self._ring[self._next & (RING_CAPACITY - 1)]
+                    if (
+                        self._ring_seq[self._next & (RING_CAPACITY - 1)] != self._next
+                        or packet is None
+                        or len(packet) < QUIET_FRACTION * self._mean_size
+                        or (quiet and len(packet) <= self._mean_size)
+                        or self._excess_ticks >= TRIM_FORCE_TICKS
+                    ):
+                        self._skip_one()
+                        self._excess_ticks = 0
+                        self._window = 0
+                        self._window_min = RING_CAPACITY
+                    else:
+                        self._window -= 1  # look again next tick for a quiet frame
+                else:
+                    self._excess_ticks = 0
+                    self._window = 0
+                    self._window_min = RING_CAPACITY
 
         ext = self._next
         self._next += 1

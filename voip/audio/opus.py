@@ -44,6 +44,10 @@ OPUS_SIGNAL_VOICE = 3001
 
 DEFAULT_BITRATE = 32_000  # bits/s: clear wideband speech with room for FEC
 DEFAULT_LOSS_PERCENT = 10
+#: Loss hint when each datagram carries the previous frame's full packet: the
+#: copy protects the same frame as LBRR would, at full quality, so LBRR's bits
+#: are better spent on the frame itself (hint 0 turns LBRR off).
+REDUNDANT_LOSS_PERCENT = 0
 
 _lib: Any = None
 

@@ -33,6 +33,7 @@ from voip.errors import AudioDeviceError, AudioError, CodecError
 log = logging.getLogger(__name__)
 
 TALKING_HOLD_SECONDS = 0.2  # a user counts as talking this long after their last frame
+QUIET_POWER = 10 ** (-45 / 10)  # mean square of a -45 dBFS frame: a skip there is not heard
 
 
 @dataclass(slots=True)
@@ -42,6 +43,7 @@ class _User:
     out: Frame = field(default_factory=lambda: np.zeros(FRAME_SAMPLES, dtype=np.float32))
     last_played: float = float("-inf")
     decode_errors: int = 0
+    quiet: bool = True  # the last decoded frame was near silence
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,9 +218,10 @@ class PlaybackEngine:
         volumes: list[float] = []
         published: dict[int, UserPlayback] = {}
         for uid, user in self._users.items():
-            playout = user.jitter.pop()
+            playout = user.jitter.pop(user.quiet)
             frame = self._decode(user, playout.kind, playout.packet)
             if frame is not None:
+                user.quiet = float(np.dot(frame, frame)) < QUIET_POWER * FRAME_SAMPLES
                 frames.append(frame)
                 volumes.append(self._volumes.get(uid, 1.0))
                 if playout.kind is not PlayoutKind.PLC:
