@@ -11,7 +11,9 @@ actor mailbox: the relay runs inside that loop.
 from __future__ import annotations
 
 import asyncio
+import collections
 import concurrent.futures
+import contextlib
 import logging
 import threading
 from collections.abc import Callable, Coroutine
@@ -44,13 +46,36 @@ QUIC_PACKET_OVERHEAD = 64
 SHUTDOWN_GRACE = 0.2
 
 
-class StoreActor(pykka.ThreadingActor):
-    """Owns the LevelDB handle. `tell` it `StoreChange`s; `ask` only at start."""
+#: Seconds between attempts to write changes the disk refused (disk full).
+STORE_RETRY_INTERVAL = 5.0
 
-    def __init__(self, store: Store) -> None:
+
+class _RetryWrites:
+    """Timer message to the store actor: try the refused writes again."""
+
+
+class StoreActor(pykka.ThreadingActor):
+    """Owns the LevelDB handle. `tell` it `StoreChange`s; `ask` only at start.
+
+    A write the disk refuses (ENOSPC, I/O error) does not stop the server: the
+    core keeps the state in memory, and the change stays queued here, in
+    order, behind which later changes wait. Every `retry_interval` seconds the
+    queue is tried again; once it is written, the store is checkpointed (see
+    `Store.checkpoint`) so a torn log record cannot take later writes with it.
+    If the checkpoint fails, the handle is reopened and everything written
+    since the outage began is written again (changes are whole records, so
+    replaying them in order is harmless).
+    """
+
+    def __init__(self, store: Store, retry_interval: float | None = None) -> None:
         super().__init__()
         self._store = store
+        self._retry_interval = STORE_RETRY_INTERVAL if retry_interval is None else retry_interval
         self.failed_writes = 0
+        self._pending: collections.deque[StoreChange] = collections.deque()
+        self._since_outage: list[StoreChange] = []  # written during an outage, not checkpointed
+        self._outage = False
+        self._timer: threading.Timer | None = None
 
     def ping(self) -> bool:
         """Answered once the actor runs: start order waits on it."""
@@ -59,22 +84,110 @@ class StoreActor(pykka.ThreadingActor):
     def load(self, root_name: str) -> Snapshot:
         return self._store.load(root_name)
 
+    def pending_writes(self) -> int:
+        """Changes kept in memory because the disk refused them (tests, diagnostics)."""
+        return len(self._pending)
+
     def on_receive(self, message: Any) -> Any:
         if isinstance(message, StoreChange):
-            try:
-                self._store.write(message)
-            except StorageError as exc:
-                # Keep serving: the core still holds the state in memory.
-                self.failed_writes += 1
-                logger.error("%s", exc)
+            self._pending.append(message)
+            if not self._outage:
+                self._write_pending()
+            return None
+        if isinstance(message, _RetryWrites):
+            self._timer = None
+            self._retry()
             return None
         return super().on_receive(message)
 
+    def _write_pending(self) -> bool:
+        """Write the queue in order; False (retry scheduled) if the disk refuses."""
+        while self._pending:
+            change = self._pending[0]
+            try:
+                self._store.write(change)
+            except StorageError as exc:
+                self.failed_writes += 1
+                if not self._outage:
+                    self._outage = True
+                    logger.error(
+                        "%s. The server keeps serving from memory and retries every %g s; "
+                        "free some space on the disk of %s",
+                        exc,
+                        self._retry_interval,
+                        self._store.path,
+                    )
+                else:
+                    logger.debug("database write still failing: %s", exc)
+                self._schedule_retry()
+                return False
+            self._pending.popleft()
+            if self._outage:
+                self._since_outage.append(change)
+            logger.debug("stored: %s", change.reason)
+        if self._outage:
+            try:
+                self._store.checkpoint()
+            except StorageError as exc:
+                logger.warning("%s; reopening the database on the next retry", exc)
+                self._store.close()
+                self._schedule_retry()
+                return False
+            logger.info(
+                "the database %s is writable again: %d changes kept in memory are stored",
+                self._store.path,
+                len(self._since_outage),
+            )
+            self._outage = False
+            self._since_outage.clear()
+        return True
+
+    def _retry(self) -> None:
+        if self._store.closed:
+            try:
+                self._store.reopen()
+            except StorageError as exc:
+                logger.debug("%s", exc)
+                self._schedule_retry()
+                return
+            # What was written since the outage began may sit behind a torn log record.
+            self._pending.extendleft(reversed(self._since_outage))
+            self._since_outage.clear()
+        self._write_pending()
+
+    def _schedule_retry(self) -> None:
+        if self._timer is not None or self._retry_interval <= 0:
+            return
+        ref = self.actor_ref
+
+        def tell() -> None:
+            with contextlib.suppress(pykka.ActorDeadError):
+                ref.tell(_RetryWrites())
+
+        self._timer = threading.Timer(self._retry_interval, tell)
+        self._timer.daemon = True
+        self._timer.start()
+
     def on_stop(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._outage:
+            self._retry()  # one last try
+        if self._pending:
+            logger.error(
+                "%d changes could not be written to the database %s and are lost "
+                "(last: %s); the disk is still refusing writes",
+                len(self._pending),
+                self._store.path,
+                self._pending[-1].reason,
+            )
         self._store.close()
         logger.info("database %s closed", self._store.path)
 
     def on_failure(self, *args: Any) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
         self._store.close()
 
 
@@ -87,7 +200,7 @@ class NetworkSettings:
     flush_interval: float = 0.0  # seconds; 0 = once per loop iteration
     ack_delay: float | None = 0.02  # seconds; None = aioquic's default (1 ms)
     use_uvloop: bool = True
-    idle_timeout: float = 60.0
+    idle_timeout: float = 15.0  # seconds; see IDLE_TIMEOUT in app.py
 
 
 def new_event_loop(use_uvloop: bool = True) -> asyncio.AbstractEventLoop:

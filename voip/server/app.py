@@ -26,6 +26,9 @@ from voip.server.store import Store
 logger = logging.getLogger(__name__)
 
 START_TIMEOUT = 30.0
+#: QUIC idle timeout we advertise (docs/PROTOCOL.md, Transport): a client that
+#: vanished is dropped after this long, and clients keep alive well within it.
+IDLE_TIMEOUT = 15.0
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,7 @@ class ServerOptions:
     flush_interval: float = 0.0
     ack_delay: float | None = 0.02
     use_uvloop: bool = True
+    idle_timeout: float = IDLE_TIMEOUT
 
 
 class RunningServer:
@@ -133,6 +137,7 @@ def start_server(options: ServerOptions) -> RunningServer:
             flush_interval=options.flush_interval,
             ack_delay=options.ack_delay,
             use_uvloop=options.use_uvloop,
+            idle_timeout=options.idle_timeout,
         )
         network_ref = NetworkActor.start(settings, snapshot, store_ref)
         network_ref.proxy().ping().get(timeout=START_TIMEOUT)

@@ -10,9 +10,12 @@ Layout (all values are protobuf or ASCII):
     acl:<room id, 4 B BE>   StoredAcl               stored now, enforced later
 
 Each `StoreChange` is written in one WriteBatch, so a crash never leaves half
-a change. The store is owned by one thread (the store actor); nothing else
-touches the plyvel handle. A failed write is reported as `StorageError` and
-the caller keeps serving from memory.
+a change; writes are not synced (no fsync), yet a killed process loses
+nothing that reached LevelDB, because its log is written with write(2)
+before the call returns (only a kernel crash or power loss can lose the last
+writes). The store is owned by one thread (the store actor); nothing else
+touches the plyvel handle. A failed write is reported as `StorageError`; the
+store actor keeps the change and retries (see `StoreActor`).
 """
 
 from __future__ import annotations
@@ -176,6 +179,30 @@ class Store:
                 f"could not write to the database {self.path} ({change.reason}): "
                 f"{_text(exc)}; the change is kept in memory only (is the disk full?)"
             ) from exc
+
+    def checkpoint(self) -> None:
+        """Move everything written so far out of the write-ahead log into a table file.
+
+        After a failed write (disk full) the log may end in a torn record, and
+        LevelDB's recovery skips the rest of that 32 KiB log block: writes that
+        succeeded after the failure would be lost on the next start. Flushing the
+        memtable (which holds exactly the acknowledged writes) to a table file and
+        starting a new log makes them safe. Needs free space; StorageError if not.
+        """
+        try:
+            self._handle.compact_range()
+        except plyvel.Error as exc:
+            raise StorageError(
+                f"could not checkpoint the database {self.path}: {_text(exc)}"
+            ) from exc
+
+    def reopen(self) -> None:
+        """Close and open the handle again (clears a sticky LevelDB error); StorageError if not."""
+        self.close()
+        try:
+            self._db = plyvel.DB(str(self.path), create_if_missing=False)
+        except plyvel.Error as exc:
+            raise StorageError(f"could not reopen the database {self.path}: {_text(exc)}") from exc
 
     def close(self) -> None:
         if self._db is not None:
