@@ -35,9 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from voip.audio.analysis import align
+from voip.audio.analysis import align, segmental_correlation
 from voip.audio.codec import SAMPLE_RATE
 from voip.audio.wav import read_wav
 
@@ -140,22 +138,6 @@ class Measurement:
     delay: float  # seconds from the speaker capturing to the listener playing
 
 
-def segmental_correlation(source: np.ndarray, heard: np.ndarray, lag: int) -> float:
-    """Each SEGMENT of speech aligned on its own within SEGMENT_SLACK of `lag`."""
-    total = weight = 0.0
-    for start in range(0, source.size - SEGMENT + 1, SEGMENT):
-        segment = source[start : start + SEGMENT]
-        energy = float(np.dot(segment, segment))
-        if energy < 1e-3:  # a pause between words: nothing to compare
-            continue
-        at = max(0, lag + start - SEGMENT_SLACK)
-        window = heard[at : at + SEGMENT + 2 * SEGMENT_SLACK]
-        found = align(segment, window, max_lag=2 * SEGMENT_SLACK)
-        total += energy * max(found.correlation, 0.0)
-        weight += energy
-    return total / weight if weight else 0.0
-
-
 def measure(
     speech: Path, recording: Path, speaker: dict[str, Any], listener: dict[str, Any]
 ) -> Measurement:
@@ -165,7 +147,9 @@ def measure(
     found = align(source, heard, max_lag=heard.size - 1)
     delay = sink_time(listener, found.lag_samples) - speaker["source_started_at"]
     return Measurement(
-        segmental_correlation(source, heard, found.lag_samples), found.correlation, delay
+        segmental_correlation(source, heard, found.lag_samples, SEGMENT, SEGMENT_SLACK),
+        found.correlation,
+        delay,
     )
 
 
