@@ -147,9 +147,11 @@ class Listener(LoadProtocol):
             if self.jitter > 0:
                 delay = abs(self.rng.gauss(0.0, self.jitter))
                 self._loop.call_later(delay, lambda: playback.receive(
-                    frame.sender_id, frame.sequence, frame.opus, time.monotonic()))
+                    frame.sender_id, frame.sequence, frame.opus, time.monotonic(),
+                    frame.redundant_opus))
             else:
-                playback.receive(frame.sender_id, frame.sequence, frame.opus, time.monotonic())
+                playback.receive(frame.sender_id, frame.sequence, frame.opus, time.monotonic(),
+                                 frame.redundant_opus)
             return
         super().quic_event_received(event)
 
@@ -174,18 +176,19 @@ def measure(port: int, seconds: float, jitter: float) -> Record:
         listener.jitter = jitter
         listener.playback = playback
 
-        def send_now(packet: bytes, sequence: int) -> None:
+        def send_now(packet: bytes, sequence: int, redundant: bytes) -> None:
             data = encode_voice(VoiceFrame(0, 0, sequence, packet,
-                                           capture_time_us=time.monotonic_ns() // 1000))
+                                           capture_time_us=time.monotonic_ns() // 1000,
+                                           redundant_opus=redundant))
             talker._quic.send_datagram_frame(data)
             talker.transmit()
 
-        def hand_over(packet: bytes, sequence: int) -> None:
-            loop.call_soon_threadsafe(send_now, packet, sequence)
+        def hand_over(packet: bytes, sequence: int, redundant: bytes) -> None:
+            loop.call_soon_threadsafe(send_now, packet, sequence, redundant)
 
         capture = CaptureEngine(
             device=source, mode=TransmissionMode.CONTINUOUS,
-            send=hand_over,
+            send_voice=hand_over,
         )
         playback.start()
         capture.start()
@@ -240,7 +243,9 @@ def measure(port: int, seconds: float, jitter: float) -> Record:
         "latency_ms_max": max(latencies) if latencies else float("nan"),
         "buffer_target_frames": stats.target_frames if stats else None,
         "late": stats.late if stats else None,
-        "concealed": (stats.fec_recovered + stats.plc) if stats else None,
+        "concealed": (stats.redundant_recovered + stats.fec_recovered + stats.plc)
+        if stats else None,
+        "skipped": stats.skipped if stats else None,
     }
 
 

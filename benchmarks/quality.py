@@ -11,20 +11,27 @@ rebuffering), shifted by the constant start-up delay.
 
 Variants, to see what each repair is worth:
 
-- ``fec+plc``: the product: FEC from the next packet when it is there, PLC
-  otherwise;
+- ``red+fec+plc``: the product: each datagram also carries the previous
+  frame's full packet (RED); a missing frame plays that copy when the next
+  datagram is there, else in-band FEC, else PLC. Loss hint 0 (LBRR off: it
+  would protect the same frame from the same datagram, at lower quality);
+- ``red+fec+plc@48k``: the same at 48 kbit/s (x2 on the wire with the copy);
+- ``fec+plc``: the previous product: FEC from the next packet when it is
+  there, PLC otherwise (loss hint 10 %);
 - ``plc``: encoder FEC off, every lost frame concealed by PLC;
 - ``fec+silence``: FEC when possible, silence in place of PLC;
 - ``silence``: FEC off and silence for every lost frame (no repair at all);
 - ``fec+plc@48k``: the product's repairs at 48 kbit/s instead of 32.
 
-All at the encoder's default loss hint (10 %). ``kind="codec"`` records score
+Without RED at the encoder's default loss hint (10 %). ``kind="codec"`` records score
 the codec alone (no loss, no buffer) over bitrates, FEC on/off and loss hints:
 with FEC on, libopus spends bits on redundancy in proportion to the hint, and
 the clean-channel quality pays for it.
 
-``unplayed_frames``: frames lost in a burst as long as the buffer depth, so
-the buffer ran dry and played silence (neither FEC nor PLC was asked for).
+``unplayed_frames``: frames with no playout of their own: skipped to pull
+the delay in (at quiet frames), or lost when the buffer ran dry for longer
+than its underrun concealment. ``kbit_s``: Opus payload bitrate on the wire
+(both packets with RED). ``red_frames``: frames played from the copy.
 
 Score: PESQ P.862.2 wideband (``pesq`` package) of the output against the
 input, both resampled to 16 kHz; mean (and min) over several loss seeds.
@@ -47,6 +54,7 @@ from benchmarks.report import Record, Unavailable
 from voip.audio.codec import FRAME_SAMPLES
 from voip.audio.jitter import JitterBuffer, PlayoutKind
 from voip.audio.opus import DTX_MAX_BYTES, OpusDecoder, OpusEncoder
+from voip.audio.playback import QUIET_POWER
 from voip.audio.wav import read_wav
 
 log = logging.getLogger(__name__)
@@ -60,13 +68,16 @@ FULL_TEXT = (
 )
 LOSS_PCT = (0, 5, 10, 20)
 LOSS_MODELS = ("random", "bursty")
-# name -> (bitrate, encoder FEC, loss hint %, decoder uses FEC, PLC (else silence))
-VARIANTS: dict[str, tuple[int, bool, int, bool, bool]] = {
-    "fec+plc": (32_000, True, 10, True, True),
-    "plc": (32_000, False, 10, False, True),
-    "fec+silence": (32_000, True, 10, True, False),
-    "silence": (32_000, False, 10, False, False),
-    "fec+plc@48k": (48_000, True, 10, True, True),
+# name -> (bitrate, encoder FEC, loss hint %, decoder uses FEC, PLC (else silence),
+#          redundancy: each datagram carries the previous frame's packet)
+VARIANTS: dict[str, tuple[int, bool, int, bool, bool, bool]] = {
+    "red+fec+plc": (32_000, True, 0, True, True, True),
+    "red+fec+plc@48k": (48_000, True, 0, True, True, True),
+    "fec+plc": (32_000, True, 10, True, True, False),
+    "plc": (32_000, False, 10, False, True, False),
+    "fec+silence": (32_000, True, 10, True, False, False),
+    "silence": (32_000, False, 10, False, False, False),
+    "fec+plc@48k": (48_000, True, 10, True, True, False),
 }
 # Codec alone on a clean channel: what bitrate, FEC and the loss hint cost.
 CODEC_SWEEP = [(b, f, h) for b in (24_000, 32_000, 48_000)
@@ -119,16 +130,24 @@ def loss_mask(model: str, pct: int, n: int, seed: int) -> npt.NDArray[np.bool_]:
 
 
 def receive(
-    packets: list[bytes | None], lost: npt.NDArray[np.bool_], repair_fec: bool, plc: bool
+    packets: list[bytes | None],
+    lost: npt.NDArray[np.bool_],
+    repair_fec: bool,
+    plc: bool,
+    red: bool = False,
 ) -> tuple[Samples, dict[str, int]]:
-    """Play the packets that survive through a JitterBuffer and a decoder."""
+    """Play the packets that survive through a JitterBuffer and a decoder.
+
+    ``red``: each datagram also carries the previous frame's packet (as the
+    capture engine sends with redundancy on).
+    """
     n = len(packets)
     frame = traces.FRAME
     jb = JitterBuffer(seq_bits=32)
     decoder = OpusDecoder()
     ticks = n + 40
     out = np.zeros(ticks * FRAME_SAMPLES, dtype=np.float32)
-    counts = {"fec": 0, "plc": 0, "silent": 0, "unplayed": 0}
+    counts = {"red": 0, "fec": 0, "plc": 0, "silent": 0, "unplayed": 0}
     covered: set[int] = set()
     first_tick: int | None = None
     first_seq = 0
@@ -140,9 +159,11 @@ def receive(
             i = arrivals[k]
             packet = packets[i]
             assert packet is not None
-            jb.insert(i, packet, arrivals[k] * frame + NETWORK_DELAY)
+            prior = packets[i - 1] if red and i > 0 else None
+            jb.insert(i, packet, arrivals[k] * frame + NETWORK_DELAY, prior or b"")
             k += 1
-        playout = jb.pop()
+        previous = out[(tick - 1) * FRAME_SAMPLES : tick * FRAME_SAMPLES] if tick else out[:0]
+        playout = jb.pop(quiet=float(np.dot(previous, previous)) < QUIET_POWER * FRAME_SAMPLES)
         dest = out[tick * FRAME_SAMPLES : (tick + 1) * FRAME_SAMPLES]
         if playout.kind is PlayoutKind.NOTHING:
             continue
@@ -152,6 +173,9 @@ def receive(
                 first_tick, first_seq = tick, playout.sequence
         if playout.kind is PlayoutKind.PACKET and playout.packet is not None:
             decoder.decode(playout.packet, dest)
+        elif playout.kind is PlayoutKind.REDUNDANT and playout.packet is not None:
+            decoder.decode(playout.packet, dest)
+            counts["red"] += 1
         elif playout.kind is PlayoutKind.FEC and repair_fec and playout.packet is not None:
             decoder.decode_fec(playout.packet, dest)
             counts["fec"] += 1
@@ -214,15 +238,15 @@ def run(args: argparse.Namespace) -> list[Record]:
     records: list[Record] = []
     cases = [("none", 0)] + [(m, p) for m in LOSS_MODELS for p in LOSS_PCT if p]
     for model, pct in cases:
-        for variant, (bitrate, fec, hint, repair_fec, plc) in VARIANTS.items():
+        for variant, (bitrate, fec, hint, repair_fec, plc, red) in VARIANTS.items():
             packets = encodings[(bitrate, fec, hint)]
             scores: list[float] = []
-            totals = {"fec": 0, "plc": 0, "silent": 0, "unplayed": 0}
+            totals = {"red": 0, "fec": 0, "plc": 0, "silent": 0, "unplayed": 0}
             measured: list[float] = []
             for seed in seeds if pct else seeds[:1]:
                 lost = loss_mask(model, pct, n, seed)
                 measured.append(100.0 * float(lost.mean()))
-                out, counts = receive(packets, lost, repair_fec, plc)
+                out, counts = receive(packets, lost, repair_fec, plc, red)
                 scores.append(pesq_wb(pcm, out))
                 for key, value in counts.items():
                     totals[key] += value
@@ -237,11 +261,14 @@ def run(args: argparse.Namespace) -> list[Record]:
                 "pesq_wb_min": float(np.min(scores)),
                 "runs": runs,
                 "measured_loss_pct": float(np.mean(measured)),
+                "red_frames": totals["red"] / runs,
                 "fec_frames": totals["fec"] / runs,
                 "plc_frames": totals["plc"] / runs,
                 "silent_frames": totals["silent"] / runs,
                 "unplayed_frames": totals["unplayed"] / runs,
                 "frames": n,
+                "kbit_s": 8 * sum(len(p) for p in packets if p) * (2 if red else 1)
+                / (n * 0.020) / 1000,
                 "speech": source,
             })
     sweep = CODEC_SWEEP if not short else [c for c in CODEC_SWEEP if c[0] == 32_000]

@@ -16,7 +16,8 @@ so a receiver missing one frame plays it at full quality from the next
 datagram. Opus in-band FEC (LBRR) protects the same frame from the same
 packet at lower quality and costs bits on a clean channel (PESQ 4.05 -> 3.24
 at 32 kbit/s with a 10 % hint), so with redundancy the encoder's loss hint is
-0 (LBRR off). Redundancy needs a ``send_voice`` callback (it takes the copy);
+0 (LBRR off) and the bitrate 48 kbit/s (measured: PESQ-WB 4.25 clean, 3.31
+at 10 % random loss). Redundancy needs a ``send_voice`` callback (it takes the copy);
 with only the two-argument ``send`` the engine sends single packets with
 in-band FEC, as before.
 """
@@ -34,7 +35,13 @@ from voip.audio.codec import FRAME_SAMPLES, Encoder
 from voip.audio.devices import DeviceSpec
 from voip.audio.engine import EngineState, ErrorCallback
 from voip.audio.level import SILENT, Level, frame_level
-from voip.audio.opus import DEFAULT_LOSS_PERCENT, DTX_MAX_BYTES, REDUNDANT_LOSS_PERCENT, OpusEncoder
+from voip.audio.opus import (
+    DEFAULT_LOSS_PERCENT,
+    DTX_MAX_BYTES,
+    REDUNDANT_BITRATE,
+    REDUNDANT_LOSS_PERCENT,
+    OpusEncoder,
+)
 from voip.audio.sources import FrameSource, SoundDeviceSource
 from voip.audio.vad import DEFAULT_THRESHOLD_DBFS, VoiceActivityDetector
 from voip.errors import AudioDeviceError, AudioError
@@ -140,8 +147,12 @@ class CaptureEngine:
             return
         self.error = None
         if self._encoder is None:
-            hint = REDUNDANT_LOSS_PERCENT if self.redundancy else DEFAULT_LOSS_PERCENT
-            self._encoder = OpusEncoder(loss_percent=hint)
+            if self.redundancy:
+                self._encoder = OpusEncoder(
+                    bitrate=REDUNDANT_BITRATE, loss_percent=REDUNDANT_LOSS_PERCENT
+                )
+            else:
+                self._encoder = OpusEncoder(loss_percent=DEFAULT_LOSS_PERCENT)
         try:
             self.source.start()
         except AudioError as exc:

@@ -48,6 +48,10 @@ DEFAULT_LOSS_PERCENT = 10
 #: copy protects the same frame as LBRR would, at full quality, so LBRR's bits
 #: are better spent on the frame itself (hint 0 turns LBRR off).
 REDUNDANT_LOSS_PERCENT = 0
+#: Bitrate with redundancy (x2 on the wire: ~90 kbit/s of payload). Measured
+#: (voip-bench quality): PESQ-WB 4.25 clean / 3.31 at 10 % random loss, vs
+#: 4.02 / 3.17 at 32 kbit/s.
+REDUNDANT_BITRATE = 48_000
 
 _lib: Any = None
 

@@ -81,10 +81,16 @@ class RecordingSink:
 
 
 class SoundDeviceSink:
-    """Plays to a PortAudio output device through sounddevice."""
+    """Plays to a PortAudio output device through sounddevice.
+
+    ``buffer_frames``: how many frames the worker keeps ahead of the callback
+    (latency between 1 and that many frames). 2 leaves the worker a whole
+    20 ms to decode and mix the next frame after each callback; 3 added 20 ms
+    of mouth-to-ear delay for nothing but scheduling slack.
+    """
 
     def __init__(
-        self, device: DeviceSpec = None, buffer_frames: int = 3, ring_seconds: float = 0.5
+        self, device: DeviceSpec = None, buffer_frames: int = 2, ring_seconds: float = 0.5
     ) -> None:
         self._spec = device
         self.device: AudioDevice | None = None
