@@ -46,7 +46,9 @@ class VoiceRoute(Protocol):
         """True when frames leave the machine (that is what `is_transmitting` reports)."""
         ...
 
-    def send(self, packet: bytes, sequence: int) -> None: ...
+    def send(self, packet: bytes, sequence: int, redundant: bytes = b"") -> None:
+        """One frame; `redundant` is the previous frame's packet (RFC 2198-style copy)."""
+        ...
 
     def end(self, sequence: int) -> None:
         """The talk spurt whose last frame was `sequence` is over."""
@@ -63,10 +65,17 @@ class ServerRoute:
     def to_server(self) -> bool:
         return True
 
-    def send(self, packet: bytes, sequence: int) -> None:
+    def send(self, packet: bytes, sequence: int, redundant: bytes = b"") -> None:
         self.send_voice(
             encode_voice(
-                VoiceFrame(0, 0, sequence, packet, capture_time_us=time.monotonic_ns() // 1000)
+                VoiceFrame(
+                    0,
+                    0,
+                    sequence,
+                    packet,
+                    capture_time_us=time.monotonic_ns() // 1000,
+                    redundant_opus=redundant,
+                )
             )
         )
 
@@ -91,14 +100,14 @@ class ServerRoute:
 class LoopbackRoute:
     """The loopback test: frames go straight to local playback, nothing is sent."""
 
-    deliver: Callable[[bytes, int], None]
+    deliver: Callable[[bytes, int, bytes], None]
 
     @property
     def to_server(self) -> bool:
         return False
 
-    def send(self, packet: bytes, sequence: int) -> None:
-        self.deliver(packet, sequence)
+    def send(self, packet: bytes, sequence: int, redundant: bytes = b"") -> None:
+        self.deliver(packet, sequence, redundant)
 
     def end(self, sequence: int) -> None:
         pass
@@ -182,7 +191,7 @@ class CaptureActor(pykka.ThreadingActor):
         if engine is None:
             engine = CaptureEngine(
                 source,
-                send=self._send,
+                send_voice=self._send,
                 seq_bits=SEQ_BITS,
                 on_error=self._on_error,
                 on_frame=self._on_frame,
@@ -220,10 +229,10 @@ class CaptureActor(pykka.ThreadingActor):
 
     # --- engine thread ---------------------------------------------------------------------
 
-    def _send(self, packet: bytes, sequence: int) -> None:
+    def _send(self, packet: bytes, sequence: int, redundant: bytes) -> None:
         route = self._route
         if route is not None:
-            route.send(packet, sequence)
+            route.send(packet, sequence, redundant)
 
     def _on_frame(self) -> None:
         engine = self._engine

@@ -77,7 +77,9 @@ class VoiceInbox:
         if engine is None or (drop is not None and drop(frame)):
             self.dropped += 1
             return
-        engine.receive(frame.sender_id, frame.sequence, frame.opus, engine.clock())
+        engine.receive(
+            frame.sender_id, frame.sequence, frame.opus, engine.clock(), frame.redundant_opus
+        )
 
     def drain(self) -> list[VoiceFrame]:
         """The frames that arrived since the last drain (at most `recent_limit`)."""
@@ -93,11 +95,11 @@ class VoiceInbox:
         """Block until a frame may have arrived since the last drain."""
         return self._arrived.wait(timeout)
 
-    def deliver_local(self, packet: bytes, sequence: int) -> None:
+    def deliver_local(self, packet: bytes, sequence: int, redundant: bytes = b"") -> None:
         """The loopback test's frames (played as user 0)."""
         engine = self._engine
         if engine is not None:
-            engine.receive(LOOPBACK_USER, sequence, packet, engine.clock())
+            engine.receive(LOOPBACK_USER, sequence, packet, engine.clock(), redundant)
 
 
 class SeededLoss:
