@@ -17,8 +17,9 @@ the first sample to the listener playing it is measured. It is logged and only
 sanity-checked (within 2 s); timings are not asserted.
 
 Thresholds, from measurements on loopback (espeak-ng speech, Opus VOIP mode):
-segmental 0.92-0.93 clean and 0.91-0.92 with 10% seeded loss (isolated losses
-are mostly recovered by in-band FEC, the rest concealed by PLC); global
+segmental 0.93-0.96 clean and 0.92-0.94 with 10% seeded loss (isolated losses
+are recovered from the next datagram's redundant copy or FEC, the rest
+concealed by PLC); global
 0.53-0.81 clean, 0.92 lossy. Asserted: segmental >= 0.8 clean and >= 0.7 with
 loss (unrelated speech scores below 0.2).
 """
