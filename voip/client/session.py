@@ -503,6 +503,9 @@ class ConnectionClient:
         self.voice_sink = voice_sink
         self.timeouts = timeouts
         self._session: Session | None = None
+        # Every session task still running, including ones already stopped
+        # and closing (after Disconnect), so shutdown can wait for all.
+        self._tasks: set[asyncio.Task[None]] = set()
         self._pending_trust: tuple[c.Connect, ServerAddress, str] | None = None
 
     @property
@@ -576,13 +579,16 @@ class ConnectionClient:
             self._session.send_request(c.RequestResync())
 
     async def shutdown(self) -> None:
-        session = self._session
         self._stop_session("the client is shutting down")
-        if session is not None and session.task is not None:
-            try:
-                await asyncio.wait_for(asyncio.shield(session.task), 5.0)
-            except (TimeoutError, asyncio.CancelledError, Exception):
-                log.debug("session ended with an error during shutdown", exc_info=True)
+        pending = [task for task in self._tasks if not task.done()]
+        if not pending:
+            return
+        _done, still_running = await asyncio.wait(pending, timeout=5.0)
+        for task in still_running:
+            log.debug("session still closing after 5 s at shutdown; cancelling it")
+            task.cancel()
+        if still_running:
+            await asyncio.wait(still_running, timeout=1.0)
 
     # --- from sessions ----------------------------------------------------------------------
 
@@ -618,6 +624,8 @@ class ConnectionClient:
         session = Session(self, command, address, identity, accepted)
         self._session = session
         session.task = self.loop.create_task(session.run())
+        self._tasks.add(session.task)
+        session.task.add_done_callback(self._tasks.discard)
 
     def _stop_session(self, reason: str) -> None:
         session = self._session
