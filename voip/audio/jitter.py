@@ -318,9 +318,11 @@ class JitterBuffer:
         target = self._target
         self._set_target(needed if needed > target else max(needed, target - SHRINK_PER_PACKET))
 
-    def _on_loss(self, grow: bool) -> None:
-        """A frame was missing: keep the lossy floor; ``grow``: the depth was too small."""
-        self._last_loss = self._ticks
+    def _on_loss(self, grow: bool, lost: bool = True) -> None:
+        """A frame was missing. ``lost``: really lost (keep the lossy floor), not
+        just late; ``grow``: the depth was too small."""
+        if lost:
+            self._last_loss = self._ticks
         target = self._target
         if grow:
             target = float(self._target_frames + 1)
@@ -397,7 +399,8 @@ class JitterBuffer:
             self._underrun_run += 1
             self.stretched += 1
             self.plc += 1
-            self._on_loss(grow=self._underrun_run == 1)
+            # Late, not (yet) known lost: grow the target, not the lossy floor.
+            self._on_loss(grow=self._underrun_run == 1, lost=False)
             # The k-th such tick stands for frame next + k - 1 if packets resume
             # past it (see the skip when they do).
             wire = (self._next + self._underrun_run - 1) & self._mask
@@ -417,6 +420,7 @@ class JitterBuffer:
                     nxt += 1
                     run -= 1
                     self.lost += 1
+                    self._last_loss = self._ticks
                 self._next = nxt
             depth = self._highest - self._next + 1
             if self._skip_pending:
