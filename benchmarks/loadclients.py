@@ -37,6 +37,7 @@ from aioquic.quic.events import DatagramFrameReceived, QuicEvent, StreamDataRece
 from cryptography.hazmat.primitives.serialization import Encoding
 from nacl.signing import SigningKey
 
+from voip.client.session import ACK_DELAY
 from voip.proto import voip_pb2
 from voip.protocol.framing import FrameDecoder, encode_envelope
 from voip.protocol.handshake import ALPN, make_hello
@@ -212,8 +213,9 @@ def main() -> None:
     parser.add_argument("--talkers", type=int, default=0)
     parser.add_argument("--prefix", default="load")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--ack-delay", type=float, default=None,
-                        help="client ACK delay in seconds (default: aioquic's, as the client)")
+    parser.add_argument("--ack-delay", type=float, default=ACK_DELAY,
+                        help="client ACK delay in seconds after the handshake "
+                             "(default: the real client's, voip.client.session.ACK_DELAY)")
     args = parser.parse_args()
     try:
         import uvloop

@@ -28,12 +28,14 @@ it; receivers keep listening 1 s after the window closes.
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import logging
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, Any
 
@@ -41,6 +43,7 @@ import numpy as np
 
 from benchmarks.report import Record
 from benchmarks.serverproc import ServerProcess, cpu_seconds
+from voip.client.session import ACK_DELAY
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +58,16 @@ def udp_counters() -> dict[str, int]:
     if len(lines) < 2:
         return {}
     return {k: int(v) for k, v in zip(lines[0][1:], lines[1][1:], strict=False)}
+
+
+def socket_drops(port: int) -> int | None:
+    """Kernel drops of the UDP socket bound to 127.0.0.1:`port` (/proc/net/udp)."""
+    local = f"0100007F:{port:04X}"
+    for line in Path("/proc/net/udp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[1] == local:
+            return int(fields[-1])
+    return None
 
 
 def _read_json(stream: IO[str], proc: subprocess.Popen[str], what: str) -> dict[str, Any]:
@@ -140,6 +153,7 @@ def _measure(
                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                 )
             udp0 = udp_counters()
+            server_drops0 = socket_drops(server.port)
             loadavg = float(Path("/proc/loadavg").read_text().split()[0])
             server_cpu0 = server.cpu_seconds()
             client_cpu0 = [cpu_seconds(c.pid) for c in children]
@@ -150,6 +164,7 @@ def _measure(
                                                                     strict=True)]
             wall = time.monotonic() - wall0
             udp1 = udp_counters()
+            server_drops1 = socket_drops(server.port)
             if spy is not None:
                 spy.wait(timeout=60)
             results = []
@@ -164,6 +179,8 @@ def _measure(
                     child.kill()
                     child.wait()
         server_module = server.module
+    server._reader.join(timeout=5.0)  # the shutdown log line is among the last
+    server_counters = _shutdown_counters(server.lines)
     sent = sum(sum(r["sent"]) for r in results)
     received = sum(r["received"] for r in results)
     expected = sent * (clients - 1)
@@ -180,7 +197,7 @@ def _measure(
         "seconds": seconds,
         "client_procs": procs,
         "flush_ms": flush_ms,
-        "client_ack_ms": None if client_ack_delay is None else client_ack_delay * 1e3,
+        "client_ack_ms": (ACK_DELAY if client_ack_delay is None else client_ack_delay) * 1e3,
         "sent": sent,
         "relayed": received,
         "relayed_per_s": received / seconds,
@@ -193,10 +210,32 @@ def _measure(
         "delay_ms_p99": _percentile_from_hist(hist, 99, bin_us),
         "client_cpu_pct": 100.0 * sum(client_cpu) / wall / procs,
         "udp_rcvbuf_drops": udp1.get("RcvbufErrors", 0) - udp0.get("RcvbufErrors", 0),
+        "server_socket_drops": (None if server_drops0 is None or server_drops1 is None
+                                else server_drops1 - server_drops0),
         "connect_s": connect_s,
         "loadavg_1m": loadavg,
         "server": server_module,
+        # The server's relay counters over its whole life (warm-up and drain
+        # included), from its shutdown log line; empty if it did not log them.
+        "server_dropped_stale": server_counters.get("dropped_stale"),
+        "server_conns_per_flush": (
+            server_counters["transmits"] / server_counters["flushes"]
+            if server_counters.get("flushes") else None
+        ),
     }
+
+
+def _shutdown_counters(lines: Iterable[str]) -> dict[str, int]:
+    """The dict in the server's "relay counters at shutdown: {...}" log line."""
+    marker = "relay counters at shutdown: "
+    for line in lines:
+        if marker in line:
+            try:
+                value = ast.literal_eval(line.split(marker, 1)[1].strip())
+            except (ValueError, SyntaxError):
+                return {}
+            return value if isinstance(value, dict) else {}
+    return {}
 
 
 def run(args: argparse.Namespace) -> list[Record]:

@@ -15,6 +15,7 @@ import collections
 import concurrent.futures
 import contextlib
 import logging
+import socket
 import threading
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from voip.protocol.voice import MAX_VOICE_DATAGRAM
 from voip.server.certs import CertificateBundle, apply_bundle
 from voip.server.core import CoreSettings, ServerCore
 from voip.server.hub import Hub
+from voip.server.quic import REALTIME_CC
 from voip.server.records import Snapshot, StoreChange
 from voip.server.store import Store
 
@@ -42,6 +44,12 @@ MAX_DATAGRAM_FRAME_SIZE = 65536
 #: Room left in one QUIC packet for the header, AEAD tag and DATAGRAM framing.
 #: A voice datagram larger than the packet minus this would never be sent.
 QUIC_PACKET_OVERHEAD = 64
+#: Receive/send buffer asked for the server's one UDP socket. The kernel default
+#: (~208 KiB) holds ~50 ms of a 100-client room's packets (ACKs included): a
+#: busy or descheduled loop thread then loses talkers' datagrams in the kernel,
+#: each one a loss for every listener. 1 MiB is ~200 ms of that load: more
+#: would only turn drops into queueing delay. Linux caps it at net.core.rmem_max.
+SOCKET_BUFFER_BYTES = 1024 * 1024
 #: How long shutdown waits for goodbyes to leave before stopping the loop.
 SHUTDOWN_GRACE = 0.2
 
@@ -197,7 +205,9 @@ class NetworkSettings:
     port: int
     bundle: CertificateBundle
     core: CoreSettings
-    flush_interval: float = 0.0  # seconds; 0 = once per loop iteration
+    # seconds; 0 = once per loop iteration. 20 ms = one packet per listener per
+    # voice frame (benchmarks/README.md, relay): adds 0-20 ms of delay, halves CPU.
+    flush_interval: float = 0.020
     ack_delay: float | None = 0.02  # seconds; None = aioquic's default (1 ms)
     use_uvloop: bool = True
     idle_timeout: float = 15.0  # seconds; see IDLE_TIMEOUT in app.py
@@ -212,6 +222,17 @@ def new_event_loop(use_uvloop: bool = True) -> asyncio.AbstractEventLoop:
         else:
             return uvloop.new_event_loop()
     return asyncio.new_event_loop()
+
+
+def _grow_buffers(sock: Any) -> None:
+    for option, name in ((socket.SO_RCVBUF, "receive"), (socket.SO_SNDBUF, "send")):
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, option, SOCKET_BUFFER_BYTES)
+            size = sock.getsockopt(socket.SOL_SOCKET, option)
+        except (OSError, AttributeError) as exc:
+            logger.warning("could not enlarge the UDP %s buffer: %s", name, exc)
+        else:
+            logger.debug("UDP %s buffer: %d bytes", name, size)
 
 
 class NetworkActor(pykka.ThreadingActor):
@@ -304,6 +325,8 @@ class NetworkActor(pykka.ThreadingActor):
             alpn_protocols=[ALPN],
             max_datagram_frame_size=MAX_DATAGRAM_FRAME_SIZE,
             idle_timeout=s.idle_timeout,
+            # Fixed window, no back-off on loss: voice is fixed-rate (see quic.py).
+            congestion_control_algorithm=REALTIME_CC,
         )
         apply_bundle(config, s.bundle)
         max_datagram = min(MAX_VOICE_DATAGRAM, config.max_datagram_size - QUIC_PACKET_OVERHEAD)
@@ -326,6 +349,7 @@ class NetworkActor(pykka.ThreadingActor):
         )
         transport = self._server._transport
         assert transport is not None
+        _grow_buffers(transport.get_extra_info("socket"))
         sockname = transport.get_extra_info("sockname")
         return str(sockname[0]), int(sockname[1])
 

@@ -43,7 +43,7 @@ class ServerOptions:
     password: str = ""
     motd: str = ""
     max_chat_length: int = DEFAULT_MAX_CHAT_LENGTH
-    flush_interval: float = 0.0
+    flush_interval: float = 0.020  # seconds; see NetworkSettings
     ack_delay: float | None = 0.02
     use_uvloop: bool = True
     idle_timeout: float = IDLE_TIMEOUT

@@ -141,7 +141,8 @@ class Hub:
 
     def _flush(self) -> None:
         self._flush_handle = None
-        self.relay.flush()
+        loop = self._loop or asyncio.get_running_loop()
+        self.relay.flush(loop.time())
 
     # --- shutdown ---------------------------------------------------------------------------
 

@@ -8,10 +8,10 @@ datagrams per second per talker.
 
 Sending does not transmit: it queues the DATAGRAM frame on the recipient's
 QUIC connection and marks it dirty; the owner flushes every dirty connection
-once per loop iteration (or on a short timer), so datagrams from several
+on a short timer (or once per loop iteration), so datagrams from several
 talkers bound for one listener share QUIC packets. That, and fewer ACKs, is
-what the relay benchmark showed to matter (docs: RECIPES, "aioquic relay
-cost").
+what the relay benchmark showed to matter (docs/ARCHITECTURE.md, Server;
+RECIPES, "aioquic relay cost").
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ class Endpoint(Protocol):
 
     def queue_datagram(self, data: bytes) -> None: ...
 
-    def transmit(self) -> None: ...
+    def send_pending(self, now: float) -> None: ...
 
 
 @dataclass
@@ -52,6 +52,7 @@ class RelayStats:
     dropped_malformed: int = 0
     dropped_oversized: int = 0
     dropped_unauthenticated: int = 0
+    dropped_stale: int = 0  # outgoing copies held back by congestion control/pacing too long
     flushes: int = 0  # flush passes
     transmits: int = 0  # connections transmitted by those passes
 
@@ -68,6 +69,7 @@ class RelayStats:
             "dropped_malformed": self.dropped_malformed,
             "dropped_oversized": self.dropped_oversized,
             "dropped_unauthenticated": self.dropped_unauthenticated,
+            "dropped_stale": self.dropped_stale,
             "flushes": self.flushes,
             "transmits": self.transmits,
         }
@@ -155,8 +157,8 @@ class Relay:
             if was_clean:
                 self._wake()
 
-    def flush(self) -> None:
-        """Transmit every connection that has something queued."""
+    def flush(self, now: float) -> None:
+        """Send for every connection that has something queued; `now` is the loop's clock."""
         dirty = self.dirty
         if not dirty:
             return
@@ -164,7 +166,7 @@ class Relay:
         self.stats.flushes += 1
         self.stats.transmits += len(dirty)
         for endpoint in dirty:
-            endpoint.transmit()
+            endpoint.send_pending(now)
 
     def _dropped(self, sender: Endpoint, why: str) -> None:
         sender.dropped_datagrams += 1
