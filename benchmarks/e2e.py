@@ -144,14 +144,20 @@ class Listener(LoadProtocol):
         if isinstance(event, DatagramFrameReceived) and self.playback is not None:
             frame = decode_voice(event.data)
             playback = self.playback
+
+            def deliver() -> None:
+                # As the client's VoiceInbox: audio to the buffer, an end marker after it.
+                if frame.opus:
+                    playback.receive(frame.sender_id, frame.sequence, frame.opus,
+                                     time.monotonic(), frame.redundant_opus)
+                if frame.end_of_transmission:
+                    playback.end_of_transmission(frame.sender_id, frame.sequence,
+                                                 time.monotonic())
+
             if self.jitter > 0:
-                delay = abs(self.rng.gauss(0.0, self.jitter))
-                self._loop.call_later(delay, lambda: playback.receive(
-                    frame.sender_id, frame.sequence, frame.opus, time.monotonic(),
-                    frame.redundant_opus))
+                self._loop.call_later(abs(self.rng.gauss(0.0, self.jitter)), deliver)
             else:
-                playback.receive(frame.sender_id, frame.sequence, frame.opus, time.monotonic(),
-                                 frame.redundant_opus)
+                deliver()
             return
         super().quic_event_received(event)
 
@@ -186,9 +192,19 @@ def measure(port: int, seconds: float, jitter: float) -> Record:
         def hand_over(packet: bytes, sequence: int, redundant: bytes) -> None:
             loop.call_soon_threadsafe(send_now, packet, sequence, redundant)
 
+        def end_now(sequence: int) -> None:
+            # As the client's ServerRoute.end: an empty end-of-transmission marker.
+            data = encode_voice(VoiceFrame(0, 0, sequence, b"", end_of_transmission=True,
+                                           capture_time_us=time.monotonic_ns() // 1000))
+            talker._quic.send_datagram_frame(data)
+            talker.transmit()
+
+        def hand_over_end(sequence: int) -> None:
+            loop.call_soon_threadsafe(end_now, sequence)
+
         capture = CaptureEngine(
             device=source, mode=TransmissionMode.CONTINUOUS,
-            send_voice=hand_over,
+            send_voice=hand_over, send_end=hand_over_end,
         )
         playback.start()
         capture.start()
@@ -246,6 +262,8 @@ def measure(port: int, seconds: float, jitter: float) -> Record:
         "concealed": (stats.redundant_recovered + stats.fec_recovered + stats.plc)
         if stats else None,
         "skipped": stats.skipped if stats else None,
+        "spurts_ended": stats.ended if stats else None,
+        "packets_sent": capture.packets_sent,
     }
 
 

@@ -247,3 +247,84 @@ def test_playback_plays_the_redundant_copy_of_a_lost_frame() -> None:
     assert stats.redundant_recovered == 1 and stats.fec_recovered == 0 and stats.plc == 0
     # Bit-exact with the lossless stream: the copy is the same packet.
     assert np.array_equal(np.concatenate(out), np.concatenate(ref_out))
+
+
+def test_capture_tells_the_end_of_each_spurt_once() -> None:
+    ended: list[int] = []
+    sent: list[int] = []
+    engine = CaptureEngine(
+        ArraySource(np.zeros(0, np.float32), realtime=False),
+        send_voice=lambda p, s, r: sent.append(s),
+        send_end=ended.append,
+        mode=TransmissionMode.PUSH_TO_TALK,
+    )
+    engine._encoder = OpusEncoder(loss_percent=0)
+    frames = _frames(tone(400.0, 0.4))
+    engine.press_ptt()
+    for f in frames[:4]:
+        engine.process_frame(f)
+    assert ended == []
+    engine.release_ptt()
+    engine.process_frame(frames[4])
+    engine.process_frame(frames[5])
+    assert ended == [3]  # the last frame sent, told once
+    engine.press_ptt()
+    engine.process_frame(frames[6])
+    engine.stop()  # stopping mid-spurt ends it too
+    assert ended == [3, 6] and sent == [0, 1, 2, 3, 6]
+    engine.stop()
+    assert ended == [3, 6]
+
+
+def test_capture_ends_the_spurt_when_the_encoder_goes_dtx() -> None:
+    ended: list[int] = []
+    sent: list[int] = []
+    engine = CaptureEngine(
+        ArraySource(np.zeros(0, np.float32), realtime=False),
+        send_voice=lambda p, s, r: sent.append(s),
+        send_end=ended.append,
+        mode=TransmissionMode.CONTINUOUS,
+    )
+    engine._encoder = OpusEncoder(loss_percent=0)
+    for f in _frames(tone(400.0, 0.2)):
+        engine.process_frame(f)
+    for f in _frames(np.zeros(FRAME_SAMPLES * 50, np.float32)):
+        engine.process_frame(f)  # digital silence: DTX after a few frames
+    assert engine.is_transmitting  # still "on air": DTX is a pause, not a stop
+    # Each run of consecutive frames sent (a spurt; in DTX Opus still sends a
+    # frame now and then) is ended once, with its last frame.
+    runs_end = [s for i, s in enumerate(sent) if i + 1 == len(sent) or sent[i + 1] != s + 1]
+    assert len(runs_end) >= 1 and sent[0] == 0
+    assert ended == runs_end
+
+
+def test_playback_end_marker_stops_without_fade_and_talking_at_once() -> None:
+    pk = _packets(tone(440.0, 0.4))
+    marked = PlaybackEngine(RecordingSink(realtime=False))
+    unmarked = PlaybackEngine(RecordingSink(realtime=False))
+    marked_talking, unmarked_talking = [], []
+    for i in range(30):
+        now = i * 0.02
+        if i < 10:
+            marked.receive(1, i, pk[i], now)
+            unmarked.receive(1, i, pk[i], now)
+        if i == 10:
+            marked.end_of_transmission(1, 9, now)
+        marked.tick(now)
+        unmarked.tick(now)
+        marked_talking.append(1 in marked.talking_users(now))
+        unmarked_talking.append(1 in unmarked.talking_users(now))
+    m, u = marked.user_playback()[1], unmarked.user_playback()[1]
+    assert m.stats.played == u.stats.played == 10
+    assert m.stats.plc == 0 and m.stats.ended == 1
+    assert u.stats.plc > 0  # without the marker the end is concealed (a fade)
+    assert m.ended and not u.ended
+    # Talking ends with the marked spurt's last frame, not ~200 ms later.
+    last_marked = max(i for i, t in enumerate(marked_talking) if t)
+    last_unmarked = max(i for i, t in enumerate(unmarked_talking) if t)
+    assert last_marked < last_unmarked
+    assert not marked_talking[last_marked + 1]
+    # An end marker from an unknown user creates nothing.
+    marked.end_of_transmission(42, 3, 1.0)
+    marked.tick(1.0)
+    assert 42 not in marked.user_playback()

@@ -343,3 +343,76 @@ def test_losses_keep_the_next_packet_at_hand() -> None:
     assert jb.lossy and jb.target_frames == 2
     assert kinds[-200:].count(PlayoutKind.FEC) == 20  # the next packet was there for each loss
     assert PlayoutKind.PLC not in kinds[-200:]
+
+
+def test_end_marker_stops_the_spurt_without_concealment() -> None:
+    jb = JitterBuffer()
+    out = realtime(jb, list(range(10)), extra_ticks=0)
+    jb.end(9, now=10 * F)
+    out += drain(jb, 20)
+    assert played(out) == list(range(10))
+    # After the last frame: silence at once, no PLC fade, no target growth.
+    assert [k for k, _ in out[out.index((PlayoutKind.PACKET, 9)) + 1 :]] == [
+        PlayoutKind.NOTHING
+    ] * (len(out) - out.index((PlayoutKind.PACKET, 9)) - 1)
+    stats = jb.stats()
+    assert stats.plc == 0 and stats.underruns == 0 and stats.lost == 0
+    assert stats.ended == 1
+    assert jb.ended_spurt and not jb.playing
+
+
+def test_without_end_marker_the_spurt_fades_through_plc() -> None:
+    jb = JitterBuffer()
+    out = realtime(jb, list(range(10)), extra_ticks=20)
+    assert [k for k, _ in out].count(PlayoutKind.PLC) == UNDERRUN_CONCEAL_FRAMES
+    assert not jb.ended_spurt
+
+
+def test_end_marker_arriving_after_the_underrun_began_stops_it() -> None:
+    jb = JitterBuffer(initial_target=1)
+    out = realtime(jb, list(range(5)), extra_ticks=0)
+    assert played(out) == list(range(5))
+    assert jb.pop().kind is PlayoutKind.PLC  # the marker is late: one tick concealed
+    jb.end(4, now=5.5 * F)
+    assert drain(jb, 5) == [(PlayoutKind.NOTHING, None)] * 5
+    assert jb.stats().lost == 0 and jb.stats().ended == 1
+
+
+def test_next_spurt_after_an_end_marker_plays_and_clears_it() -> None:
+    jb = JitterBuffer(initial_target=1)
+    realtime(jb, list(range(5)), extra_ticks=0)
+    jb.end(4, now=5 * F)
+    assert jb.pop().kind is PlayoutKind.NOTHING
+    # A pause of 5 frames (DTX), then the next spurt from sequence 10.
+    for _ in range(4):
+        assert jb.pop().kind is PlayoutKind.NOTHING
+    out = realtime(jb, list(range(10, 15)), t0=10 * F, extra_ticks=0)
+    assert played(out) == list(range(10, 15))
+    assert not jb.ended_spurt
+    assert jb.target_frames == 1  # a pause is not lateness
+
+
+def test_end_marker_with_a_lost_last_frame_conceals_only_that_frame() -> None:
+    jb = JitterBuffer(initial_target=1)
+    realtime(jb, list(range(5)), extra_ticks=0)
+    jb.end(5, now=6 * F)  # frame 5 was sent but lost
+    out = drain(jb, 4)
+    assert out[0] == (PlayoutKind.PLC, 5)
+    assert [k for k, _ in out[1:]] == [PlayoutKind.NOTHING] * 3
+    assert jb.stats().lost == 1
+
+
+def test_a_short_spurt_with_its_end_known_starts_without_waiting_for_the_target() -> None:
+    jb = JitterBuffer()  # initial target 3
+    jb.insert(0, pkt(0), now=0.0)
+    jb.end(0, now=0.001)
+    assert jb.pop().kind is PlayoutKind.PACKET
+
+
+def test_stale_end_marker_of_an_earlier_spurt_is_ignored() -> None:
+    jb = JitterBuffer(initial_target=1)
+    realtime(jb, list(range(5)), extra_ticks=0)
+    jb.insert(8, pkt(8), now=8 * F)
+    jb.end(4, now=8.1 * F)  # reordered behind the next spurt's first packet
+    out = drain(jb, 6)
+    assert 8 in played(out)

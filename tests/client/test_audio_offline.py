@@ -90,3 +90,40 @@ def test_audio_settings_survive_a_restart(make_backend: Callable[..., BackendHan
     assert audio.vad_threshold_db == -30.0
     assert audio.ptt_key == "F5"
     assert np.isclose(audio.output_volume, 1.0)
+
+
+def test_voice_inbox_hands_end_markers_to_playback() -> None:
+    from voip.audio.opus import OpusEncoder
+    from voip.audio.playback import PlaybackEngine
+    from voip.audio.signals import tone
+    from voip.audio.sinks import RecordingSink
+    from voip.client.capture_actor import LoopbackRoute
+    from voip.client.playback_actor import VoiceInbox
+    from voip.protocol.voice import VoiceFrame
+
+    clock = [0.0]
+    engine = PlaybackEngine(RecordingSink(realtime=False), clock=lambda: clock[0])
+    inbox = VoiceInbox()
+    inbox.attach(engine)
+    enc = OpusEncoder()
+    x = tone(300.0, 0.2)
+    talking = []
+    for i in range(20):
+        clock[0] = i * 0.02
+        if i < 10:
+            inbox.put(VoiceFrame(5, 1, 100 + i, enc.encode(x[i * 960 : (i + 1) * 960])))
+        if i == 10:
+            inbox.put(VoiceFrame(5, 1, 109, b"", end_of_transmission=True))
+        engine.tick(clock[0])
+        talking.append(5 in engine.talking_users(clock[0]))
+    assert inbox.end_markers == 1
+    stats = engine.user_playback()[5].stats
+    assert stats.played == 10 and stats.plc == 0 and stats.ended == 1
+    # Frame 9 plays at tick 11 (3 frames buffered first); talking ends right after.
+    assert talking[11] and not any(talking[12:])
+
+    # The loopback test's route ends its spurts the same way.
+    ended: list[int] = []
+    route = LoopbackRoute(lambda p, s, r: None, ended.append)
+    route.end(7)
+    assert ended == [7]

@@ -10,6 +10,13 @@ like RTP timestamps: the receiver's jitter estimate stays valid across pauses,
 and a gap (silence, DTX) is recognisably a gap rather than loss.
 DTX packets (<= 2 bytes) are not sent.
 
+End of a talk spurt: when frames were being sent and one is not (transmission
+stopped, or the encoder went DTX in a pause), and when the engine stops or
+its source runs out mid-spurt, ``send_end`` is told the sequence number of
+the spurt's last sent frame, once. The client sends it as an
+``end_of_transmission`` marker so receivers stop playing that talker at once
+instead of concealing the missing frames as if they were late.
+
 Redundancy (on by default): each packet goes out with a full copy of the
 previous frame's packet (RFC 2198-style, ``VoiceDatagram.redundant_opus``),
 so a receiver missing one frame plays it at full quality from the next
@@ -56,6 +63,10 @@ VoiceSendCallback = Callable[[bytes, int, bytes], None]
 """Receives (opus packet, sequence number, previous frame's packet or b"");
 called on the capture thread."""
 
+EndCallback = Callable[[int], None]
+"""Receives the sequence number of the last frame sent in a talk spurt that
+just ended; called on the capture thread (or the thread calling ``stop``)."""
+
 FrameCallback = Callable[[], None]
 """Told after each captured frame (and when a finished source ends a spurt), on
 the capture thread, so an owner can publish the level and notice the end of a
@@ -85,6 +96,7 @@ class CaptureEngine:
         on_frame: FrameCallback | None = None,
         send_voice: VoiceSendCallback | None = None,
         redundancy: bool = True,
+        send_end: EndCallback | None = None,
     ) -> None:
         if device is None or isinstance(device, int | str):
             self.source: FrameSource = SoundDeviceSource(device)
@@ -95,6 +107,8 @@ class CaptureEngine:
         #: Send the previous frame's packet along with each one (needs send_voice).
         self.redundancy = redundancy and send_voice is not None
         self._previous = b""  # the last packet sent, if the last frame was sent
+        self._send_end = send_end
+        self._spurt_last: int | None = None  # sequence of the last frame sent this spurt
         self.mode = mode
         self.input_volume = input_volume
         self._vad = VoiceActivityDetector(threshold_dbfs=vad_threshold_dbfs)
@@ -171,6 +185,7 @@ class CaptureEngine:
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout=2.0)
         self.source.stop()
+        self._end_spurt()
         self.is_transmitting = False
         self.level = SILENT
         if self.state is EngineState.RUNNING:
@@ -194,6 +209,7 @@ class CaptureEngine:
                 frame = self.source.read(timeout=0.1)
                 if frame is None:
                     if self.source.finished:
+                        self._end_spurt()
                         was_transmitting = self.is_transmitting
                         self.is_transmitting = False
                         self.level = SILENT
@@ -230,15 +246,23 @@ class CaptureEngine:
                 else:
                     self._send(packet, sequence)
                 self._previous = packet
+                self._spurt_last = sequence
                 self.packets_sent += 1
                 self.bytes_sent += len(packet)
             else:
                 self._previous = b""
+                self._end_spurt()  # DTX: a pause; the next packet starts a new spurt
         else:
             self._previous = b""
+            self._end_spurt()
         self.is_transmitting = transmit
         if self._on_frame is not None:
             self._on_frame()
+
+    def _end_spurt(self) -> None:
+        last, self._spurt_last = self._spurt_last, None
+        if last is not None and self._send_end is not None:
+            self._send_end(last)
 
     def _fail(self, exc: AudioError) -> None:
         log.error("audio capture stopped: %s", exc)
@@ -248,6 +272,7 @@ class CaptureEngine:
         self.level = SILENT
         self._running.clear()
         self.source.stop()
+        self._end_spurt()
         if self._on_error is not None:
             try:
                 self._on_error(exc)

@@ -23,8 +23,17 @@ pop). A missing frame while PLAYING is never played as silence:
   later (the delay grows by a frame: how the buffer deepens under jitter);
   when packets come back, those PLC ticks count as the frames that never
   came (except one a RED copy or FEC can restore). After that many ticks,
-  BUFFERING again, which is also how a talk spurt ends (its last frames
-  fade out through Opus PLC).
+  BUFFERING again. That is how a talk spurt ends when its end is not known
+  (its last frames fade out through Opus PLC, and the target grows as for a
+  late frame).
+
+End of a talk spurt: ``end(sequence)`` says the sender's spurt ended with
+frame ``sequence`` (the ``end_of_transmission`` marker, sent when the sender
+stops transmitting or its encoder goes DTX in a pause). Once every frame up
+to it has been played or concealed, the buffer goes back to BUFFERING at
+once: no PLC ticks, no target growth, no loss counted. A packet after that
+frame starts the next spurt as usual; a spurt shorter than the target starts
+playing as soon as its end is known.
 
 Depth: the target follows the RFC 3550 inter-arrival jitter (grows at once,
 shrinks by a frame per second or so) with a floor of 1 frame on a clean link
@@ -120,6 +129,7 @@ class JitterStats:
     redundant_recovered: int = 0
     stretched: int = 0  # PLC ticks inserted on an underrun (delay grew a frame)
     skipped: int = 0  # frames skipped to pull the delay back to the target
+    ended: int = 0  # talk spurts ended by an end marker (no PLC fade)
 
 
 class JitterBuffer:
@@ -168,6 +178,7 @@ class JitterBuffer:
         self._skip_pending = False  # a large excess skips every other tick
         self._excess_ticks = 0  # ticks the depth has exceeded the target (trim windows)
         self._mean_size = 0.0  # running mean packet size, bytes
+        self._end: int | None = None  # extended sequence of the spurt's last frame, once told
         self.received = 0
         self.late = 0
         self.duplicate = 0
@@ -180,6 +191,7 @@ class JitterBuffer:
         self.overflow_dropped = 0
         self.stretched = 0
         self.skipped = 0
+        self.ended = 0
 
     # -- queries ------------------------------------------------------------
 
@@ -199,6 +211,11 @@ class JitterBuffer:
     @property
     def playing(self) -> bool:
         return self._playing
+
+    @property
+    def ended_spurt(self) -> bool:
+        """Whether the last spurt was ended by a marker and nothing new is buffered."""
+        return self._end is not None and not self._playing and self._count == 0
 
     @property
     def lossy(self) -> bool:
@@ -222,6 +239,7 @@ class JitterBuffer:
             redundant_recovered=self.redundant_recovered,
             stretched=self.stretched,
             skipped=self.skipped,
+            ended=self.ended,
         )
 
     # -- input --------------------------------------------------------------
@@ -256,6 +274,9 @@ class JitterBuffer:
                 return False
             if -delta < DUPLICATE_WINDOW:
                 self._seen_mask |= bit
+        end = self._end
+        if end is not None and ext > end:
+            self._end = None  # the next talk spurt
         if ext < self._next:
             self.late += 1
             # Its slot was already concealed (RED, FEC or PLC). No target bump:
@@ -281,6 +302,20 @@ class JitterBuffer:
             self._mean_size = float(len(packet))
         return True
 
+    def end(self, sequence: int, now: float) -> None:
+        """The sender's talk spurt ended with frame ``sequence`` (an end marker).
+
+        Ignored before any packet, after a long silence (nothing to end) and
+        when a later frame was already received (a stale or reordered marker).
+        """
+        if now - self._last_arrival > RESET_AFTER_SECONDS:
+            return
+        sequence &= self._mask
+        delta = ((sequence - self._highest + self._half) & self._mask) - self._half
+        if delta < 0:
+            return  # a newer spurt is already arriving
+        self._end = self._highest + delta
+
     def _restart(self, sequence: int, now: float) -> None:
         self._ring = [None] * RING_CAPACITY
         self._ring_seq = [_EMPTY] * RING_CAPACITY
@@ -293,6 +328,7 @@ class JitterBuffer:
         # Leave room below the first packet so packets reordered around the
         # start of a stream are still played rather than counted late.
         self._next = sequence - REORDER_SLACK
+        self._end = None
         self._seen_mask = 0
         self._last_transit = now - sequence * self._frame
 
@@ -379,7 +415,11 @@ class JitterBuffer:
             # Start once the target depth is buffered, or once the oldest packet
             # has waited that long anyway (a short spurt must not stay stuck).
             target = self._target_frames
-            if self._highest - first + 1 < target and self._waited < target:
+            if (
+                self._highest - first + 1 < target
+                and self._waited < target
+                and (self._end is None or self._end > self._highest)
+            ):
                 return NOTHING
             self._next = first
             self._playing = True
@@ -388,6 +428,16 @@ class JitterBuffer:
             self._window = 0
             self._window_min = RING_CAPACITY
         elif self._count == 0:
+            end = self._end
+            if end is not None and self._next + self._underrun_run > end:
+                # The spurt is over and all of it was played (or concealed, if
+                # its last frames never came): stop without a fade.
+                self.lost += max(0, min(self._underrun_run, end - self._next + 1))
+                self._next = end + 1
+                self._playing = False
+                self._underrun_run = 0
+                self.ended += 1
+                return NOTHING
             # Underrun: the frame is late or lost, or the talker stopped. Conceal
             # a tick or two without advancing (a late frame then still plays, one
             # frame later than planned), then wait for a new spurt.

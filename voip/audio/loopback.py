@@ -29,12 +29,16 @@ class LocalLoopback:
         self.capture = CaptureEngine(
             input_device,
             send=self._deliver,
+            send_end=self._end,
             mode=TransmissionMode.CONTINUOUS,
             on_error=on_error,
         )
 
     def _deliver(self, packet: bytes, sequence: int) -> None:
         self.playback.receive(LOOPBACK_USER, sequence, packet, self.playback.clock())
+
+    def _end(self, sequence: int) -> None:
+        self.playback.end_of_transmission(LOOPBACK_USER, sequence, self.playback.clock())
 
     def start(self) -> None:
         """Start playback first so the first captured packets have somewhere to go."""

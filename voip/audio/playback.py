@@ -8,6 +8,11 @@ the queue into the jitter buffers (creating a decoder and buffer on a user's
 first packet), pops one instruction per user, decodes it (packet, redundant
 copy, FEC, PLC), mixes and writes the frame. The PortAudio callback only copies out of a ring
 (see ``sinks``).
+
+An ``end_of_transmission`` marker (``end_of_transmission``) goes through the
+same queue to that user's jitter buffer: the spurt stops after its last frame
+without a PLC fade, and the user stops counting as talking at once instead of
+~200 ms after the last frame.
 """
 
 from __future__ import annotations
@@ -53,6 +58,7 @@ class UserPlayback:
     last_played: float
     buffered: int
     stats: JitterStats
+    ended: bool = False  # the talker's spurt ended with a marker and has been played out
 
 
 _FORGET = object()
@@ -83,7 +89,8 @@ class PlaybackEngine:
         #: Told ``now`` after each frame the worker writes (on the playback
         #: thread), so an owner can publish who is talking without polling.
         self.on_tick = on_tick
-        self._inbox: queue.SimpleQueue[tuple[int, object, bytes, float, bytes]] = (
+        # (user, sequence or _FORGET, packet or None for an end marker, arrival, redundant)
+        self._inbox: queue.SimpleQueue[tuple[int, object, bytes | None, float, bytes]] = (
             queue.SimpleQueue()
         )
         self._users: dict[int, _User] = {}
@@ -108,6 +115,10 @@ class PlaybackEngine:
         """
         self._inbox.put((sender_id, sequence, opus, now, redundant))
 
+    def end_of_transmission(self, sender_id: int, sequence: int, now: float) -> None:
+        """Queue a talker's end marker: their spurt ended with frame ``sequence``."""
+        self._inbox.put((sender_id, sequence, None, now, b""))
+
     def forget_user(self, user_id: int) -> None:
         """Drop a user's decoder and buffer (they left); takes effect next tick."""
         self._inbox.put((user_id, _FORGET, b"", 0.0, b""))
@@ -120,11 +131,15 @@ class PlaybackEngine:
         return self._volumes.get(user_id, 1.0)
 
     def talking_users(self, now: float) -> frozenset[int]:
-        """Users with buffered packets or a frame played in the last ~200 ms."""
+        """Users with buffered packets or a frame played in the last ~200 ms.
+
+        A user whose spurt was ended by a marker (and fully played) is not
+        talking, hold or not.
+        """
         return frozenset(
             uid
             for uid, p in self._published.items()
-            if p.buffered > 0 or now - p.last_played <= TALKING_HOLD_SECONDS
+            if p.buffered > 0 or (not p.ended and now - p.last_played <= TALKING_HOLD_SECONDS)
         )
 
     def user_playback(self) -> Mapping[int, UserPlayback]:
@@ -190,11 +205,16 @@ class PlaybackEngine:
                 continue
             user = users.get(uid)
             if user is None:
+                if packet is None:
+                    continue  # an end marker from someone we never heard
                 user = _User(self._decoder_factory(), JitterBuffer(seq_bits=self._seq_bits))
                 users[uid] = user
                 log.debug("first voice packet from user %d", uid)
             assert isinstance(sequence, int)
-            user.jitter.insert(sequence, packet, arrived, redundant)
+            if packet is None:
+                user.jitter.end(sequence, arrived)
+            else:
+                user.jitter.insert(sequence, packet, arrived, redundant)
 
     def _decode(self, user: _User, kind: PlayoutKind, packet: bytes | None) -> Frame | None:
         try:
@@ -226,7 +246,10 @@ class PlaybackEngine:
                 volumes.append(self._volumes.get(uid, 1.0))
                 if playout.kind is not PlayoutKind.PLC:
                     user.last_played = now
-            published[uid] = UserPlayback(user.last_played, len(user.jitter), user.jitter.stats())
+            jitter = user.jitter
+            published[uid] = UserPlayback(
+                user.last_played, len(jitter), jitter.stats(), jitter.ended_spurt
+            )
         self._published = published
         self.frames_played += 1
         return self._mixer.mix(frames, volumes, self.output_volume)

@@ -277,7 +277,7 @@ class AudioActor(pykka.ThreadingActor):
         loopback = a.loopback_test
         route: VoiceRoute | None = None
         if loopback:
-            route = LoopbackRoute(self._inbox.deliver_local)
+            route = LoopbackRoute(self._inbox.deliver_local, self._inbox.end_local)
         elif self._sender is not None:
             route = ServerRoute(self._sender)
         capture = CaptureSettings(

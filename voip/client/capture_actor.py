@@ -51,7 +51,7 @@ class VoiceRoute(Protocol):
         ...
 
     def end(self, sequence: int) -> None:
-        """The talk spurt whose last frame was `sequence` is over."""
+        """The talk spurt whose last frame sent was `sequence` is over."""
         ...
 
 
@@ -80,8 +80,8 @@ class ServerRoute:
         )
 
     def end(self, sequence: int) -> None:
-        # Receivers need no packet to stop (their buffers run dry); the marker
-        # lets them (and benchmarks) tell a spurt end from loss.
+        # Receivers stop playing at once on the marker instead of concealing
+        # the missing frames as late ones (a PLC fade and a deeper buffer).
         self.send_voice(
             encode_voice(
                 VoiceFrame(
@@ -101,6 +101,7 @@ class LoopbackRoute:
     """The loopback test: frames go straight to local playback, nothing is sent."""
 
     deliver: Callable[[bytes, int, bytes], None]
+    finish: Callable[[int], None] | None = None
 
     @property
     def to_server(self) -> bool:
@@ -110,7 +111,8 @@ class LoopbackRoute:
         self.deliver(packet, sequence, redundant)
 
     def end(self, sequence: int) -> None:
-        pass
+        if self.finish is not None:
+            self.finish(sequence)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +139,6 @@ class CaptureActor(pykka.ThreadingActor):
         self._engine: CaptureEngine | None = None
         self._frames = 0
         self._sending = False
-        self._engine_transmitting = False
         self._last_level = SILENT_LEVEL_DB
 
     def ready(self) -> bool:
@@ -192,6 +193,7 @@ class CaptureActor(pykka.ThreadingActor):
             engine = CaptureEngine(
                 source,
                 send_voice=self._send,
+                send_end=self._send_end,
                 seq_bits=SEQ_BITS,
                 on_error=self._on_error,
                 on_frame=self._on_frame,
@@ -216,13 +218,8 @@ class CaptureActor(pykka.ThreadingActor):
         engine = self._engine
         if engine is None or engine.state is EngineState.STOPPED:
             return
-        was_sending = self._sending
-        engine.stop()
-        route = self._route
-        if was_sending and route is not None:
-            route.end((engine.sequence - 1) & ((1 << SEQ_BITS) - 1))
+        engine.stop()  # ends a spurt in progress (`_send_end`)
         self._sending = False
-        self._engine_transmitting = False
         self._frames = 0
         self._last_level = SILENT_LEVEL_DB
         self._tell("capture_status", False, SILENT_LEVEL_DB)
@@ -234,16 +231,17 @@ class CaptureActor(pykka.ThreadingActor):
         if route is not None:
             route.send(packet, sequence, redundant)
 
+    def _send_end(self, sequence: int) -> None:
+        route = self._route
+        if route is not None:
+            route.end(sequence)
+
     def _on_frame(self) -> None:
         engine = self._engine
         if engine is None:
             return
         route = self._route
-        transmitting = engine.is_transmitting
-        if self._engine_transmitting and not transmitting and route is not None:
-            route.end((engine.sequence - 1) & ((1 << SEQ_BITS) - 1))
-        self._engine_transmitting = transmitting
-        sending = transmitting and route is not None and route.to_server
+        sending = engine.is_transmitting and route is not None and route.to_server
         self._frames += 1
         level = round(engine.level.rms_dbfs, 1)
         level_due = self._frames % LEVEL_EVERY_FRAMES == 0 and level != self._last_level
@@ -255,5 +253,4 @@ class CaptureActor(pykka.ThreadingActor):
 
     def _on_error(self, exc: AudioError) -> None:
         self._sending = False
-        self._engine_transmitting = False
         self._tell("capture_failed", str(exc))

@@ -67,19 +67,22 @@ class VoiceInbox:
     def put(self, frame: VoiceFrame) -> None:
         self._recent.append(frame)
         self._arrived.set()
-        if not frame.opus:
-            if frame.end_of_transmission:
-                self.end_markers += 1
-            return
-        self.received += 1
-        drop = self.drop
         engine = self._engine
-        if engine is None or (drop is not None and drop(frame)):
-            self.dropped += 1
-            return
-        engine.receive(
-            frame.sender_id, frame.sequence, frame.opus, engine.clock(), frame.redundant_opus
-        )
+        if frame.opus:
+            self.received += 1
+            drop = self.drop
+            if engine is None or (drop is not None and drop(frame)):
+                self.dropped += 1
+                return
+            engine.receive(
+                frame.sender_id, frame.sequence, frame.opus, engine.clock(), frame.redundant_opus
+            )
+        if frame.end_of_transmission:
+            # The talker's spurt ended with this frame (or, for an empty
+            # marker, with this sequence number, already sent).
+            self.end_markers += 1
+            if engine is not None:
+                engine.end_of_transmission(frame.sender_id, frame.sequence, engine.clock())
 
     def drain(self) -> list[VoiceFrame]:
         """The frames that arrived since the last drain (at most `recent_limit`)."""
@@ -100,6 +103,12 @@ class VoiceInbox:
         engine = self._engine
         if engine is not None:
             engine.receive(LOOPBACK_USER, sequence, packet, engine.clock(), redundant)
+
+    def end_local(self, sequence: int) -> None:
+        """The loopback test's spurt ended with frame `sequence`."""
+        engine = self._engine
+        if engine is not None:
+            engine.end_of_transmission(LOOPBACK_USER, sequence, engine.clock())
 
 
 class SeededLoss:
