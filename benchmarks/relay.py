@@ -19,7 +19,17 @@ warm-up, a measurement window of T seconds:
   sender's aioquic send path, loopback, the server, and the receiver's
   aioquic receive path up to its event handler;
 - ``client_cpu_pct``: CPU of the client processes as % of one core each, to
-  tell when the load generator (not the server) was the bottleneck.
+  tell when the load generator (not the server) was the bottleneck;
+- ``udp_rcvbuf_drops`` (system-wide) and ``server_socket_drops`` (the
+  server's socket only, /proc/net/udp): datagrams the kernel dropped in the
+  window because a receiver was behind;
+- ``server_dropped_stale``, ``server_conns_per_flush``: from the server's
+  shutdown counters (whole run): voice copies dropped after waiting too long
+  to leave, and connections sent to per flush pass.
+
+Load clients behave like the real client: aioquic, ACK delay raised to
+``voip.client.session.ACK_DELAY`` after the handshake (``--client-ack-delay-ms``
+overrides it).
 
 Counted by capture time: a datagram belongs to the window if it was sent in
 it; receivers keep listening 1 s after the window closes.
@@ -256,10 +266,11 @@ def run(args: argparse.Namespace) -> list[Record]:
         cases = [(20, 2, flush, ack_s, "load"), (50, 5, flush, ack_s, "load"),
                  (100, 5, flush, ack_s, "load")]
         if flush is None and ack is None:
-            # The levers from RECIPES, at the target load: flush on a timer
-            # (more datagrams per packet), clients delaying their ACKs.
-            cases += [(100, 5, 5.0, None, "lever"), (100, 5, 20.0, None, "lever"),
-                      (100, 5, None, 0.020, "lever"), (100, 5, 20.0, 0.020, "lever")]
+            # The levers, undone one at a time at the target load (defaults:
+            # server flush every 20 ms, clients delay ACKs 20 ms): flush once
+            # per loop iteration / every 10 ms; clients with aioquic's 1 ms.
+            cases += [(100, 5, 0.0, None, "lever"), (100, 5, 10.0, None, "lever"),
+                      (100, 5, None, 0.001, "lever")]
     records = []
     for clients, talkers, flush_ms, ack_delay, kind in cases:
         log.info("relay: %d clients, %d talkers, %.0f s, flush %s ms, client ack %s s",

@@ -4,8 +4,9 @@ The hub numbers connections, feeds their events to the core, and performs
 the actions the core returns: frame and queue envelopes, close connections,
 hand store changes to the store actor (`persist`, which must not block), and
 keep the relay's room index in step. It also owns the flush policy: every
-queued control message or voice datagram is transmitted once per loop
-iteration (`flush_interval` 0) or on a short timer, never per recipient.
+queued control message, voice datagram or due ACK is sent on a short timer
+(the server's default is 20 ms, one packet per listener per voice frame) or
+once per loop iteration (`flush_interval` 0), never per recipient.
 """
 
 from __future__ import annotations
