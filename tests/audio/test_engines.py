@@ -328,3 +328,46 @@ def test_playback_end_marker_stops_without_fade_and_talking_at_once() -> None:
     marked.end_of_transmission(42, 3, 1.0)
     marked.tick(1.0)
     assert 42 not in marked.user_playback()
+
+
+class _GraceSink(RecordingSink):
+    """A non-paced recorder with an arrival grace, ready when the test says so."""
+
+    arrival_grace = 5.0  # generous: the test does not depend on timing
+
+    def __init__(self) -> None:
+        super().__init__(realtime=False)
+        import threading
+
+        self.go = threading.Semaphore(0)
+
+    def wait_ready(self, timeout: float) -> bool:
+        return self.go.acquire(timeout=timeout)
+
+
+def test_arrival_grace_plays_a_just_late_packet_in_its_own_frame(
+    poll: Callable[..., bool],
+) -> None:
+    import threading
+
+    pk = _packets(tone(440.0, 0.4))
+    sink = _GraceSink()
+    engine = PlaybackEngine(sink)
+    assert engine.arrival_grace == 5.0
+    engine.start()
+    try:
+        for i in range(3):  # start-up: 3 frames buffered
+            engine.receive(1, i, pk[i], engine.clock())
+        for _ in range(3):
+            sink.go.release()
+        assert poll(lambda: engine.frames_played == 3)
+        # Frame 3 is late: the tick starts with the buffer starved, and the
+        # packet comes while the engine waits within its grace.
+        sink.go.release()
+        threading.Timer(0.05, lambda: engine.receive(1, 3, pk[3], engine.clock())).start()
+        assert poll(lambda: engine.frames_played == 4)
+    finally:
+        engine.stop()
+    stats = engine.user_playback()[1].stats
+    assert stats.played == 4 and stats.plc == 0 and stats.underruns == 0
+    assert engine.grace_rescued == 1

@@ -213,6 +213,18 @@ class JitterBuffer:
         return self._playing
 
     @property
+    def starved(self) -> bool:
+        """Whether the next pop would conceal: playing, nothing buffered, spurt not over.
+
+        The playback engine may wait a moment for the packet (its arrival
+        grace) before popping; the buffer itself never reads a clock.
+        """
+        if not self._playing or self._count:
+            return False
+        end = self._end
+        return end is None or self._next + self._underrun_run <= end
+
+    @property
     def ended_spurt(self) -> bool:
         """Whether the last spurt was ended by a marker and nothing new is buffered."""
         return self._end is not None and not self._playing and self._count == 0

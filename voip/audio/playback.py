@@ -9,6 +9,14 @@ first packet), pops one instruction per user, decodes it (packet, redundant
 copy, FEC, PLC), mixes and writes the frame. The PortAudio callback only copies out of a ring
 (see ``sinks``).
 
+Playout phase: the worker decides a frame when the sink says it is due,
+which a sound card sink makes as late as is safe (see ``sinks``). If at that
+moment a talker's buffer is starved (playing, but the next packet has not
+arrived), the worker waits up to the sink's ``arrival_grace`` for it before
+concealing: a packet a few ms late is then played in its own frame instead
+of costing a PLC frame and a frame more delay. Sinks that play a frame the
+moment it is written (the paced recorders) have no grace.
+
 An ``end_of_transmission`` marker (``end_of_transmission``) goes through the
 same queue to that user's jitter buffer: the spurt stops after its last frame
 without a PLC fade, and the user stops counting as talking at once instead of
@@ -76,11 +84,20 @@ class PlaybackEngine:
         seq_bits: int = 16,
         clock: Callable[[], float] = time.monotonic,
         on_tick: Callable[[float], None] | None = None,
+        arrival_grace: float | None = None,
     ) -> None:
         if device is None or isinstance(device, int | str):
             self.sink: FrameSink = SoundDeviceSink(device)
         else:
             self.sink = device
+        #: Seconds the worker may wait for a starved talker's packet before a
+        #: frame (None: the sink's ``arrival_grace``, 0 if it has none).
+        self.arrival_grace = (
+            float(getattr(self.sink, "arrival_grace", 0.0))
+            if arrival_grace is None
+            else arrival_grace
+        )
+        self.grace_rescued = 0  # frames played thanks to the arrival grace
         self.output_volume = output_volume
         self._decoder_factory = decoder_factory
         self._on_error = on_error
@@ -182,6 +199,8 @@ class PlaybackEngine:
         try:
             while self._running.is_set():
                 if self.sink.wait_ready(timeout=0.1):
+                    if self.arrival_grace > 0:
+                        self._await_starved(time.monotonic() + self.arrival_grace)
                     now = self.clock()
                     self.sink.write(self.tick(now))
                     if self.on_tick is not None:
@@ -194,27 +213,53 @@ class PlaybackEngine:
 
     def _drain_inbox(self) -> None:
         inbox = self._inbox
-        users = self._users
         while True:
             try:
-                uid, sequence, packet, arrived, redundant = inbox.get_nowait()
+                item = inbox.get_nowait()
             except queue.Empty:
                 return
-            if sequence is _FORGET:
-                users.pop(uid, None)
-                continue
-            user = users.get(uid)
-            if user is None:
-                if packet is None:
-                    continue  # an end marker from someone we never heard
-                user = _User(self._decoder_factory(), JitterBuffer(seq_bits=self._seq_bits))
-                users[uid] = user
-                log.debug("first voice packet from user %d", uid)
-            assert isinstance(sequence, int)
+            self._take(item)
+
+    def _take(self, item: tuple[int, object, bytes | None, float, bytes]) -> None:
+        uid, sequence, packet, arrived, redundant = item
+        users = self._users
+        if sequence is _FORGET:
+            users.pop(uid, None)
+            return
+        user = users.get(uid)
+        if user is None:
             if packet is None:
-                user.jitter.end(sequence, arrived)
-            else:
-                user.jitter.insert(sequence, packet, arrived, redundant)
+                return  # an end marker from someone we never heard
+            user = _User(self._decoder_factory(), JitterBuffer(seq_bits=self._seq_bits))
+            users[uid] = user
+            log.debug("first voice packet from user %d", uid)
+        assert isinstance(sequence, int)
+        if packet is None:
+            user.jitter.end(sequence, arrived)
+        else:
+            user.jitter.insert(sequence, packet, arrived, redundant)
+
+    def _await_starved(self, deadline: float) -> None:
+        """Until ``deadline`` (time.monotonic), wait for packets while a talker is starved."""
+        self._drain_inbox()
+        starved = [u for u in self._users.values() if u.jitter.starved]
+        if not starved:
+            return
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            try:
+                item = self._inbox.get(timeout=remaining)
+            except queue.Empty:
+                return
+            self._take(item)
+            self._drain_inbox()
+            still = [u for u in starved if u.jitter.starved]
+            self.grace_rescued += len(starved) - len(still)
+            starved = still
+            if not starved:
+                return
 
     def _decode(self, user: _User, kind: PlayoutKind, packet: bytes | None) -> Frame | None:
         try:

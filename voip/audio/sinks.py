@@ -5,6 +5,15 @@ frame. The sound card sink keeps a small preallocated ring ahead of the
 PortAudio output callback (which only copies out, filling silence and
 counting an underrun when the ring is short); the recorder paces itself at
 20 ms per frame so the bot records in real time without PortAudio.
+
+Playout phase: a frame decided early waits in the ring, and a packet that
+arrives after the decision waits a whole frame more. The sound card sink
+therefore says "ready" as late as is safe: ``lead`` before the next callback
+is due while the ring still holds the frame that callback takes (so a late
+worker still has a whole frame of slack), at once if the ring runs short.
+A frame is then decided ~1 frame + ``lead`` before the device takes it,
+not 2 frames, and the engine may spend ``arrival_grace`` of that slack
+waiting for a packet that is just late.
 """
 
 from __future__ import annotations
@@ -84,13 +93,21 @@ class SoundDeviceSink:
     """Plays to a PortAudio output device through sounddevice.
 
     ``buffer_frames``: how many frames the worker keeps ahead of the callback
-    (latency between 1 and that many frames). 2 leaves the worker a whole
-    20 ms to decode and mix the next frame after each callback; 3 added 20 ms
-    of mouth-to-ear delay for nothing but scheduling slack.
+    (at most). 2 leaves the worker a whole 20 ms of slack; 3 added 20 ms of
+    mouth-to-ear delay for nothing but scheduling slack. ``lead``: how long
+    before the next callback the next frame is decided (0: as soon as there
+    is room, the old behaviour: 2 frames ahead). ``arrival_grace``: how long
+    the engine may wait for a late packet after that (it stays well inside
+    the frame of slack).
     """
 
     def __init__(
-        self, device: DeviceSpec = None, buffer_frames: int = 2, ring_seconds: float = 0.5
+        self,
+        device: DeviceSpec = None,
+        buffer_frames: int = 2,
+        ring_seconds: float = 0.5,
+        lead: float = 0.005,
+        arrival_grace: float = 0.008,
     ) -> None:
         self._spec = device
         self.device: AudioDevice | None = None
@@ -102,6 +119,10 @@ class SoundDeviceSink:
         self._failure: AudioDeviceError | None = None
         self._last_callback = 0.0
         self._primed = False
+        self._period = FRAME_SAMPLES / SAMPLE_RATE
+        self._regular = False  # the last two callbacks came about a frame apart
+        self.lead = lead
+        self.arrival_grace = arrival_grace
         self.underruns = 0  # callbacks that found the ring short and played silence
         self.latency = 0.0
 
@@ -113,7 +134,10 @@ class SoundDeviceSink:
             out[n:] = 0.0
             if self._primed:
                 self.underruns += 1
-        self._last_callback = time.monotonic()
+        now = time.monotonic()
+        gap = now - self._last_callback
+        self._regular = 0.5 * self._period < gap < 1.5 * self._period
+        self._last_callback = now
         self._drained.set()
 
     def _finished_callback(self) -> None:
@@ -167,7 +191,26 @@ class SoundDeviceSink:
                     "output device"
                 )
             return False
+        if self.lead > 0:
+            self._wait_until_due()
         return True
+
+    def _wait_until_due(self) -> None:
+        """Hold the decision until ``lead`` before the next callback, when safe.
+
+        Safe: the ring still holds the frame the next callback takes, and
+        callbacks come regularly (a device that pulls in bursts gets frames
+        as soon as there is room). A callback during the wait (it drained the
+        ring) ends it at once.
+        """
+        ring = self._ring
+        if not self._regular or ring.available < FRAME_SAMPLES:
+            return
+        due = self._last_callback + self._period - self.lead
+        self._drained.clear()
+        delay = due - time.monotonic()
+        if delay > 0 and ring.available >= FRAME_SAMPLES:
+            self._drained.wait(min(delay, self._period))
 
     def write(self, frame: Frame) -> None:
         self._ring.write(frame)
