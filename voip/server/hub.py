@@ -3,10 +3,17 @@
 The hub numbers connections, feeds their events to the core, and performs
 the actions the core returns: frame and queue envelopes, close connections,
 hand store changes to the store actor (`persist`, which must not block), and
-keep the relay's room index in step. It also owns the flush policy: every
-queued control message, voice datagram or due ACK is sent on a short timer
-(the server's default is 20 ms, one packet per listener per voice frame) or
-once per loop iteration (`flush_interval` 0), never per recipient.
+keep the relay's room index in step. It also owns the flush policy: queued
+control messages, voice datagrams and due ACKs are sent in one pass over the
+connections, never per recipient.
+
+The pass is adaptive (`flush_gap`): after a flush that took `t` seconds the
+next one may start `BATCH_FACTOR * t` later, capped at `flush_interval`
+(20 ms by default, one voice frame). A lightly loaded server therefore sends
+each datagram at once (no added latency), while a loaded one batches every
+talker's datagram for a listener into one packet per frame, which is what
+keeps the CPU per relayed datagram down (benchmarks/README.md, relay).
+`flush_interval` 0 flushes once per loop iteration, without batching.
 """
 
 from __future__ import annotations
@@ -27,6 +34,18 @@ from voip.server.records import StoreChange
 from voip.server.relay import Relay
 
 logger = logging.getLogger(__name__)
+
+
+#: How many times its own duration the server waits after a flush before the
+#: next one: flushing then takes at most 1/(1+BATCH_FACTOR) of the loop.
+BATCH_FACTOR = 2.0
+
+
+def flush_gap(last_flush_seconds: float, max_interval: float) -> float:
+    """Earliest start of the next flush after one that took `last_flush_seconds`."""
+    if max_interval <= 0:
+        return 0.0
+    return min(max_interval, BATCH_FACTOR * max(0.0, last_flush_seconds))
 
 
 class Hub:
@@ -50,6 +69,7 @@ class Hub:
         self._next_id = 1
         self._flush_handle: asyncio.Handle | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._next_flush_at = 0.0  # loop time before which no flush starts
 
     # --- aioquic hooks ------------------------------------------------------------------
 
@@ -135,15 +155,19 @@ class Hub:
             return
         loop = self._loop or asyncio.get_running_loop()
         self._loop = loop
-        if self._flush_interval > 0:
-            self._flush_handle = loop.call_later(self._flush_interval, self._flush)
+        wait = self._next_flush_at - loop.time()
+        if wait > 0:
+            self._flush_handle = loop.call_later(wait, self._flush)
         else:
             self._flush_handle = loop.call_soon(self._flush)
 
     def _flush(self) -> None:
         self._flush_handle = None
         loop = self._loop or asyncio.get_running_loop()
-        self.relay.flush(loop.time())
+        started = loop.time()
+        self.relay.flush(started)
+        ended = loop.time()
+        self._next_flush_at = ended + flush_gap(ended - started, self._flush_interval)
 
     # --- shutdown ---------------------------------------------------------------------------
 
