@@ -18,7 +18,6 @@ waiting for a packet that is just late.
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from pathlib import Path
@@ -28,14 +27,11 @@ import numpy as np
 import numpy.typing as npt
 
 from voip.audio.codec import FRAME_SAMPLES, SAMPLE_RATE, Frame
-from voip.audio.devices import AudioDevice, DeviceSpec, resolve_device, sounddevice
+from voip.audio.device_stream import DeviceStream
+from voip.audio.devices import DeviceSpec
 from voip.audio.pacing import FramePacer
 from voip.audio.ring import SampleRing
-from voip.audio.sources import STALL_SECONDS
 from voip.audio.wav import write_wav
-from voip.errors import AudioDeviceError
-
-log = logging.getLogger(__name__)
 
 
 class FrameSink(Protocol):
@@ -89,7 +85,7 @@ class RecordingSink:
         write_wav(path, self.samples())
 
 
-class SoundDeviceSink:
+class SoundDeviceSink(DeviceStream):
     """Plays to a PortAudio output device through sounddevice.
 
     ``buffer_frames``: how many frames the worker keeps ahead of the callback
@@ -101,6 +97,18 @@ class SoundDeviceSink:
     the frame of slack).
     """
 
+    _KIND = "output"
+    _GONE = (
+        "the output device {name!r} stopped playing (unplugged or taken by "
+        "another program); choose another output device"
+    )
+    _STALLED = (
+        "the output device {name!r} has not asked for audio for "
+        "{seconds:g} s; it may have been unplugged. Choose another "
+        "output device"
+    )
+    _OPENED = "playing to %r (latency %.3f s)"
+
     def __init__(
         self,
         device: DeviceSpec = None,
@@ -109,22 +117,15 @@ class SoundDeviceSink:
         lead: float = 0.005,
         arrival_grace: float = 0.008,
     ) -> None:
-        self._spec = device
-        self.device: AudioDevice | None = None
+        super().__init__(device, threading.Event())
         self._buffer_samples = buffer_frames * FRAME_SAMPLES
         self._ring = SampleRing(int(SAMPLE_RATE * ring_seconds))
-        self._drained = threading.Event()
-        self._stream: Any = None
-        self._stopping = False
-        self._failure: AudioDeviceError | None = None
-        self._last_callback = 0.0
         self._primed = False
         self._period = FRAME_SAMPLES / SAMPLE_RATE
         self._regular = False  # the last two callbacks came about a frame apart
         self.lead = lead
         self.arrival_grace = arrival_grace
         self.underruns = 0  # callbacks that found the ring short and played silence
-        self.latency = 0.0
 
     def _callback(self, outdata: Any, frames: int, time_info: Any, status: Any) -> None:
         # Real-time thread: copy out, pad with silence, flag, return.
@@ -135,61 +136,16 @@ class SoundDeviceSink:
             if self._primed:
                 self.underruns += 1
         now = time.monotonic()
-        gap = now - self._last_callback
+        gap = now - self._last_activity
         self._regular = 0.5 * self._period < gap < 1.5 * self._period
-        self._last_callback = now
-        self._drained.set()
+        self._last_activity = now
+        self._wake.set()
 
-    def _finished_callback(self) -> None:
-        if not self._stopping:
-            name = self.device.name if self.device else self._spec
-            self._failure = AudioDeviceError(
-                f"the output device {name!r} stopped playing (unplugged or taken by "
-                "another program); choose another output device"
-            )
-            self._drained.set()
-
-    def start(self) -> None:
-        sd = sounddevice()
-        self.device = resolve_device(self._spec, "output")
-        self._stopping = False
-        try:
-            self._stream = sd.OutputStream(
-                device=self.device.index,
-                samplerate=SAMPLE_RATE,
-                channels=1,
-                dtype="float32",
-                blocksize=FRAME_SAMPLES,
-                latency="low",
-                callback=self._callback,
-                finished_callback=self._finished_callback,
-            )
-            self._stream.start()
-        except (sd.PortAudioError, ValueError) as exc:
-            self._stream = None
-            raise AudioDeviceError(
-                f"cannot open the output device {self.device.name!r}: {exc}"
-            ) from exc
-        self.latency = float(self._stream.latency)
-        self._last_callback = time.monotonic()
-        log.info("playing to %r (latency %.3f s)", self.device.name, self.latency)
+    def _not_ready(self) -> bool:
+        return self._ring.available > self._buffer_samples - FRAME_SAMPLES
 
     def wait_ready(self, timeout: float) -> bool:
-        ring = self._ring
-        if ring.available > self._buffer_samples - FRAME_SAMPLES:
-            self._drained.clear()
-            if ring.available > self._buffer_samples - FRAME_SAMPLES and self._failure is None:
-                self._drained.wait(timeout)
-        if self._failure is not None:
-            raise self._failure
-        if ring.available > self._buffer_samples - FRAME_SAMPLES:
-            if time.monotonic() - self._last_callback > STALL_SECONDS:
-                name = self.device.name if self.device else self._spec
-                raise AudioDeviceError(
-                    f"the output device {name!r} has not asked for audio for "
-                    f"{STALL_SECONDS:g} s; it may have been unplugged. Choose another "
-                    "output device"
-                )
+        if not self._await_callback(timeout):
             return False
         if self.lead > 0:
             self._wait_until_due()
@@ -206,22 +162,12 @@ class SoundDeviceSink:
         ring = self._ring
         if not self._regular or ring.available < FRAME_SAMPLES:
             return
-        due = self._last_callback + self._period - self.lead
-        self._drained.clear()
+        due = self._last_activity + self._period - self.lead
+        self._wake.clear()
         delay = due - time.monotonic()
         if delay > 0 and ring.available >= FRAME_SAMPLES:
-            self._drained.wait(min(delay, self._period))
+            self._wake.wait(min(delay, self._period))
 
     def write(self, frame: Frame) -> None:
         self._ring.write(frame)
         self._primed = True
-
-    def stop(self) -> None:
-        self._stopping = True
-        stream, self._stream = self._stream, None
-        if stream is not None:
-            try:
-                stream.abort()
-                stream.close()
-            except Exception as exc:  # a vanished device may fail to close; nothing to save
-                log.warning("closing output stream failed: %s", exc)

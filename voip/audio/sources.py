@@ -9,7 +9,6 @@ headless bot and tests exercise the same engine without PortAudio.
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from pathlib import Path
@@ -18,15 +17,11 @@ from typing import Any, Protocol
 import numpy as np
 
 from voip.audio.codec import FRAME_SAMPLES, SAMPLE_RATE, Frame
-from voip.audio.devices import AudioDevice, DeviceSpec, resolve_device, sounddevice
+from voip.audio.device_stream import DeviceStream
+from voip.audio.devices import DeviceSpec
 from voip.audio.pacing import FramePacer
 from voip.audio.ring import SampleRing
 from voip.audio.wav import read_wav
-from voip.errors import AudioDeviceError
-
-log = logging.getLogger(__name__)
-
-STALL_SECONDS = 2.0  # no audio from a running device for this long means it is gone
 
 
 class FrameSource(Protocol):
@@ -93,21 +88,25 @@ class ArraySource:
         return self._frame
 
 
-class SoundDeviceSource:
+class SoundDeviceSource(DeviceStream):
     """Captures from a PortAudio input device through sounddevice."""
 
+    _KIND = "input"
+    _GONE = (
+        "the input device {name!r} stopped delivering audio (unplugged or "
+        "taken by another program); choose another input device"
+    )
+    _STALLED = (
+        "no audio from the input device {name!r} for {seconds:g} s; "
+        "it may have been unplugged. Choose another input device"
+    )
+    _OPENED = "capturing from %r (latency %.3f s)"
+
     def __init__(self, device: DeviceSpec = None, ring_seconds: float = 1.0) -> None:
-        self._spec = device
-        self.device: AudioDevice | None = None
+        super().__init__(device, threading.Event())
         self._ring = SampleRing(int(SAMPLE_RATE * ring_seconds))
-        self._ready = threading.Event()
         self._frame = np.zeros(FRAME_SAMPLES, dtype=np.float32)
-        self._stream: Any = None
-        self._stopping = False
-        self._failure: AudioDeviceError | None = None
-        self._last_data = 0.0
         self.overflows = 0  # PortAudio input overflows (we were too slow to read)
-        self.latency = 0.0
 
     @property
     def finished(self) -> bool:
@@ -118,68 +117,14 @@ class SoundDeviceSource:
         if status.input_overflow:
             self.overflows += 1
         self._ring.write(indata[:, 0])
-        self._last_data = time.monotonic()
-        self._ready.set()
+        self._last_activity = time.monotonic()
+        self._wake.set()
 
-    def _finished_callback(self) -> None:
-        if not self._stopping:
-            name = self.device.name if self.device else self._spec
-            self._failure = AudioDeviceError(
-                f"the input device {name!r} stopped delivering audio (unplugged or "
-                "taken by another program); choose another input device"
-            )
-            self._ready.set()
-
-    def start(self) -> None:
-        sd = sounddevice()
-        self.device = resolve_device(self._spec, "input")
-        self._stopping = False
-        try:
-            self._stream = sd.InputStream(
-                device=self.device.index,
-                samplerate=SAMPLE_RATE,
-                channels=1,
-                dtype="float32",
-                blocksize=FRAME_SAMPLES,
-                latency="low",
-                callback=self._callback,
-                finished_callback=self._finished_callback,
-            )
-            self._stream.start()
-        except (sd.PortAudioError, ValueError) as exc:
-            self._stream = None
-            raise AudioDeviceError(
-                f"cannot open the input device {self.device.name!r}: {exc}"
-            ) from exc
-        self.latency = float(self._stream.latency)
-        self._last_data = time.monotonic()
-        log.info("capturing from %r (latency %.3f s)", self.device.name, self.latency)
+    def _not_ready(self) -> bool:
+        return self._ring.available < FRAME_SAMPLES
 
     def read(self, timeout: float) -> Frame | None:
-        ring = self._ring
-        if ring.available < FRAME_SAMPLES:
-            self._ready.clear()
-            if ring.available < FRAME_SAMPLES and self._failure is None:
-                self._ready.wait(timeout)
-        if self._failure is not None:
-            raise self._failure
-        if ring.available < FRAME_SAMPLES:
-            if time.monotonic() - self._last_data > STALL_SECONDS:
-                name = self.device.name if self.device else self._spec
-                raise AudioDeviceError(
-                    f"no audio from the input device {name!r} for {STALL_SECONDS:g} s; "
-                    "it may have been unplugged. Choose another input device"
-                )
+        if not self._await_callback(timeout):
             return None
-        ring.read_into(self._frame)
+        self._ring.read_into(self._frame)
         return self._frame
-
-    def stop(self) -> None:
-        self._stopping = True
-        stream, self._stream = self._stream, None
-        if stream is not None:
-            try:
-                stream.abort()
-                stream.close()
-            except Exception as exc:  # a vanished device may fail to close; nothing to save
-                log.warning("closing input stream failed: %s", exc)
