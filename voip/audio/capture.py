@@ -33,14 +33,13 @@ from __future__ import annotations
 
 import enum
 import logging
-import threading
 from collections.abc import Callable
 
 import numpy as np
 
 from voip.audio.codec import FRAME_SAMPLES, Encoder
 from voip.audio.devices import DeviceSpec
-from voip.audio.engine import EngineState, ErrorCallback
+from voip.audio.engine import AudioEngine, ErrorCallback
 from voip.audio.level import SILENT, Level, frame_level
 from voip.audio.opus import (
     DEFAULT_LOSS_PERCENT,
@@ -51,7 +50,6 @@ from voip.audio.opus import (
 )
 from voip.audio.sources import FrameSource, SoundDeviceSource
 from voip.audio.vad import DEFAULT_THRESHOLD_DBFS, VoiceActivityDetector
-from voip.errors import AudioDeviceError, AudioError
 from voip.protocol.voice import MAX_OPUS_PAYLOAD
 
 log = logging.getLogger(__name__)
@@ -80,8 +78,10 @@ class TransmissionMode(enum.Enum):
     MUTED = "muted"  # never transmit
 
 
-class CaptureEngine:
+class CaptureEngine(AudioEngine):
     """Turns a frame source into a stream of Opus packets handed to ``send``."""
+
+    _ROLE = "capture"
 
     def __init__(
         self,
@@ -98,6 +98,7 @@ class CaptureEngine:
         redundancy: bool = True,
         send_end: EndCallback | None = None,
     ) -> None:
+        super().__init__(on_error)
         if device is None or isinstance(device, int | str):
             self.source: FrameSource = SoundDeviceSource(device)
         else:
@@ -113,15 +114,10 @@ class CaptureEngine:
         self.input_volume = input_volume
         self._vad = VoiceActivityDetector(threshold_dbfs=vad_threshold_dbfs)
         self._encoder = encoder
-        self._on_error = on_error
         self._on_frame = on_frame
         self._seq_mask = (1 << seq_bits) - 1
         self._ptt = False
         self._frame = np.zeros(FRAME_SAMPLES, dtype=np.float32)
-        self._thread: threading.Thread | None = None
-        self._running = threading.Event()
-        self.state = EngineState.STOPPED
-        self.error: AudioError | None = None
         self.is_transmitting = False
         self.level: Level = SILENT
         self.sequence = 0  # sequence number of the next frame
@@ -151,15 +147,9 @@ class CaptureEngine:
     def vad_threshold_dbfs(self, value: float) -> None:
         self._vad.threshold_dbfs = value
 
-    def start(self) -> None:
-        """Open the source and start the worker.
+    # -- lifecycle (AudioEngine) ----------------------------------------------
 
-        Raises AudioDeviceError if the device cannot be opened (the engine is
-        then FAILED); failures after a successful start go to ``on_error``.
-        """
-        if self.state is EngineState.RUNNING:
-            return
-        self.error = None
+    def _prepare(self) -> None:
         if self._encoder is None:
             if self.redundancy:
                 self._encoder = OpusEncoder(
@@ -167,29 +157,17 @@ class CaptureEngine:
                 )
             else:
                 self._encoder = OpusEncoder(loss_percent=DEFAULT_LOSS_PERCENT)
-        try:
-            self.source.start()
-        except AudioError as exc:
-            self.state = EngineState.FAILED
-            self.error = exc
-            raise
-        self._running.set()
-        self.state = EngineState.RUNNING
-        self._thread = threading.Thread(target=self._run, name="voip-capture", daemon=True)
-        self._thread.start()
 
-    def stop(self) -> None:
-        """Stop the worker and close the source; safe to call more than once."""
-        self._running.clear()
-        thread, self._thread = self._thread, None
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout=2.0)
+    def _open_end(self) -> None:
+        self.source.start()
+
+    def _close_end(self) -> None:
         self.source.stop()
+
+    def _closed(self) -> None:
         self._end_spurt()
         self.is_transmitting = False
         self.level = SILENT
-        if self.state is EngineState.RUNNING:
-            self.state = EngineState.STOPPED
 
     # -- worker ---------------------------------------------------------------
 
@@ -203,25 +181,19 @@ class CaptureEngine:
             return speaking
         return False
 
-    def _run(self) -> None:
-        try:
-            while self._running.is_set():
-                frame = self.source.read(timeout=0.1)
-                if frame is None:
-                    if self.source.finished:
-                        self._end_spurt()
-                        was_transmitting = self.is_transmitting
-                        self.is_transmitting = False
-                        self.level = SILENT
-                        if was_transmitting and self._on_frame is not None:
-                            self._on_frame()
-                    continue
-                self.process_frame(frame)
-        except AudioError as exc:
-            self._fail(exc)
-        except Exception as exc:  # never let the thread die silently
-            log.exception("capture worker crashed")
-            self._fail(AudioDeviceError(f"audio capture failed unexpectedly: {exc}"))
+    def _work(self) -> None:
+        while self._running.is_set():
+            frame = self.source.read(timeout=0.1)
+            if frame is None:
+                if self.source.finished:
+                    self._end_spurt()
+                    was_transmitting = self.is_transmitting
+                    self.is_transmitting = False
+                    self.level = SILENT
+                    if was_transmitting and self._on_frame is not None:
+                        self._on_frame()
+                continue
+            self.process_frame(frame)
 
     def process_frame(self, frame: np.ndarray) -> None:
         """Handle one captured frame (the worker's body; callable directly in tests)."""
@@ -263,18 +235,3 @@ class CaptureEngine:
         last, self._spurt_last = self._spurt_last, None
         if last is not None and self._send_end is not None:
             self._send_end(last)
-
-    def _fail(self, exc: AudioError) -> None:
-        log.error("audio capture stopped: %s", exc)
-        self.state = EngineState.FAILED
-        self.error = exc
-        self.is_transmitting = False
-        self.level = SILENT
-        self._running.clear()
-        self.source.stop()
-        self._end_spurt()
-        if self._on_error is not None:
-            try:
-                self._on_error(exc)
-            except Exception:
-                log.exception("capture on_error callback raised")

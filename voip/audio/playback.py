@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import logging
 import queue
-import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -36,12 +35,12 @@ import numpy as np
 
 from voip.audio.codec import FRAME_SAMPLES, Decoder, Frame
 from voip.audio.devices import DeviceSpec
-from voip.audio.engine import EngineState, ErrorCallback
+from voip.audio.engine import AudioEngine, ErrorCallback
 from voip.audio.jitter import JitterBuffer, JitterStats, PlayoutKind
 from voip.audio.mixer import Mixer
 from voip.audio.opus import OpusDecoder
 from voip.audio.sinks import FrameSink, SoundDeviceSink
-from voip.errors import AudioDeviceError, AudioError, CodecError
+from voip.errors import CodecError
 
 log = logging.getLogger(__name__)
 
@@ -72,8 +71,10 @@ class UserPlayback:
 _FORGET = object()
 
 
-class PlaybackEngine:
+class PlaybackEngine(AudioEngine):
     """Decodes, mixes and plays every remote talker."""
+
+    _ROLE = "playback"
 
     def __init__(
         self,
@@ -86,6 +87,7 @@ class PlaybackEngine:
         on_tick: Callable[[float], None] | None = None,
         arrival_grace: float | None = None,
     ) -> None:
+        super().__init__(on_error)
         if device is None or isinstance(device, int | str):
             self.sink: FrameSink = SoundDeviceSink(device)
         else:
@@ -100,7 +102,6 @@ class PlaybackEngine:
         self.grace_rescued = 0  # frames played thanks to the arrival grace
         self.output_volume = output_volume
         self._decoder_factory = decoder_factory
-        self._on_error = on_error
         self._seq_bits = seq_bits
         self.clock = clock
         #: Told ``now`` after each frame the worker writes (on the playback
@@ -114,10 +115,6 @@ class PlaybackEngine:
         self._volumes: dict[int, float] = {}
         self._mixer = Mixer()
         self._published: Mapping[int, UserPlayback] = {}
-        self._thread: threading.Thread | None = None
-        self._running = threading.Event()
-        self.state = EngineState.STOPPED
-        self.error: AudioError | None = None
         self.frames_played = 0
 
     # -- any thread -------------------------------------------------------------
@@ -163,53 +160,25 @@ class PlaybackEngine:
         """The latest per-user snapshot (immutable; replaced every tick)."""
         return self._published
 
-    def start(self) -> None:
-        """Open the sink and start the worker.
+    # -- lifecycle (AudioEngine) ------------------------------------------------
 
-        Raises AudioDeviceError if the device cannot be opened (the engine is
-        then FAILED); failures after a successful start go to ``on_error``.
-        """
-        if self.state is EngineState.RUNNING:
-            return
-        self.error = None
-        try:
-            self.sink.start()
-        except AudioError as exc:
-            self.state = EngineState.FAILED
-            self.error = exc
-            raise
-        self._running.set()
-        self.state = EngineState.RUNNING
-        self._thread = threading.Thread(target=self._run, name="voip-playback", daemon=True)
-        self._thread.start()
+    def _open_end(self) -> None:
+        self.sink.start()
 
-    def stop(self) -> None:
-        """Stop the worker and close the sink; safe to call more than once."""
-        self._running.clear()
-        thread, self._thread = self._thread, None
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout=2.0)
+    def _close_end(self) -> None:
         self.sink.stop()
-        if self.state is EngineState.RUNNING:
-            self.state = EngineState.STOPPED
 
     # -- worker -----------------------------------------------------------------
 
-    def _run(self) -> None:
-        try:
-            while self._running.is_set():
-                if self.sink.wait_ready(timeout=0.1):
-                    if self.arrival_grace > 0:
-                        self._await_starved(time.monotonic() + self.arrival_grace)
-                    now = self.clock()
-                    self.sink.write(self.tick(now))
-                    if self.on_tick is not None:
-                        self.on_tick(now)
-        except AudioError as exc:
-            self._fail(exc)
-        except Exception as exc:  # never let the thread die silently
-            log.exception("playback worker crashed")
-            self._fail(AudioDeviceError(f"audio playback failed unexpectedly: {exc}"))
+    def _work(self) -> None:
+        while self._running.is_set():
+            if self.sink.wait_ready(timeout=0.1):
+                if self.arrival_grace > 0:
+                    self._await_starved(time.monotonic() + self.arrival_grace)
+                now = self.clock()
+                self.sink.write(self.tick(now))
+                if self.on_tick is not None:
+                    self.on_tick(now)
 
     def _drain_inbox(self) -> None:
         inbox = self._inbox
@@ -298,15 +267,3 @@ class PlaybackEngine:
         self._published = published
         self.frames_played += 1
         return self._mixer.mix(frames, volumes, self.output_volume)
-
-    def _fail(self, exc: AudioError) -> None:
-        log.error("audio playback stopped: %s", exc)
-        self.state = EngineState.FAILED
-        self.error = exc
-        self._running.clear()
-        self.sink.stop()
-        if self._on_error is not None:
-            try:
-                self._on_error(exc)
-            except Exception:
-                log.exception("playback on_error callback raised")
