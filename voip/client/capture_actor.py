@@ -12,12 +12,11 @@ second, failures) goes back to the audio actor as tells.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import pykka
 
@@ -25,6 +24,7 @@ from voip.audio.capture import CaptureEngine
 from voip.audio.capture import TransmissionMode as EngineMode
 from voip.audio.engine import EngineState
 from voip.client.audio_io import AudioIO
+from voip.client.engine_actor import EngineActor
 from voip.errors import AudioError
 from voip.protocol.voice import VoiceFrame, encode_voice
 
@@ -128,11 +128,11 @@ class CaptureSettings:
     route: VoiceRoute | None = None
 
 
-class CaptureActor(pykka.ThreadingActor):
+class CaptureActor(EngineActor):
+    _ROLE = "capture"
+
     def __init__(self, io: AudioIO, audio: pykka.ActorProxy[AudioActor]) -> None:
-        super().__init__()
-        self._io = io
-        self._audio = audio
+        super().__init__(io, audio)
         self._settings = CaptureSettings()
         # Read by the engine thread on every frame (plain attribute reads).
         self._route: VoiceRoute | None = None
@@ -140,17 +140,6 @@ class CaptureActor(pykka.ThreadingActor):
         self._frames = 0
         self._sending = False
         self._last_level = SILENT_LEVEL_DB
-
-    def ready(self) -> bool:
-        return True
-
-    def _tell(self, method: str, *args: Any) -> None:
-        """Tell the audio actor; quiet when it is already stopping (shutdown)."""
-        with contextlib.suppress(pykka.ActorDeadError):
-            getattr(self._audio, method).defer(*args)
-
-    def on_stop(self) -> None:
-        self._stop_engine()
 
     # --- from the audio actor -------------------------------------------------------
 
@@ -202,15 +191,7 @@ class CaptureActor(pykka.ThreadingActor):
         else:
             engine.source = source  # a fresh source; the sequence numbering continues
         self._apply(engine, settings)
-        try:
-            engine.start()
-        except AudioError as exc:
-            log.warning("cannot start capture: %s", exc)
-            self._tell("capture_failed", str(exc))
-            return
-        except Exception as exc:  # an unexpected PortAudio failure must not kill the actor
-            log.exception("capture start failed")
-            self._tell("capture_failed", f"cannot start audio capture: {exc}")
+        if not self._start(engine):
             return
         self._tell("capture_started")
 

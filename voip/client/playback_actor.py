@@ -12,20 +12,20 @@ changes.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import random
 import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pykka
 
 from voip.audio.engine import EngineState
 from voip.audio.playback import PlaybackEngine
 from voip.client.audio_io import AudioIO
+from voip.client.engine_actor import EngineActor
 from voip.errors import AudioError
 from voip.protocol.voice import VoiceFrame
 
@@ -141,26 +141,15 @@ class PlaybackSettings:
     output_volume: float = 1.0
 
 
-class PlaybackActor(pykka.ThreadingActor):
+class PlaybackActor(EngineActor):
+    _ROLE = "playback"
+
     def __init__(self, io: AudioIO, inbox: VoiceInbox, audio: pykka.ActorProxy[AudioActor]) -> None:
-        super().__init__()
-        self._io = io
+        super().__init__(io, audio)
         self._inbox = inbox
-        self._audio = audio
         self._settings = PlaybackSettings()
         self._engine: PlaybackEngine | None = None
         self._talking: frozenset[int] = frozenset()
-
-    def ready(self) -> bool:
-        return True
-
-    def _tell(self, method: str, *args: Any) -> None:
-        """Tell the audio actor; quiet when it is already stopping (shutdown)."""
-        with contextlib.suppress(pykka.ActorDeadError):
-            getattr(self._audio, method).defer(*args)
-
-    def on_stop(self) -> None:
-        self._stop_engine()
 
     # --- from the audio actor -------------------------------------------------------
 
@@ -198,15 +187,7 @@ class PlaybackActor(pykka.ThreadingActor):
             on_error=self._on_error,
             seq_bits=SEQ_BITS,
         )
-        try:
-            engine.start()
-        except AudioError as exc:
-            log.warning("cannot start playback: %s", exc)
-            self._tell("playback_failed", str(exc))
-            return
-        except Exception as exc:  # an unexpected PortAudio failure must not kill the actor
-            log.exception("playback start failed")
-            self._tell("playback_failed", f"cannot start audio playback: {exc}")
+        if not self._start(engine):
             return
         engine.on_tick = self._on_tick
         self._engine = engine
