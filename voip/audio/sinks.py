@@ -53,13 +53,11 @@ class FrameSink(Protocol):
     def stop(self) -> None: ...
 
 
-class RecordingSink:
-    """Keeps every frame in memory, paced like a speaker; can save a WAV."""
+class PacedSink:
+    """A speaker nobody hears: paced like one, keeps nothing (for bots that do not record)."""
 
     def __init__(self, realtime: bool = True) -> None:
         self._pacer = FramePacer(realtime=realtime)
-        self._frames: list[npt.NDArray[np.float32]] = []
-        self._lock = threading.Lock()
 
     def start(self) -> None:
         pass
@@ -69,6 +67,18 @@ class RecordingSink:
 
     def wait_ready(self, timeout: float) -> bool:
         return self._pacer.wait(timeout)
+
+    def write(self, frame: Frame) -> None:
+        pass
+
+
+class RecordingSink(PacedSink):
+    """Keeps every frame in memory, paced like a speaker; can save a WAV."""
+
+    def __init__(self, realtime: bool = True) -> None:
+        super().__init__(realtime)
+        self._frames: list[npt.NDArray[np.float32]] = []
+        self._lock = threading.Lock()
 
     def write(self, frame: Frame) -> None:
         with self._lock:

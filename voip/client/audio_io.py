@@ -20,8 +20,7 @@ import numpy.typing as npt
 from voip.audio.codec import FRAME_SAMPLES, SAMPLE_RATE, Frame
 from voip.audio.devices import list_devices
 from voip.audio.devices import rescan as rescan_devices
-from voip.audio.pacing import FramePacer
-from voip.audio.sinks import FrameSink, RecordingSink, SoundDeviceSink
+from voip.audio.sinks import FrameSink, PacedSink, RecordingSink, SoundDeviceSink
 from voip.audio.sources import ArraySource, FrameSource, SoundDeviceSource
 from voip.client.state import AudioDeviceView
 from voip.errors import AudioError
@@ -81,25 +80,6 @@ class SoundCardIO:
             if d.supports("output")
         )
         return inputs, outputs
-
-
-class _SilentSink:
-    """A speaker nobody hears: paced like one, keeps nothing (for bots that do not record)."""
-
-    def __init__(self) -> None:
-        self._pacer = FramePacer(realtime=True)
-
-    def start(self) -> None:
-        pass
-
-    def stop(self) -> None:
-        pass
-
-    def wait_ready(self, timeout: float) -> bool:
-        return self._pacer.wait(timeout)
-
-    def write(self, frame: Frame) -> None:
-        pass
 
 
 class _TimedSource:
@@ -218,7 +198,7 @@ class ArrayIO:
         return _TimedSource(self._source, self)
 
     def sink(self, device: str | None) -> FrameSink:
-        inner: FrameSink = self._recorder if self._recorder is not None else _SilentSink()
+        inner: FrameSink = self._recorder if self._recorder is not None else PacedSink()
         return _TimedSink(inner, self)
 
     def devices(self, rescan: bool = False) -> DeviceLists:
