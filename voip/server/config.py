@@ -42,7 +42,8 @@ class ServerConfig:
     motd: str = ""
     log_level: str = "INFO"
     hostnames: tuple[str, ...] = ("localhost",)  # names in a generated self-signed cert
-    flush_interval_ms: float = 20.0  # longest batching window under load (adaptive); 0: per loop iteration
+    # Longest batching window under load (adaptive); 0: per loop iteration.
+    flush_interval_ms: float = 20.0
     ack_delay_ms: float | None = 20.0  # None: aioquic's default
     # ACME (docs/ACME.md); None: not given. Domain and email go together.
     acme_domain: str | None = None
