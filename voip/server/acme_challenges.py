@@ -24,14 +24,14 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 import josepy as jose
 from acme import challenges
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID, ObjectIdentifier
+from cryptography.x509.oid import ObjectIdentifier
+
+from voip.server.certs import self_signed_pem
 
 logger = logging.getLogger(__name__)
 
@@ -69,30 +69,15 @@ if "tls-alpn-01" not in challenges.Challenge.TYPES:
 
 def tls_alpn01_certificate(domain: str, digest: bytes) -> tuple[bytes, bytes]:
     """The RFC 8737 validation certificate for ``domain`` as PEM (cert, key)."""
-    key = ec.generate_private_key(ec.SECP256R1())
     now = dt.datetime.now(dt.UTC)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "ACME challenge")])
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=7))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(domain)]), critical=False)
+    return self_signed_pem(
+        "ACME challenge",
+        [x509.DNSName(domain)],
+        now - dt.timedelta(days=1),
+        now + dt.timedelta(days=7),
         # The value is the DER encoding of an OCTET STRING holding the digest.
-        .add_extension(
-            x509.UnrecognizedExtension(ACME_IDENTIFIER_OID, b"\x04\x20" + digest), critical=True
-        )
-        .sign(key, hashes.SHA256())
+        [(x509.UnrecognizedExtension(ACME_IDENTIFIER_OID, b"\x04\x20" + digest), True)],
     )
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    return cert.public_bytes(serialization.Encoding.PEM), key_pem
 
 
 # --- listeners ------------------------------------------------------------------------
@@ -133,6 +118,55 @@ class _ThreadingTCPServer(socketserver.ThreadingTCPServer):
     allow_reuse_address = True
 
 
+class _ListenerResponder:
+    """One TCP listener served from its own thread between ``start`` and ``stop``.
+
+    A responder says how to build its (not yet bound) server, what to tell
+    the operator when the port cannot be had, and its challenge's name.
+    """
+
+    _CHALLENGE: ClassVar[str]  # "HTTP-01" / "TLS-ALPN-01"
+
+    def __init__(self, host: str, port: int) -> None:
+        self._host = host
+        self._port = port
+        self._server: socketserver.TCPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    def _make_server(self) -> socketserver.TCPServer:
+        raise NotImplementedError
+
+    def _cannot_listen(self, exc: OSError) -> str:
+        raise NotImplementedError
+
+    def start(self) -> None:
+        server = self._make_server()
+        try:
+            _bind_dual_stack(server, self._host, self._port)
+            server.server_activate()
+        except OSError as exc:
+            server.server_close()
+            raise OSError(self._cannot_listen(exc)) from exc
+        self._server = server
+        self._thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.1},
+            name=f"acme-{self._CHALLENGE.lower()}",
+        )
+        self._thread.daemon = True
+        self._thread.start()
+        logger.debug("%s responder listening on %s", self._CHALLENGE, server.server_address)
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+
 class _HTTP01Handler(http.server.BaseHTTPRequestHandler):
     server: _HTTP01Server
     timeout = 10
@@ -163,45 +197,26 @@ class _HTTP01Server(http.server.ThreadingHTTPServer):
     resources: dict[str, str]
 
 
-class HTTP01Responder:
+class HTTP01Responder(_ListenerResponder):
     """Serves ``/.well-known/acme-challenge/<token>`` and nothing else, on ``port``."""
 
-    def __init__(self, host: str, port: int, resources: dict[str, str]) -> None:
-        self._host = host
-        self._port = port
-        self._resources = dict(resources)
-        self._server: _HTTP01Server | None = None
-        self._thread: threading.Thread | None = None
+    _CHALLENGE = "HTTP-01"
 
-    def start(self) -> None:
+    def __init__(self, host: str, port: int, resources: dict[str, str]) -> None:
+        super().__init__(host, port)
+        self._resources = dict(resources)
+
+    def _make_server(self) -> socketserver.TCPServer:
         server = _HTTP01Server((self._host, self._port), _HTTP01Handler, bind_and_activate=False)
         server.resources = self._resources
-        try:
-            _bind_dual_stack(server, self._host, self._port)
-            server.server_activate()
-        except OSError as exc:
-            server.server_close()
-            raise OSError(
-                f"cannot listen for the HTTP-01 challenge on TCP port {self._port}: {exc}; "
-                "free the port, run with the right to bind it, choose another "
-                "--acme-http-port behind a port forward, or use --acme-challenge tls-alpn-01"
-            ) from exc
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="acme-http-01"
-        )
-        self._thread.daemon = True
-        self._thread.start()
-        logger.debug("HTTP-01 responder listening on %s", server.server_address)
+        return server
 
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+    def _cannot_listen(self, exc: OSError) -> str:
+        return (
+            f"cannot listen for the HTTP-01 challenge on TCP port {self._port}: {exc}; "
+            "free the port, run with the right to bind it, choose another "
+            "--acme-http-port behind a port forward, or use --acme-challenge tls-alpn-01"
+        )
 
 
 class _TLSALPNHandler(socketserver.BaseRequestHandler):
@@ -225,16 +240,15 @@ class _TLSALPNServer(_ThreadingTCPServer):
     context: ssl.SSLContext
 
 
-class TLSALPN01Responder:
+class TLSALPN01Responder(_ListenerResponder):
     """A TCP listener that presents the acme-tls/1 validation certificate on ``port``."""
+
+    _CHALLENGE = "TLS-ALPN-01"
 
     def __init__(self, host: str, port: int, certificates: dict[str, tuple[bytes, bytes]]) -> None:
         """``certificates`` maps each domain to its (cert PEM, key PEM) validation pair."""
-        self._host = host
-        self._port = port
+        super().__init__(host, port)
         self._certificates = dict(certificates)
-        self._server: _TLSALPNServer | None = None
-        self._thread: threading.Thread | None = None
 
     def _context(self) -> ssl.SSLContext:
         contexts: dict[str, ssl.SSLContext] = {}
@@ -258,35 +272,17 @@ class TLSALPN01Responder:
         default.sni_callback = pick
         return default
 
-    def start(self) -> None:
+    def _make_server(self) -> socketserver.TCPServer:
         server = _TLSALPNServer((self._host, self._port), _TLSALPNHandler, bind_and_activate=False)
         server.context = self._context()
-        try:
-            _bind_dual_stack(server, self._host, self._port)
-            server.server_activate()
-        except OSError as exc:
-            server.server_close()
-            raise OSError(
-                f"cannot listen for the TLS-ALPN-01 challenge on TCP port {self._port}: {exc}; "
-                "free the port (a web server on 443/tcp?), run with the right to bind it, "
-                "or use --acme-challenge http-01"
-            ) from exc
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="acme-tls-alpn-01"
-        )
-        self._thread.daemon = True
-        self._thread.start()
-        logger.debug("TLS-ALPN-01 responder listening on %s", server.server_address)
+        return server
 
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+    def _cannot_listen(self, exc: OSError) -> str:
+        return (
+            f"cannot listen for the TLS-ALPN-01 challenge on TCP port {self._port}: {exc}; "
+            "free the port (a web server on 443/tcp?), run with the right to bind it, "
+            "or use --acme-challenge http-01"
+        )
 
 
 class NullResponder:
