@@ -177,26 +177,20 @@ def load_bundle(cert_file: Path, key_file: Path, *, source: str = "files") -> Ce
 
 def write_private_file(path: Path, data: bytes) -> None:
     """Write atomically with mode 0600 from the start, so a key is never readable by others."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    _write_atomic(path, data, 0o600)
 
 
 def write_public_file(path: Path, data: bytes) -> None:
     """Atomic write of a non-secret file (certificates)."""
+    _write_atomic(path, data, 0o644)
+
+
+def _write_atomic(path: Path, data: bytes, mode: int) -> None:
+    """Write a temporary file with ``mode`` beside ``path``, sync it, then rename it over."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
-        os.fchmod(fd, 0o644)
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
@@ -216,9 +210,7 @@ def generate_self_signed(
     signature algorithm every TLS 1.3 client must support.
     """
     names = list(hostnames) or ["localhost"]
-    key = ec.generate_private_key(ec.SECP256R1())
     now = dt.datetime.now(dt.UTC)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])])
     alt_names: list[x509.GeneralName] = []
     for host in names:
         try:
@@ -229,21 +221,45 @@ def generate_self_signed(
         entry = x509.IPAddress(ipaddress.ip_address(ip))
         if entry not in alt_names:
             alt_names.append(entry)
-    cert = (
+    return self_signed_pem(
+        names[0],
+        alt_names,
+        now - dt.timedelta(minutes=5),
+        now + validity,
+        [
+            (x509.BasicConstraints(ca=False, path_length=None), True),
+            (x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), False),
+        ],
+    )
+
+
+def self_signed_pem(
+    common_name: str,
+    alt_names: Sequence[x509.GeneralName],
+    not_before: dt.datetime,
+    not_after: dt.datetime,
+    extensions: Sequence[tuple[x509.ExtensionType, bool]] = (),
+) -> tuple[bytes, bytes]:
+    """A fresh ECDSA P-256 key and a certificate it signs itself, as PEM (cert, key).
+
+    ``extensions``: (extension, critical) pairs added after the subject
+    alternative names.
+    """
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    builder = (
         x509.CertificateBuilder()
         .subject_name(name)
         .issuer_name(name)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + validity)
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
         .add_extension(x509.SubjectAlternativeName(alt_names), critical=False)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False
-        )
-        .sign(key, hashes.SHA256())
     )
+    for extension, critical in extensions:
+        builder = builder.add_extension(extension, critical=critical)
+    cert = builder.sign(key, hashes.SHA256())
     key_pem = key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
