@@ -12,21 +12,23 @@ TLS-ALPN-01 responders on the ports written into pebble's config.
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
 import json
 import os
+import runpy
 import shutil
 import socket
 import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 
 import requests
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+
+# tests/ is not a package (and this file also runs by hand): shared helpers by path.
+pki = SimpleNamespace(
+    **runpy.run_path(str(Path(__file__).resolve().parents[1] / "support" / "pki.py"))
+)
 
 
 def free_port(kind: int = socket.SOCK_STREAM, also_udp: bool = False) -> int:
@@ -49,75 +51,22 @@ def free_port(kind: int = socket.SOCK_STREAM, also_udp: bool = False) -> int:
 def make_tls_files(directory: Path) -> tuple[Path, Path, Path]:
     """A throwaway CA and a localhost/127.0.0.1 certificate for pebble's own HTTPS."""
     now = dt.datetime.now(dt.UTC)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "voip test pebble TLS CA")])
-    ca = (
-        x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=30))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(
-            x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False
-        )
-        .sign(ca_key, hashes.SHA256())
-    )
-    key = ec.generate_private_key(ec.SECP256R1())
-    leaf = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
-        .issuer_name(ca_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=30))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-            ),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False
-        )
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
-            critical=False,
-        )
-        .sign(ca_key, hashes.SHA256())
+    ca, leaf, key = pki.make_ca_and_leaf(
+        "voip test pebble TLS CA",
+        now - dt.timedelta(days=1),
+        now + dt.timedelta(days=30),
+        ca_path_length=0,
+        key_ids=True,
+        server_auth=True,
     )
     ca_file, cert_file, key_file = (
         directory / "pebble-tls-ca.pem",
         directory / "pebble-tls-cert.pem",
         directory / "pebble-tls-key.pem",
     )
-    ca_file.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    cert_file.write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
+    ca_file.write_bytes(pki.cert_pem(ca))
+    cert_file.write_bytes(pki.cert_pem(leaf))
+    key_file.write_bytes(pki.key_pem(key))
     key_file.chmod(0o600)
     return ca_file, cert_file, key_file
 

@@ -8,23 +8,24 @@ dir, so tests see exactly what a user would.
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
+import runpy
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from voip.client import BackendHandle
-from voip.client import commands as c
-from voip.client.state import AwaitingTrust, State
+from voip.client.state import State
 
 #: Deadline for every wait on a snapshot; generous for slow CI, never a sleep.
 WAIT = 15.0
+
+# tests/ is not a package (importlib mode): shared helpers are loaded by path.
+_SUPPORT = Path(__file__).resolve().parents[1] / "support"
+pki = SimpleNamespace(**runpy.run_path(str(_SUPPORT / "pki.py")))
+backends = SimpleNamespace(**runpy.run_path(str(_SUPPORT / "backends.py")))
 
 
 @pytest.fixture
@@ -46,25 +47,13 @@ def make_backend(tmp_path: Path) -> Iterator[Callable[..., BackendHandle]]:
         backend.shutdown()
 
 
-def start_test_server(data_dir: Path, port: int = 0, bundle: Any = None, **options: Any) -> Any:
-    from voip.server.app import ServerOptions, start_server
-    from voip.server.certs import load_or_create_self_signed
-
-    data_dir.mkdir(parents=True, exist_ok=True)
-    if bundle is None:
-        bundle = load_or_create_self_signed(data_dir, ("localhost", "127.0.0.1"))
-    return start_server(
-        ServerOptions(data_dir=data_dir, bundle=bundle, host="127.0.0.1", port=port, **options)
-    )
-
-
 @pytest.fixture
 def server_factory(tmp_path: Path) -> Iterator[Callable[..., Any]]:
     """Start real servers (stopped at the end if the test did not)."""
     started: list[Any] = []
 
     def make(name: str = "server", port: int = 0, **options: Any) -> Any:
-        server = start_test_server(tmp_path / name, port=port, **options)
+        server = backends.start_test_server(tmp_path / name, port=port, **options)
         started.append(server)
         return server
 
@@ -84,14 +73,7 @@ def address_of(server: Any) -> str:
 
 def connect_trusting(backend: BackendHandle, server: Any, name: str = "alice") -> State:
     """Connect, accept the first-use certificate prompt, wait for the full state."""
-    backend.send(c.Connect(address_of(server), name))
-    state = backend.wait_for(
-        lambda s: isinstance(s.connection, AwaitingTrust) or (s.is_connected and bool(s.rooms)),
-        WAIT,
-    )
-    if isinstance(state.connection, AwaitingTrust):
-        backend.send(c.AcceptCertificate())
-    return backend.wait_for(lambda s: s.is_connected and bool(s.rooms) and s.me is not None, WAIT)
+    return backends.connect_trusting(backend, address_of(server), name, WAIT)
 
 
 # --- a private CA, for certificates that verify without pinning ----------------------
@@ -102,63 +84,12 @@ def make_ca_signed_bundle(tmp_path: Path) -> tuple[Any, Path]:
     from voip.server.certs import bundle_from_pem
 
     now = dt.datetime.now(dt.UTC)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "voip test CA")])
-    ca_cert = (
-        x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .sign(ca_key, hashes.SHA256())
+    ca_cert, leaf, key = pki.make_ca_and_leaf(
+        "voip test CA", now - dt.timedelta(minutes=5), now + dt.timedelta(days=1)
     )
-    key = ec.generate_private_key(ec.SECP256R1())
-    leaf = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
-        .issuer_name(ca_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [
-                    x509.DNSName("localhost"),
-                    x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-                ]
-            ),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .sign(ca_key, hashes.SHA256())
-    )
-    ca_pem = ca_cert.public_bytes(serialization.Encoding.PEM)
     ca_file = tmp_path / "ca.pem"
-    ca_file.write_bytes(ca_pem)
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    bundle = bundle_from_pem(leaf.public_bytes(serialization.Encoding.PEM), key_pem, "files")
+    ca_file.write_bytes(pki.cert_pem(ca_cert))
+    bundle = bundle_from_pem(pki.cert_pem(leaf), pki.key_pem(key), "files")
     return bundle, ca_file
 
 

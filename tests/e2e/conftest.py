@@ -9,11 +9,13 @@ time to wait for a result: waits are on state or counters with deadlines.
 
 from __future__ import annotations
 
+import runpy
 import shutil
 import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -25,23 +27,20 @@ from voip.audio.wav import read_wav, write_wav
 from voip.client import BackendHandle
 from voip.client import commands as c
 from voip.client.audio_io import ArrayIO
-from voip.client.state import AwaitingTrust, State, TransmissionMode
+from voip.client.state import State, TransmissionMode
 
 #: Deadline for every wait on a snapshot; generous for slow CI, never a sleep.
 WAIT = 20.0
 
+# tests/ is not a package (importlib mode): shared helpers are loaded by path.
+backends = SimpleNamespace(
+    **runpy.run_path(str(Path(__file__).resolve().parents[1] / "support" / "backends.py"))
+)
+
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Any]:
-    from voip.server.app import ServerOptions, start_server
-    from voip.server.certs import load_or_create_self_signed
-
-    data_dir = tmp_path / "server"
-    data_dir.mkdir()
-    bundle = load_or_create_self_signed(data_dir, ("localhost", "127.0.0.1"))
-    running = start_server(
-        ServerOptions(data_dir=data_dir, bundle=bundle, host="127.0.0.1", port=0)
-    )
+    running = backends.start_test_server(tmp_path / "server")
     yield running
     running.stop()
 
@@ -69,14 +68,7 @@ def make_client(tmp_path: Path) -> Iterator[Callable[..., BackendHandle]]:
 
 def connect(backend: BackendHandle, server: Any, name: str) -> State:
     """Connect, trust the first-use certificate, wait for the full state."""
-    backend.send(c.Connect(f"127.0.0.1:{server.port}", name))
-    state = backend.wait_for(
-        lambda s: isinstance(s.connection, AwaitingTrust) or (s.is_connected and bool(s.rooms)),
-        WAIT,
-    )
-    if isinstance(state.connection, AwaitingTrust):
-        backend.send(c.AcceptCertificate())
-    return backend.wait_for(lambda s: s.is_connected and bool(s.rooms) and s.me is not None, WAIT)
+    return backends.connect_trusting(backend, f"127.0.0.1:{server.port}", name, WAIT)
 
 
 def poll(condition: Callable[[], bool], timeout: float = WAIT) -> bool:
