@@ -4,14 +4,13 @@ pinning."""
 
 from __future__ import annotations
 
-import importlib.util
 import re
+import runpy
 import signal
 import socket
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -29,15 +28,8 @@ INSTALLED = re.compile(r"installed certificate fingerprint (SHA256:[0-9A-F:]+) \
 STARTED_WITH = re.compile(r"certificate fingerprint (SHA256:[0-9A-F:]+)")
 
 
-def _load(name: str, path: Path) -> ModuleType:
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+# tests/ is not a package (importlib mode): helpers are loaded by path.
+_load = runpy.run_path(str(Path(__file__).resolve().parents[1] / "support" / "loading.py"))["load"]
 
 
 server_process = _load(

@@ -9,8 +9,7 @@ client's microphone hears.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
+import runpy
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -34,19 +33,11 @@ DEVICE = "pulse"
 TONE_HZ = 440.0
 
 
-def _audio_conftest() -> Any:
-    name = "voip_tests_audio_conftest"
-    if name not in sys.modules:
-        path = Path(__file__).resolve().parents[1] / "audio" / "conftest.py"
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-pulse = _audio_conftest().pulse
+# tests/ is not a package (importlib mode): helpers are loaded by path.
+_load = runpy.run_path(str(Path(__file__).resolve().parents[1] / "support" / "loading.py"))["load"]
+pulse = _load(
+    "voip_tests_audio_conftest", Path(__file__).resolve().parents[1] / "audio" / "conftest.py"
+).pulse
 
 
 @pytest.fixture

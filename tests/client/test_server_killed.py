@@ -9,12 +9,10 @@ within about the idle timeout, not minutes.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
+import runpy
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -27,15 +25,8 @@ from voip.client.trust import KnownServers
 IDLE = 1.5
 
 
-def _load(name: str, path: Path) -> ModuleType:
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+# tests/ is not a package (importlib mode): helpers are loaded by path.
+_load = runpy.run_path(str(Path(__file__).resolve().parents[1] / "support" / "loading.py"))["load"]
 
 
 server_process = _load(

@@ -2,32 +2,21 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
+import runpy
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
 from voip.server.app import RunningServer, ServerOptions, start_server
 from voip.server.certs import load_or_create_self_signed
 
-
-def _load_helper(name: str, filename: str) -> ModuleType:
-    """tests/ is not a package (importlib mode), so helpers are loaded by path."""
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(filename))
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+# tests/ is not a package (importlib mode): helpers are loaded by path.
+_load = runpy.run_path(str(Path(__file__).resolve().parents[1] / "support" / "loading.py"))["load"]
 
 
-_load_helper("voip_tests_server_client", "quic_client.py")
-_load_helper("voip_tests_server_process", "server_process.py")
+_load("voip_tests_server_client", Path(__file__).with_name("quic_client.py"))
+_load("voip_tests_server_process", Path(__file__).with_name("server_process.py"))
 
 
 def server_options(data_dir: Path, **overrides: object) -> ServerOptions:
