@@ -149,14 +149,7 @@ class CaptureActor(EngineActor):
         engine = self._engine
         if engine is not None:
             self._apply(engine, settings)
-        if not settings.running:
-            self._stop_engine()
-            return
-        if engine is not None and engine.state is EngineState.RUNNING:
-            if settings.device == old.device:
-                return
-            self._stop_engine()  # switching devices: reopen below
-        self._start_engine()
+        self._follow(engine, settings.running, settings.device != old.device)
 
     # --- internals ---------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import pykka
 
-from voip.audio.engine import AudioEngine
+from voip.audio.engine import AudioEngine, EngineState
 from voip.client.audio_io import AudioIO
 from voip.errors import AudioError
 
@@ -46,8 +46,22 @@ class EngineActor(pykka.ThreadingActor):
     def on_stop(self) -> None:
         self._stop_engine()
 
+    def _start_engine(self) -> None:
+        raise NotImplementedError
+
     def _stop_engine(self) -> None:
         raise NotImplementedError
+
+    def _follow(self, engine: AudioEngine | None, running: bool, device_changed: bool) -> None:
+        """Make the stream what the settings want: stopped, left running, or (re)opened."""
+        if not running:
+            self._stop_engine()
+            return
+        if engine is not None and engine.state is EngineState.RUNNING:
+            if not device_changed:
+                return
+            self._stop_engine()  # switching devices: reopen below
+        self._start_engine()
 
     def _start(self, engine: AudioEngine) -> bool:
         """Start ``engine``; on failure tell ``<role>_failed`` and return False."""

@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING
 
 import pykka
 
-from voip.audio.engine import EngineState
 from voip.audio.playback import PlaybackEngine
 from voip.client.audio_io import AudioIO
 from voip.client.engine_actor import EngineActor
@@ -158,14 +157,7 @@ class PlaybackActor(EngineActor):
         engine = self._engine
         if engine is not None:
             engine.output_volume = settings.output_volume
-        if not settings.running:
-            self._stop_engine()
-            return
-        if engine is not None and engine.state is EngineState.RUNNING:
-            if settings.device == old.device:
-                return
-            self._stop_engine()
-        self._start_engine()
+        self._follow(engine, settings.running, settings.device != old.device)
 
     def forget_user(self, user_id: int) -> None:
         """The user left the server: drop their decoder and jitter buffer."""
