@@ -416,3 +416,28 @@ def test_stale_end_marker_of_an_earlier_spurt_is_ignored() -> None:
     jb.end(4, now=8.1 * F)  # reordered behind the next spurt's first packet
     out = drain(jb, 6)
     assert 8 in played(out)
+
+
+def test_a_loss_at_a_one_frame_target_is_a_loss_not_lateness() -> None:
+    """Packets arriving just after each tick: a lost one first looks late.
+
+    The buffer stretches (conceals) for the missing frame; when the next packet
+    shows it was lost, the buffer keeps the 2-frame lossy floor but does not
+    keep growing, so each loss does not add a frame of delay, and later losses
+    are restored from the following packet's redundant copy, not concealed.
+    """
+    jb = JitterBuffer()
+    for s in range(300):
+        jb.pop()
+        jb.insert(s, pkt(s), now=s * F + 0.001, redundant=pkt(s - 1) if s else b"")
+    assert jb.target_frames == 1
+    kinds = []
+    for s in range(300, 900):
+        kinds.append(jb.pop().kind)
+        if s % 10 != 5:
+            jb.insert(s, pkt(s), now=s * F + 0.001, redundant=pkt(s - 1))
+    assert jb.target_frames == 2
+    assert len(jb) <= 3  # the delay did not pile up a frame per loss
+    assert kinds[-300:].count(PlayoutKind.REDUNDANT) == 30
+    assert PlayoutKind.PLC not in kinds[-300:]
+    assert jb.stats().plc == 1  # only the first loss, before the floor was known

@@ -476,6 +476,18 @@ class JitterBuffer:
                 self._underrun_run = 0
                 ring_seq = self._ring_seq
                 nxt = self._next
+                if (
+                    ring_seq[nxt & (RING_CAPACITY - 1)] != nxt
+                    and ring_seq[(nxt + 1) & (RING_CAPACITY - 1)] == nxt + 1
+                ):
+                    # The frame we stretched for never came but the one after it
+                    # did: it was lost, not late. Keep the lossy floor (so the next
+                    # loss is restored from the following packet without running
+                    # dry) and take back the growth the stretch assumed lateness
+                    # for; otherwise every loss at a 1-frame target would add a
+                    # frame of delay.
+                    self._last_loss = self._ticks
+                    self._set_target(float(self._target_frames - 1))
                 while run and ring_seq[nxt & (RING_CAPACITY - 1)] != nxt and (
                     ring_seq[(nxt + 1) & (RING_CAPACITY - 1)] != nxt + 1
                 ):

@@ -167,6 +167,8 @@ class PlaybackEngine(AudioEngine):
 
     def _close_end(self) -> None:
         self.sink.stop()
+        for uid, played in self._published.items():
+            log.info("talker %d: %s", uid, played.stats)
 
     # -- worker -----------------------------------------------------------------
 
