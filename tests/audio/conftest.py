@@ -8,8 +8,12 @@ import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
+
+from voip.audio.devices import resolve_device, sounddevice
 
 ROOT = Path(__file__).resolve().parents[2]
 PULSE_UP = ROOT / "tools" / "pulse-up.sh"
@@ -61,3 +65,36 @@ def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
 @pytest.fixture
 def poll() -> Callable[..., bool]:
     return wait_for
+
+
+@pytest.fixture
+def tone_player(pulse: dict[str, str]) -> Iterator[Callable[[float], None]]:
+    """Plays continuous sines into the null sink until the test ends.
+
+    Shared with tests/client (which loads this conftest by path).
+    """
+    sd = sounddevice()
+    streams: list[Any] = []
+
+    def play(frequency: float) -> None:
+        phase = [0]
+
+        def callback(outdata: Any, frames: int, time_info: Any, status: Any) -> None:
+            n = np.arange(phase[0], phase[0] + frames)
+            outdata[:, 0] = 0.5 * np.sin(2 * np.pi * frequency * n / 48000)
+            phase[0] += frames
+
+        stream = sd.OutputStream(
+            device=resolve_device("pulse", "output").index,
+            samplerate=48000,
+            channels=1,
+            dtype="float32",
+            callback=callback,
+        )
+        stream.start()
+        streams.append(stream)
+
+    yield play
+    for s in streams:
+        s.abort()
+        s.close()

@@ -7,7 +7,7 @@ source, so capture and playback callbacks run for real without a sound card.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -26,36 +26,6 @@ from voip.errors import AudioDeviceError
 pytestmark = pytest.mark.audio
 
 DEVICE = "pulse"
-
-
-@pytest.fixture
-def tone_player(pulse: dict[str, str]) -> Iterator[Callable[[float], None]]:
-    """Plays a continuous sine into the null sink until the test ends."""
-    sd = sounddevice()
-    streams: list[Any] = []
-
-    def play(frequency: float) -> None:
-        phase = [0]
-
-        def callback(outdata: Any, frames: int, time_info: Any, status: Any) -> None:
-            n = np.arange(phase[0], phase[0] + frames)
-            outdata[:, 0] = 0.5 * np.sin(2 * np.pi * frequency * n / 48000)
-            phase[0] += frames
-
-        stream = sd.OutputStream(
-            device=resolve_device(DEVICE, "output").index,
-            samplerate=48000,
-            channels=1,
-            dtype="float32",
-            callback=callback,
-        )
-        stream.start()
-        streams.append(stream)
-
-    yield play
-    for s in streams:
-        s.abort()
-        s.close()
 
 
 def test_devices_are_listed_with_defaults(pulse: dict[str, str]) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import runpy
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,6 @@ import numpy as np
 import pytest
 
 from voip.audio.analysis import dominant_frequency
-from voip.audio.devices import resolve_device, sounddevice
 from voip.client import BackendHandle
 from voip.client import commands as c
 from voip.client.audio_io import ArrayIO
@@ -35,33 +34,17 @@ TONE_HZ = 440.0
 
 # tests/ is not a package (importlib mode): helpers are loaded by path.
 _load = runpy.run_path(str(Path(__file__).resolve().parents[1] / "support" / "loading.py"))["load"]
-pulse = _load(
+_audio_conftest = _load(
     "voip_tests_audio_conftest", Path(__file__).resolve().parents[1] / "audio" / "conftest.py"
-).pulse
+)
+pulse = _audio_conftest.pulse
+tone_player = _audio_conftest.tone_player
 
 
 @pytest.fixture
-def tone(pulse: dict[str, str]) -> Iterator[None]:
+def tone(tone_player: Callable[[float], None]) -> None:
     """A continuous 440 Hz sine played into the null sink while the test runs."""
-    sd = sounddevice()
-    phase = [0]
-
-    def callback(outdata: Any, frames: int, time_info: Any, status: Any) -> None:
-        n = np.arange(phase[0], phase[0] + frames)
-        outdata[:, 0] = 0.5 * np.sin(2 * np.pi * TONE_HZ * n / 48000)
-        phase[0] += frames
-
-    stream = sd.OutputStream(
-        device=resolve_device(DEVICE, "output").index,
-        samplerate=48000,
-        channels=1,
-        dtype="float32",
-        callback=callback,
-    )
-    stream.start()
-    yield
-    stream.abort()
-    stream.close()
+    tone_player(TONE_HZ)
 
 
 def connect(backend: BackendHandle, server: Any, name: str) -> State:
