@@ -16,13 +16,10 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from voip.server.acme import (
-    AcmeCertificateManager,
-    AcmeSettings,
-    Backoff,
-    resolve_certificate,
-)
 from voip.server.certs import CertificateBundle, apply_bundle, certificate_fingerprint
+from voip.server.certs.acme import AcmeCertificateManager
+from voip.server.certs.acme_settings import AcmeSettings, Backoff
+from voip.server.certs.source import CertificateSettings, resolve_certificate
 
 pytestmark = pytest.mark.acme
 
@@ -148,7 +145,7 @@ def test_restart_reuses_the_stored_certificate(
 
     received = Received()
     bundle, manager = resolve_certificate(
-        tmp_path, None, None, settings_for(pebble), on_new_certificate=received
+        tmp_path, CertificateSettings(acme=settings_for(pebble)), on_new_certificate=received
     )
     assert manager is not None
     managers.append(manager)
@@ -172,7 +169,7 @@ def test_renewal_replaces_a_certificate_near_expiry(
     received = Received()
     near_expiry = settings_for(pebble, renew_before=dt.timedelta(days=3650))
     bundle, manager = resolve_certificate(
-        tmp_path, None, None, near_expiry, on_new_certificate=received
+        tmp_path, CertificateSettings(acme=near_expiry), on_new_certificate=received
     )
     assert manager is not None
     managers.append(manager)
@@ -209,9 +206,9 @@ def test_hot_swap_from_self_signed_to_acme_without_restart(
 
             loop.call_soon_threadsafe(install)
 
-        with caplog.at_level(logging.WARNING, logger="voip.server.acme"):
+        with caplog.at_level(logging.WARNING, logger="voip.server.certs"):
             first, manager = resolve_certificate(
-                tmp_path, None, None, settings_for(pebble), on_new_certificate=on_new
+                tmp_path, CertificateSettings(acme=settings_for(pebble)), on_new_certificate=on_new
             )
         assert manager is not None
         managers.append(manager)
@@ -247,9 +244,12 @@ def test_refused_validation_is_logged_with_the_ca_text_and_retried(
     wrong_port = pebble.http_port + 1 if pebble.http_port < 65535 else pebble.http_port - 1
     received = Received()
     settings = settings_for(pebble, http_port=wrong_port)
-    with caplog.at_level(logging.WARNING, logger="voip.server.acme"):
+    with caplog.at_level(logging.WARNING, logger="voip.server.certs"):
         fallback, manager = resolve_certificate(
-            tmp_path, None, None, settings, on_new_certificate=received, backoff=FAST_BACKOFF
+            tmp_path,
+            CertificateSettings(acme=settings),
+            on_new_certificate=received,
+            backoff=FAST_BACKOFF,
         )
         assert manager is not None
         managers.append(manager)
@@ -280,7 +280,7 @@ def test_unreachable_or_broken_directory_is_logged_and_retried(
     broken = settings_for(pebble, directory_url=pebble.directory_url + "-missing")
     manager = AcmeCertificateManager(broken, tmp_path, received, backoff=FAST_BACKOFF)
     managers.append(manager)
-    with caplog.at_level(logging.ERROR, logger="voip.server.acme"):
+    with caplog.at_level(logging.ERROR, logger="voip.server.certs"):
         manager.start()
         wait_for(lambda: manager.counters.orders_failed >= 2, "two failed orders")
     assert manager.running
@@ -300,3 +300,26 @@ def test_stop_interrupts_the_back_off_wait(
     wait_for(lambda: manager.counters.orders_failed >= 1, "the first failure")
     manager.stop()
     assert not manager.running
+
+
+def test_start_server_runs_the_acme_manager_inside_its_start_and_stop(
+    pebble: Any, tmp_path: Path
+) -> None:
+    """The embedded server chooses its certificate, starts ACME once listening, stops it first."""
+    from voip.server.app import ServerOptions, start_server
+
+    options = ServerOptions(
+        data_dir=tmp_path,
+        certificates=CertificateSettings(acme=settings_for(pebble)),
+        use_uvloop=False,
+    )
+    server = start_server(options)
+    try:
+        fallback = server.fingerprint
+        assert server.acme is not None and server.acme.running
+        wait_for(lambda: server.fingerprint != fallback, "the ACME certificate installed")
+        issued = server.acme.current()
+        assert issued is not None and server.fingerprint == issued.fingerprint
+    finally:
+        server.stop()
+    assert not server.acme.running

@@ -8,17 +8,18 @@ from pathlib import Path
 import pytest
 
 from voip.errors import ConfigError
-from voip.server.acme import AcmeSettings, resolve_certificate
 from voip.server.certs import generate_self_signed
+from voip.server.certs.acme_settings import AcmeSettings
+from voip.server.certs.source import CertificateSettings, resolve_certificate
 
 SETTINGS = AcmeSettings(domain="voice.example.org", email="ops@example.org")
 
 
 def test_without_anything_the_self_signed_certificate_is_used(tmp_path: Path) -> None:
-    bundle, manager = resolve_certificate(tmp_path, None, None, None)
+    bundle, manager = resolve_certificate(tmp_path, CertificateSettings())
     assert manager is None
     assert bundle.source == "self-signed"
-    again, _ = resolve_certificate(tmp_path, None, None, None)
+    again, _ = resolve_certificate(tmp_path, CertificateSettings())
     assert again == bundle
 
 
@@ -26,26 +27,30 @@ def test_files_win(tmp_path: Path) -> None:
     cert_pem, key_pem = generate_self_signed(["files.example"])
     (tmp_path / "c.pem").write_bytes(cert_pem)
     (tmp_path / "k.pem").write_bytes(key_pem)
-    bundle, manager = resolve_certificate(tmp_path, tmp_path / "c.pem", tmp_path / "k.pem", None)
+    bundle, manager = resolve_certificate(
+        tmp_path, CertificateSettings(cert_file=tmp_path / "c.pem", key_file=tmp_path / "k.pem")
+    )
     assert manager is None
     assert bundle.source == "files"
 
 
 def test_cert_without_key_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="--cert and --key go together"):
-        resolve_certificate(tmp_path, tmp_path / "c.pem", None, None)
+    with pytest.raises(ConfigError, match="give both --cert and --key"):
+        CertificateSettings(cert_file=tmp_path / "c.pem")
 
 
 def test_files_and_acme_together_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="give only one"):
-        resolve_certificate(tmp_path, tmp_path / "c.pem", tmp_path / "k.pem", SETTINGS)
+        CertificateSettings(
+            cert_file=tmp_path / "c.pem", key_file=tmp_path / "k.pem", acme=SETTINGS
+        )
 
 
 def test_acme_without_stored_certificate_warns_loudly(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.WARNING, logger="voip.server.acme"):
-        bundle, manager = resolve_certificate(tmp_path, None, None, SETTINGS)
+    with caplog.at_level(logging.WARNING, logger="voip.server.certs"):
+        bundle, manager = resolve_certificate(tmp_path, CertificateSettings(acme=SETTINGS))
     assert manager is not None
     assert not manager.running  # the caller starts it
     assert bundle.is_self_signed

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from voip.errors import ConfigError
-from voip.server.acme import LETSENCRYPT_DIRECTORY, AcmeSettings, Backoff
+from voip.server.certs.acme_settings import LETSENCRYPT_DIRECTORY, AcmeSettings, Backoff
 
 
 def test_no_acme_flags_means_no_acme() -> None:

@@ -1,17 +1,19 @@
 """Starting and stopping a whole server in-process: store, actors, network.
 
 `start_server` is what the CLI runs and what tests and benchmarks use: it
-opens the database, starts the actors in order (store, then network), waits
-until each answers, and returns a `RunningServer` with the bound port and the
-certificate fingerprint. `RunningServer.stop` (or leaving its `with` block)
-stops them in reverse: goodbyes to clients, then the database is flushed and
-closed.
+opens the database, chooses the certificate, starts the actors in order
+(store, then network), waits until each answers, then starts the ACME
+manager (if any) once the server listens, and returns a `RunningServer` with
+the bound port and the certificate fingerprint. `RunningServer.stop` (or
+leaving its `with` block) stops them in reverse: ACME first (so nothing is
+installed into a stopping server), goodbyes to clients, then the database is
+flushed and closed.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -19,7 +21,9 @@ from typing import Any
 import pykka
 
 from voip.server.actors import NetworkActor, NetworkSettings, StoreActor
-from voip.server.certs import CertificateBundle
+from voip.server.certs.acme import AcmeCertificateManager
+from voip.server.certs.bundle import CertificateBundle
+from voip.server.certs.source import CertificateSettings, resolve_certificate
 from voip.server.core import DEFAULT_MAX_CHAT_LENGTH, CoreSettings
 from voip.server.store import Store
 
@@ -33,10 +37,13 @@ IDLE_TIMEOUT = 15.0
 
 @dataclass(frozen=True)
 class ServerOptions:
-    """Everything a server needs, already resolved (certificate loaded, paths known)."""
+    """Everything a server needs: paths known, the certificate chosen or given."""
 
     data_dir: Path
-    bundle: CertificateBundle
+    #: Where the certificate comes from (files, ACME, self-signed in the data dir).
+    certificates: CertificateSettings = field(default_factory=CertificateSettings)
+    #: A ready certificate (tests, benchmarks): served as is, ``certificates`` unused.
+    bundle: CertificateBundle | None = None
     host: str = "127.0.0.1"
     port: int = 0
     name: str = "Lobby"
@@ -55,6 +62,7 @@ class RunningServer:
     def __init__(
         self,
         options: ServerOptions,
+        bundle: CertificateBundle,
         store: pykka.ActorRef[Any],
         network: pykka.ActorRef[Any],
         host: str,
@@ -65,8 +73,10 @@ class RunningServer:
         self.port = port
         self._store = store
         self._network = network
-        self._fingerprint = options.bundle.fingerprint
+        self._fingerprint = bundle.fingerprint
         self._stopped = False
+        #: Renews the certificate when it came from ACME; started by `start_server`.
+        self.acme: AcmeCertificateManager | None = None
 
     @property
     def fingerprint(self) -> bytes:
@@ -98,9 +108,13 @@ class RunningServer:
             return
         self._stopped = True
         try:
-            self._network.stop(timeout=30)
+            if self.acme is not None:
+                self.acme.stop()  # first: no certificate is installed into a stopping server
         finally:
-            self._store.stop(timeout=30)  # after the queued writes: flushes them
+            try:
+                self._network.stop(timeout=30)
+            finally:
+                self._store.stop(timeout=30)  # after the queued writes: flushes them
         logger.info("server stopped")
 
     def __enter__(self) -> RunningServer:
@@ -115,19 +129,41 @@ class RunningServer:
         self.stop()
 
 
+class _Installer:
+    """The ACME manager's callback: hands new certificates to the running server.
+
+    The manager exists before the server does (it picks the first
+    certificate); it is started only once the server is attached.
+    """
+
+    def __init__(self) -> None:
+        self.server: RunningServer | None = None
+
+    def __call__(self, bundle: CertificateBundle) -> None:
+        if self.server is None:
+            raise RuntimeError("no running server to install the certificate in")
+        self.server.set_certificate(bundle)  # thread-safe: an actor message into the loop
+
+
 def start_server(options: ServerOptions) -> RunningServer:
-    """Open the store, start the actors, bind. Raises StorageError/OSError clearly."""
+    """Open the store, choose the certificate, start the actors, bind, start ACME.
+
+    Raises StorageError, CertificateError, ConfigError or OSError with a clear
+    sentence; whatever was started is stopped again first.
+    """
     store = Store.open(options.data_dir)  # StorageError: locked, damaged, too new
     store_ref: pykka.ActorRef[Any] | None = None
     network_ref: pykka.ActorRef[Any] | None = None
+    installer = _Installer()
     try:
+        bundle, acme = _choose_certificate(options, installer)
         store_ref = StoreActor.start(store)
         store_ref.proxy().ping().get(timeout=START_TIMEOUT)
         snapshot = store_ref.proxy().load(options.name).get(timeout=START_TIMEOUT)
         settings = NetworkSettings(
             host=options.host,
             port=options.port,
-            bundle=options.bundle,
+            bundle=bundle,
             core=CoreSettings(
                 server_name=options.name,
                 password=options.password,
@@ -150,9 +186,22 @@ def start_server(options: ServerOptions) -> RunningServer:
         else:
             store.close()
         raise
+    server = RunningServer(options, bundle, store_ref, network_ref, host, port)
     logger.info("listening on %s", format_address(host, port))
-    logger.info("certificate fingerprint %s", options.bundle.fingerprint_text)
-    return RunningServer(options, store_ref, network_ref, host, port)
+    logger.info("certificate fingerprint %s", bundle.fingerprint_text)
+    if acme is not None:
+        installer.server = server
+        server.acme = acme
+        acme.start()  # orders/renews in the background; the server is already serving
+    return server
+
+
+def _choose_certificate(
+    options: ServerOptions, installer: _Installer
+) -> tuple[CertificateBundle, AcmeCertificateManager | None]:
+    if options.bundle is not None:
+        return options.bundle, None
+    return resolve_certificate(options.data_dir, options.certificates, on_new_certificate=installer)
 
 
 def format_address(host: str, port: int) -> str:

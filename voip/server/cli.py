@@ -12,15 +12,13 @@ import logging
 import signal
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
 from voip.errors import CertificateError, ConfigError, StorageError
-from voip.server.acme import CHALLENGES, AcmeCertificateManager
-from voip.server.acme import resolve_certificate as acme_resolve_certificate
-from voip.server.app import RunningServer, ServerOptions, start_server
-from voip.server.certs import CertificateBundle
+from voip.server.app import ServerOptions, start_server
+from voip.server.certs.acme_settings import CHALLENGES
 from voip.server.config import (
     DEFAULT_HOST,
     DEFAULT_PORT,
@@ -85,48 +83,10 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def resolve_certificate(
-    config: ServerConfig, on_new_certificate: Callable[[CertificateBundle], None]
-) -> tuple[CertificateBundle, AcmeCertificateManager | None]:
-    """The one place that decides which certificate the server serves.
-
-    Order: --cert/--key files; else with ACME a stored valid ACME certificate
-    or, until the first order succeeds, the self-signed one; else the
-    self-signed certificate in the data dir (generated on first start). The
-    ACME manager is returned unstarted: start it once the server listens.
-    """
-    return acme_resolve_certificate(
-        config.resolved_data_dir,
-        config.cert,
-        config.key,
-        config.acme_settings(),
-        on_new_certificate=on_new_certificate,
-        hostnames=config.hostnames,
-    )
-
-
-class CertificateInstaller:
-    """The ACME manager's callback: hot-swaps new certificates into the running server.
-
-    The manager exists before the server does (it picks the first
-    certificate), so the server is attached once started; the manager is only
-    started after that, so nothing arrives in between.
-    """
-
-    def __init__(self) -> None:
-        self.server: RunningServer | None = None
-
-    def __call__(self, bundle: CertificateBundle) -> None:
-        server = self.server
-        if server is None:
-            raise RuntimeError("no running server to install the certificate in")
-        server.set_certificate(bundle)  # thread-safe: an actor message into the loop
-
-
-def options_from_config(config: ServerConfig, bundle: CertificateBundle) -> ServerOptions:
+def options_from_config(config: ServerConfig) -> ServerOptions:
     return ServerOptions(
         data_dir=config.resolved_data_dir,
-        bundle=bundle,
+        certificates=config.certificate_settings(),
         host=config.host,
         port=config.port,
         name=config.name,
@@ -183,22 +143,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
 
-    installer = CertificateInstaller()
     try:
         config.resolved_data_dir.mkdir(parents=True, exist_ok=True)
-        bundle, acme = resolve_certificate(config, installer)
-        server = start_server(options_from_config(config, bundle))
+        server = start_server(options_from_config(config))
     except (StorageError, CertificateError, ConfigError, OSError) as exc:
         print(f"voip-server: error: {exc}", file=sys.stderr)
         return 1
     try:
-        installer.server = server
-        if acme is not None:
-            acme.start()  # orders/renews in the background; the server is already serving
         while not stop.wait(1.0):
             pass
     finally:
-        if acme is not None:
-            acme.stop()  # before the server: no certificate is installed into a stopped one
-        server.stop()
+        server.stop()  # ACME first, then the network, then the database
     return 0

@@ -1,8 +1,8 @@
 """Server settings: defaults, the TOML config file, and command-line overrides.
 
 Precedence: built-in defaults < config file (``--config``) < flags. The
-result is one frozen `ServerConfig`; the CLI turns it into `ServerOptions`
-after resolving the certificate.
+result is one frozen `ServerConfig`; the CLI turns it into `ServerOptions`,
+whose `CertificateSettings` the server resolves when it starts.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from typing import Any
 import platformdirs
 
 from voip.errors import ConfigError
-from voip.server.acme import AcmeSettings
+from voip.server.certs.acme_settings import AcmeSettings
+from voip.server.certs.source import CertificateSettings
 
 logger = logging.getLogger(__name__)
 
@@ -70,13 +71,17 @@ class ServerConfig:
             self.acme_ca_bundle,
         )
 
+    def certificate_settings(self) -> CertificateSettings:
+        """Where the certificate comes from. ConfigError if the choice is contradictory."""
+        return CertificateSettings(
+            cert_file=self.cert,
+            key_file=self.key,
+            acme=self.acme_settings(),
+            hostnames=self.hostnames,
+        )
+
     def check(self) -> ServerConfig:
-        if (self.cert is None) != (self.key is None):
-            raise ConfigError("give both --cert and --key, or neither (for a self-signed one)")
-        if self.acme_settings() is not None and self.cert is not None:
-            raise ConfigError(
-                "--cert/--key and --acme-domain both choose the certificate; give only one"
-            )
+        self.certificate_settings()
         if not 0 <= self.port <= 65535:
             raise ConfigError(f"port {self.port} is out of range 0-65535")
         if self.flush_interval_ms < 0 or self.flush_interval_ms > 100:

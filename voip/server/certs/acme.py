@@ -4,14 +4,8 @@ The voice server must keep serving while a CA is slow, down or refusing, so
 everything here runs on one background thread owned by
 ``AcmeCertificateManager``; the server only ever sees finished
 ``CertificateBundle``s through the ``on_new_certificate`` callback and swaps
-them in for new connections (``voip.server.certs.apply_bundle``).
-
-Layout of ``<data dir>/acme/`` (keys 0600)::
-
-    account.key   the ACME account key (EC P-256, JWS ES256)
-    cert.pem      the certificate chain, leaf first
-    cert.key      the certificate's private key
-    cert.json     which domain and CA directory the certificate came from
+them in for new connections (``bundle.apply_bundle``). The files it keeps are
+described in ``acme_store.py``.
 
 See docs/ACME.md for choosing a challenge and testing against staging.
 """
@@ -19,9 +13,7 @@ See docs/ACME.md for choosing a challenge and testing against staging.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
-import re
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -32,12 +24,14 @@ import josepy as jose
 import requests
 from acme import challenges, client, crypto_util, messages
 from acme import errors as acme_errors
-from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from voip.errors import AcmeError, CertificateError, ConfigError
-from voip.server.acme_challenges import (
+from voip.errors import AcmeError, CertificateError
+from voip.server.certs.acme_settings import AcmeSettings, Backoff
+from voip.server.certs.acme_store import AcmeStore
+from voip.server.certs.bundle import CertificateBundle, bundle_from_pem
+from voip.server.certs.challenges import (
     TLSALPN01,
     ChallengeResponder,
     HTTP01Responder,
@@ -46,240 +40,10 @@ from voip.server.acme_challenges import (
     responding,
     tls_alpn01_certificate,
 )
-from voip.server.certs import (
-    CertificateBundle,
-    bundle_from_pem,
-    load_bundle,
-    load_or_create_self_signed,
-    write_private_file,
-    write_public_file,
-)
 
 logger = logging.getLogger(__name__)
 
-LETSENCRYPT_DIRECTORY = "https://acme-v02.api.letsencrypt.org/directory"
-LETSENCRYPT_STAGING_DIRECTORY = "https://acme-staging-v02.api.letsencrypt.org/directory"
-CHALLENGES = ("http-01", "tls-alpn-01")
 USER_AGENT = "voip-server (acme-python)"
-
-_DOMAIN_RE = re.compile(
-    r"^(?=.{1,253}$)(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))+$", re.IGNORECASE
-)
-
-
-# --- settings -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class AcmeSettings:
-    """What to ask which CA for, and how to prove control of the domain."""
-
-    domain: str
-    email: str
-    directory_url: str = LETSENCRYPT_DIRECTORY
-    challenge: str = "http-01"
-    http_port: int = 80
-    tls_alpn_port: int = 443
-    #: PEM file of CA roots to trust for the *directory's* HTTPS (e.g. pebble's); None: system.
-    ca_bundle: Path | None = None
-    renew_before: dt.timedelta = dt.timedelta(days=30)
-    #: How often a certificate that is not yet due is looked at again.
-    check_interval: dt.timedelta = dt.timedelta(hours=12)
-    #: Address the challenge listeners bind to; "" means every IPv4 and IPv6 address.
-    bind_host: str = ""
-
-    def __post_init__(self) -> None:
-        if not self.domain or not self.email:
-            raise ConfigError(
-                "--acme-domain needs --acme-email"
-                if self.domain
-                else "--acme-email needs --acme-domain"
-            )
-        if not _DOMAIN_RE.match(self.domain) and not self.domain.startswith("*."):
-            raise ConfigError(
-                f"--acme-domain {self.domain!r} is not a fully qualified domain name; "
-                "give the public DNS name clients use, e.g. voice.example.org"
-            )
-        if "@" not in self.email or self.email.startswith("mailto:"):
-            raise ConfigError(
-                f"--acme-email {self.email!r} is not an email address (name@example.org); "
-                "the CA uses it for expiry and account notices"
-            )
-        if self.challenge not in CHALLENGES:
-            raise ConfigError(
-                f"--acme-challenge {self.challenge!r} is not supported; "
-                f"choose one of {', '.join(CHALLENGES)}"
-            )
-        for flag, port in (
-            ("--acme-http-port", self.http_port),
-            ("--acme-tls-port", self.tls_alpn_port),
-        ):
-            if not 1 <= port <= 65535:
-                raise ConfigError(f"{flag} {port} is not a TCP port (1-65535)")
-        if not self.directory_url.startswith(("https://", "http://")):
-            raise ConfigError(
-                f"--acme-directory {self.directory_url!r} is not a URL; give the CA's ACME "
-                f"directory, e.g. {LETSENCRYPT_STAGING_DIRECTORY}"
-            )
-        if self.ca_bundle is not None and not Path(self.ca_bundle).is_file():
-            raise ConfigError(f"the ACME CA bundle {self.ca_bundle} does not exist")
-        if self.renew_before <= dt.timedelta(0):
-            raise ConfigError("the ACME renewal margin must be positive")
-
-    @classmethod
-    def from_args(
-        cls,
-        domain: str | None,
-        email: str | None,
-        directory: str | None = None,
-        challenge: str | None = None,
-        http_port: int | None = None,
-        tls_port: int | None = None,
-        ca_bundle: Path | str | None = None,
-    ) -> AcmeSettings | None:
-        """Settings from CLI flags / config; None when ACME was not asked for at all."""
-        if not domain and not email:
-            for flag, value in (
-                ("--acme-directory", directory),
-                ("--acme-challenge", challenge),
-                ("--acme-http-port", http_port),
-                ("--acme-tls-port", tls_port),
-                ("--acme-ca-bundle", ca_bundle),
-            ):
-                if value is not None:
-                    raise ConfigError(
-                        f"{flag} only makes sense with --acme-domain and --acme-email"
-                    )
-            return None
-        if not domain:
-            raise ConfigError(
-                "--acme-email needs --acme-domain (the domain to get a certificate for)"
-            )
-        if not email:
-            raise ConfigError("--acme-domain needs --acme-email (the CA's contact for the account)")
-        kwargs: dict[str, Any] = {}
-        if directory is not None:
-            kwargs["directory_url"] = directory
-        if challenge is not None:
-            kwargs["challenge"] = challenge
-        if http_port is not None:
-            kwargs["http_port"] = int(http_port)
-        if tls_port is not None:
-            kwargs["tls_alpn_port"] = int(tls_port)
-        if ca_bundle is not None:
-            kwargs["ca_bundle"] = Path(ca_bundle)
-        return cls(domain=domain.strip().lower().rstrip("."), email=email.strip(), **kwargs)
-
-
-# --- back-off -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Backoff:
-    """Delay before retry number ``failures`` (1-based): initial * factor**(n-1), capped."""
-
-    initial: dt.timedelta = dt.timedelta(minutes=1)
-    maximum: dt.timedelta = dt.timedelta(hours=6)
-    factor: float = 2.0
-
-    def delay(self, failures: int) -> dt.timedelta:
-        seconds = self.initial.total_seconds() * self.factor ** max(0, failures - 1)
-        return min(dt.timedelta(seconds=seconds), self.maximum)
-
-
-# --- storage ------------------------------------------------------------------------
-
-
-class AcmeStore:
-    """The files under ``<data dir>/acme``."""
-
-    def __init__(self, data_dir: Path) -> None:
-        self.directory = Path(data_dir) / "acme"
-        self.account_key = self.directory / "account.key"
-        self.cert = self.directory / "cert.pem"
-        self.cert_key = self.directory / "cert.key"
-        self.meta = self.directory / "cert.json"
-
-    def load_or_create_account_key(self) -> jose.JWKEC:
-        if self.account_key.exists():
-            try:
-                key = serialization.load_pem_private_key(
-                    self.account_key.read_bytes(), password=None
-                )
-            except (OSError, ValueError) as exc:
-                raise AcmeError(
-                    f"the ACME account key {self.account_key} is unreadable: {exc}; "
-                    "move it away to register a new account"
-                ) from exc
-            if not isinstance(key, ec.EllipticCurvePrivateKey):
-                raise AcmeError(f"the ACME account key {self.account_key} is not an EC key")
-            return jose.JWKEC(key=key)
-        key = ec.generate_private_key(ec.SECP256R1())
-        write_private_file(
-            self.account_key,
-            key.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            ),
-        )
-        logger.info("created a new ACME account key in %s", self.account_key)
-        return jose.JWKEC(key=key)
-
-    def load(self, settings: AcmeSettings) -> CertificateBundle | None:
-        """The stored certificate if it is for these settings and not expired."""
-        if not self.cert.exists() or not self.cert_key.exists():
-            return None
-        try:
-            bundle = load_bundle(self.cert, self.cert_key, source="acme")
-            meta = json.loads(self.meta.read_text()) if self.meta.exists() else {}
-        except (CertificateError, OSError, ValueError) as exc:
-            logger.warning("ignoring the stored ACME certificate in %s: %s", self.directory, exc)
-            return None
-        if meta.get("directory_url") != settings.directory_url:
-            logger.info(
-                "the stored ACME certificate came from %s, not %s: ordering a new one",
-                meta.get("directory_url"),
-                settings.directory_url,
-            )
-            return None
-        if settings.domain not in _dns_names(bundle):
-            logger.info(
-                "the stored ACME certificate is for %s, not %s: ordering a new one",
-                ", ".join(_dns_names(bundle)),
-                settings.domain,
-            )
-            return None
-        if bundle.remaining() <= dt.timedelta(0):
-            logger.info("the stored ACME certificate expired on %s", bundle.not_after)
-            return None
-        return bundle
-
-    def save(self, bundle: CertificateBundle, settings: AcmeSettings) -> None:
-        # Key first: a crash between the writes leaves a pair that load() rejects
-        # (key does not match), which only costs one new order.
-        write_private_file(self.cert_key, bundle.key_pem)
-        write_public_file(self.cert, bundle.cert_chain_pem)
-        write_public_file(
-            self.meta,
-            json.dumps(
-                {
-                    "domain": settings.domain,
-                    "directory_url": settings.directory_url,
-                    "not_after": bundle.not_after.isoformat(),
-                    "fingerprint": bundle.fingerprint_text,
-                },
-                indent=2,
-            ).encode(),
-        )
-
-
-def _dns_names(bundle: CertificateBundle) -> list[str]:
-    try:
-        san = bundle.leaf().extensions.get_extension_for_class(x509.SubjectAlternativeName)
-    except x509.ExtensionNotFound:
-        return []
-    return [name.lower() for name in san.value.get_values_for_type(x509.DNSName)]
 
 
 # --- CA error text ------------------------------------------------------------------
@@ -440,7 +204,7 @@ class AcmeCertificateManager:
                 self.settings.directory_url,
                 failures,
                 describe_failure(exc),
-                _human(delay),
+                human_duration(delay),
                 f"the previous ACME certificate (valid until {have.not_after:%Y-%m-%d})"
                 if have
                 else "the fallback certificate",
@@ -456,9 +220,9 @@ class AcmeCertificateManager:
             logger.warning(
                 "the CA issues certificates valid for %s only, less than the renewal margin %s; "
                 "renewing again in %s",
-                _human(bundle.remaining()),
-                _human(self.settings.renew_before),
-                _human(self.settings.check_interval),
+                human_duration(bundle.remaining()),
+                human_duration(self.settings.renew_before),
+                human_duration(self.settings.check_interval),
             )
         return self.settings.check_interval
 
@@ -612,7 +376,7 @@ class AcmeCertificateManager:
             if dt.datetime.now() >= deadline:
                 raise AcmeError(
                     f"the CA did not validate {authzr.body.identifier.value} within "
-                    f"{_human(self.authorization_timeout)}"
+                    f"{human_duration(self.authorization_timeout)}"
                 )
             self._check_stop(interval)
             interval = min(interval * 2, 3.0)
@@ -622,7 +386,7 @@ class AcmeCertificateManager:
             raise _Stopped()
 
 
-def _human(delta: dt.timedelta) -> str:
+def human_duration(delta: dt.timedelta) -> str:
     seconds = int(delta.total_seconds())
     if seconds < 120:
         return f"{max(delta.total_seconds(), 0):.3g} s"
@@ -631,66 +395,3 @@ def _human(delta: dt.timedelta) -> str:
     if seconds < 172800:
         return f"{seconds / 3600:.1f} h"
     return f"{seconds // 86400} days"
-
-
-# --- choosing the server's certificate ---------------------------------------------------
-
-
-def resolve_certificate(
-    data_dir: Path,
-    cert_file: Path | None,
-    key_file: Path | None,
-    acme_settings: AcmeSettings | None,
-    *,
-    on_new_certificate: Callable[[CertificateBundle], None] | None = None,
-    hostnames: Sequence[str] = ("localhost",),
-    backoff: Backoff | None = None,
-) -> tuple[CertificateBundle, AcmeCertificateManager | None]:
-    """The certificate to serve now, and the ACME manager to start (not started yet).
-
-    Order of preference: operator files; a stored valid ACME certificate; the
-    self-signed one (with a loud warning when ACME is configured, since
-    clients that do not pin will refuse it until the first order succeeds).
-    """
-    if (cert_file is None) != (key_file is None):
-        raise ConfigError("--cert and --key go together: give both files or neither")
-    if cert_file is not None and key_file is not None:
-        if acme_settings is not None:
-            raise ConfigError(
-                "--cert/--key and --acme-domain both choose the certificate; give only one"
-            )
-        bundle = load_bundle(cert_file, key_file)
-        logger.info("serving the certificate from %s: %s", cert_file, bundle.fingerprint_text)
-        return bundle, None
-    if acme_settings is None:
-        bundle = load_or_create_self_signed(data_dir, hostnames)
-        return bundle, None
-
-    def _not_wired(bundle: CertificateBundle) -> None:
-        logger.warning(
-            "a new ACME certificate %s was obtained but nothing installs it",
-            bundle.fingerprint_text,
-        )
-
-    manager = AcmeCertificateManager(
-        acme_settings, data_dir, on_new_certificate or _not_wired, backoff=backoff
-    )
-    stored = manager.current()
-    if stored is not None:
-        logger.info(
-            "serving the stored ACME certificate for %s: %s, valid until %s",
-            acme_settings.domain,
-            stored.fingerprint_text,
-            stored.not_after.isoformat(),
-        )
-        return stored, manager
-    names = [acme_settings.domain, *(h for h in hostnames if h != acme_settings.domain)]
-    fallback = load_or_create_self_signed(data_dir, names)
-    logger.warning(
-        "NO ACME CERTIFICATE YET for %s: serving the SELF-SIGNED certificate %s until the first "
-        "ACME order succeeds. Clients that verify certificates will refuse to connect until then; "
-        "watch this log for the ACME result.",
-        acme_settings.domain,
-        fallback.fingerprint_text,
-    )
-    return fallback, manager

@@ -31,7 +31,7 @@ from acme import challenges
 from cryptography import x509
 from cryptography.x509.oid import ObjectIdentifier
 
-from voip.server.certs import self_signed_pem
+from voip.server.certs.self_signed import self_signed_pem
 
 logger = logging.getLogger(__name__)
 
