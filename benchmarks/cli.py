@@ -21,7 +21,7 @@ from pathlib import Path
 from benchmarks.report import Record, Unavailable, emit, save
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
-BENCHMARKS = ("jitter", "mix", "quality", "relay", "e2e")
+BENCHMARKS = ("jitter", "mix", "quality", "resample", "relay", "e2e")
 
 Runner = Callable[[argparse.Namespace], list[Record]]
 
@@ -51,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common(quality)
     quality.add_argument("--wav", type=Path, default=None,
                          help="speech WAV to use instead of espeak-ng's")
+    _common(sub.add_parser("resample", help="resampling cost and quality (libsoxr, scipy)"))
     relay = sub.add_parser("relay", help="server CPU per relayed datagram, real QUIC clients")
     _common(relay)
     _relay_options(relay)

@@ -51,11 +51,11 @@ import numpy.typing as npt
 
 from benchmarks import traces
 from benchmarks.report import Record, Unavailable
+from voip.audio.audiofile import read_audio
 from voip.audio.codec import FRAME_SAMPLES
 from voip.audio.jitter import JitterBuffer, PlayoutKind
 from voip.audio.opus import DTX_MAX_BYTES, OpusDecoder, OpusEncoder
 from voip.audio.playback import QUIET_POWER
-from voip.audio.wav import read_wav
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ Samples = npt.NDArray[np.float32]
 def speech(text: str, wav: Path | None) -> tuple[Samples, str]:
     """48 kHz mono speech peaking at 0.5, and where it came from."""
     if wav is not None:
-        source, x = str(wav), read_wav(wav)
+        source, x = str(wav), read_audio(wav)
     elif shutil.which("espeak-ng"):
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "speech.wav"
@@ -98,10 +98,10 @@ def speech(text: str, wav: Path | None) -> tuple[Samples, str]:
                 ["espeak-ng", "-v", "en-us", "-s", "155", "-w", str(path), text],
                 check=True, capture_output=True, timeout=60,
             )
-            source, x = "espeak-ng", read_wav(path)
+            source, x = "espeak-ng", read_audio(path)
     elif FALLBACK_WAV.exists():
         log.warning("espeak-ng not found; using the committed %s", FALLBACK_WAV.name)
-        source, x = f"file:{FALLBACK_WAV.name}", read_wav(FALLBACK_WAV)
+        source, x = f"file:{FALLBACK_WAV.name}", read_audio(FALLBACK_WAV)
     else:
         raise Unavailable("neither espeak-ng nor the fallback speech WAV is available")
     frames = len(x) // FRAME_SAMPLES

@@ -18,6 +18,7 @@ EXPECTED = {
     "relay": {"benchmark", "kind", "clients", "talkers", "cpu_us_per_relayed", "relayed_per_s",
               "loss_pct", "delay_ms_p50", "delay_ms_p99", "server_cpu_s"},
     "e2e": {"benchmark", "kind", "case", "latency_ms_p50", "latency_ms_p99", "clicks_heard"},
+    "resample": {"benchmark", "kind", "impl", "rate_in", "rate_out", "ms_per_s", "sine_err_db"},
 }
 BY_KIND = {
     ("jitter", "cost"): {"us_per_packet", "packets"},
@@ -59,6 +60,9 @@ def test_subcommand_prints_json_records(name: str) -> None:
         assert {("random", 10), ("bursty", 20), ("none", 0)} <= cases
         variants = {r["variant"] for r in records if r["kind"] == "pesq"}
         assert {"fec+plc", "plc", "fec+silence", "silence"} <= variants
+    if name == "resample":
+        pairs = {(r["rate_in"], r["rate_out"]) for r in records if r["impl"] == "pipeline"}
+        assert {(16_000, 48_000), (44_100, 48_000), (48_000, 16_000)} <= pairs
     if name == "relay":
         (record,) = records
         assert record["relayed"] > 0 and record["server_cpu_s"] > 0

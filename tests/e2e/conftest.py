@@ -22,8 +22,8 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+from voip.audio.audiofile import read_audio, write_audio
 from voip.audio.signals import speech_like
-from voip.audio.wav import read_wav, write_wav
 from voip.client import BackendHandle
 from voip.client import commands as c
 from voip.client.audio_io import ArrayIO
@@ -102,8 +102,8 @@ def speech_wav(path: Path) -> npt.NDArray[np.float32]:
             timeout=30,
         )
     else:
-        write_wav(path, speech_like(4.0))
-    return read_wav(path)
+        write_audio(path, speech_like(4.0))
+    return read_audio(path)
 
 
 class Helpers:

@@ -37,8 +37,8 @@ from pathlib import Path
 from typing import Any
 
 from voip.audio.analysis import align, segmental_correlation
+from voip.audio.audiofile import read_audio
 from voip.audio.codec import SAMPLE_RATE
-from voip.audio.wav import read_wav
 
 log = logging.getLogger(__name__)
 
@@ -143,8 +143,8 @@ def measure(
     speech: Path, recording: Path, speaker: dict[str, Any], listener: dict[str, Any]
 ) -> Measurement:
     """Find the speech anywhere in the recording; score it and time it."""
-    source = read_wav(speech)
-    heard = read_wav(recording)
+    source = read_audio(speech)
+    heard = read_audio(recording)
     found = align(source, heard, max_lag=heard.size - 1)
     delay = sink_time(listener, found.lag_samples) - speaker["source_started_at"]
     return Measurement(

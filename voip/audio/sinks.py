@@ -26,12 +26,12 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from voip.audio.audiofile import write_audio
 from voip.audio.codec import FRAME_SAMPLES, SAMPLE_RATE, Frame
 from voip.audio.device_stream import DeviceStream
 from voip.audio.devices import DeviceSpec
 from voip.audio.pacing import FramePacer
 from voip.audio.ring import SampleRing
-from voip.audio.wav import write_wav
 
 
 class FrameSink(Protocol):
@@ -92,7 +92,7 @@ class RecordingSink(PacedSink):
 
     def save(self, path: str | Path) -> None:
         """Write the recording as 48 kHz mono 16-bit WAV."""
-        write_wav(path, self.samples())
+        write_audio(path, self.samples())
 
 
 class SoundDeviceSink(DeviceStream):

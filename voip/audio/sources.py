@@ -1,4 +1,4 @@
-"""Where captured frames come from: the sound card, or an array / WAV file.
+"""Where captured frames come from: the sound card, or an array / audio file.
 
 ``CaptureEngine`` reads 20 ms frames from a ``FrameSource`` and does not care
 which. The sound card source keeps the PortAudio callback down to one copy
@@ -16,12 +16,12 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from voip.audio.audiofile import read_audio
 from voip.audio.codec import FRAME_SAMPLES, SAMPLE_RATE, Frame
 from voip.audio.device_stream import DeviceStream
 from voip.audio.devices import DeviceSpec
 from voip.audio.pacing import FramePacer
 from voip.audio.ring import SampleRing
-from voip.audio.wav import read_wav
 
 
 class FrameSource(Protocol):
@@ -58,8 +58,8 @@ class ArraySource:
 
     @classmethod
     def from_wav(cls, path: str | Path, realtime: bool = True, loop: bool = False) -> ArraySource:
-        """Any WAV file, resampled to 48 kHz mono."""
-        return cls(read_wav(path), realtime=realtime, loop=loop)
+        """Any audio file libsndfile opens (WAV, FLAC, Ogg, MP3, ...), as 48 kHz mono."""
+        return cls(read_audio(path), realtime=realtime, loop=loop)
 
     @property
     def finished(self) -> bool:

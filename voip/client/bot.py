@@ -2,8 +2,8 @@
 
 It is the real client backend (`BackendHandle`, the same actors, capture,
 Opus, jitter buffers and mixing as the GUI) with files in place of the sound
-card: `--play` a WAV file as its voice and/or `--record` what it hears to a
-WAV file. See docs/BOT.md for the options, exit codes and examples.
+card: `--play` an audio file (WAV, FLAC, Ogg, MP3) as its voice and/or
+`--record` what it hears to a WAV file. See docs/BOT.md for the options, exit codes and examples.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from voip.audio.audiofile import read_audio
 from voip.audio.codec import SAMPLE_RATE
-from voip.audio.wav import read_wav
 from voip.client import commands as c
 from voip.client.audio_io import ArrayIO
 from voip.client.backend import BackendHandle
@@ -47,7 +47,7 @@ EXIT_USAGE = 2  # bad arguments (argparse)
 EXIT_CONNECTION = 3  # refused, unreachable, wrong password, lost
 EXIT_CERTIFICATE = 4  # certificate not trusted or changed
 EXIT_ROOM = 5  # room not found / not creatable / join refused
-EXIT_AUDIO = 6  # WAV file unreadable or not writable
+EXIT_AUDIO = 6  # audio file unreadable or not writable
 
 #: After the file has been played, stay this long so the last frames reach the server.
 PLAY_TAIL_SECONDS = 0.5
@@ -128,7 +128,7 @@ class Bot:
         samples = None
         if o.play is not None:
             try:
-                samples = read_wav(o.play)
+                samples = read_audio(o.play)
             except AudioError as exc:
                 raise BotError(EXIT_AUDIO, str(exc)) from exc
             self.say(f"loaded {o.play} ({samples.size / SAMPLE_RATE:.2f} s at 48 kHz)")
@@ -371,7 +371,7 @@ def _percent(text: str) -> float:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="voip-bot",
-        description="A headless voip client: connects, joins a room, plays a WAV file as "
+        description="A headless voip client: connects, joins a room, plays an audio file as "
         "its voice and/or records what it hears. See docs/BOT.md.",
     )
     p.add_argument("--server", required=True, metavar="HOST:PORT", help="server address")
@@ -383,7 +383,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="room to join: an id, or a name (created under the root room if missing)",
     )
     p.add_argument(
-        "--play", type=Path, metavar="FILE.wav", help="transmit this WAV file (any rate)"
+        "--play", type=Path, metavar="FILE",
+        help="transmit this audio file (WAV, FLAC, Ogg, MP3; any rate)",
     )
     p.add_argument("--record", type=Path, metavar="FILE.wav", help="record what is heard")
     p.add_argument(
