@@ -35,7 +35,7 @@ def run_bot(server: Any, tmp_path: Path, *args: str) -> subprocess.CompletedProc
         (("--name", "bot", "--trust-fingerprint", "SHA256:00:11"), 4, "not the SHA256:00:11"),
         (("--name", "bot", "--accept-new-certificate", "--room", "999"), 5, "no room with id 999"),
         (("--name", "", "--accept-new-certificate"), 3, "display name refused"),
-        (("--name", "bot", "--play", "/nonexistent/voice.wav"), 6, "cannot read WAV file"),
+        (("--name", "bot", "--play", "/nonexistent/voice.wav"), 6, "cannot read audio file"),
     ],
 )
 def test_failures_have_an_exit_code_and_a_sentence(
