@@ -62,6 +62,9 @@ def test_hash_is_blake3_of_canonical_bytes() -> None:
         StateModel.build(ROOMS, USERS[:2]),
         StateModel.build(ROOMS[:3], USERS[:1]),
         StateModel.build(ROOMS, [*USERS[:2], UserInfo(13, "cy", 4)]),
+        StateModel.build(ROOMS, [*USERS[:2], UserInfo(12, "cy", 4, server_mute=True)]),
+        StateModel.build(ROOMS, [*USERS[:2], UserInfo(12, "cy", 4, server_deaf=True)]),
+        StateModel.build(ROOMS, [*USERS[:2], UserInfo(12, "cy", 4, roles=("mod",))]),
     ],
 )
 def test_any_change_changes_hash(changed: StateModel) -> None:
@@ -72,7 +75,26 @@ def _update(**kwargs: object) -> pb.StateUpdate:
     return pb.StateUpdate(**kwargs)  # type: ignore[arg-type]
 
 
+def test_users_without_moderation_fields_hash_as_before() -> None:
+    """A user with no mute, deafen or roles serializes exactly like the three-field User."""
+    import blake3
+
+    old_form = pb.ServerState(
+        rooms=[pb.RoomInfo(id=r.id, name=r.name, parent_id=r.parent_id) for r in ROOMS],
+        users=[pb.User(id=u.id, name=u.name, room_id=u.room_id) for u in USERS],
+    ).SerializeToString(deterministic=True)
+    assert state_hash(base()) == blake3.blake3(old_form).digest()
+
+
 UPDATES = {
+    "user_server_muted": (
+        _update(user_server_muted=pb.UserServerMuted(user_id=11, server_mute=True)),
+        lambda s: s.users[11].server_mute and not s.users[11].server_deaf,
+    ),
+    "user_roles_changed": (
+        _update(user_roles_changed=pb.UserRolesChanged(user_id=11, roles=["mod", "dj"])),
+        lambda s: s.users[11].roles == ("dj", "mod"),
+    ),
     "user_joined": (
         _update(user_joined=pb.UserJoined(user=pb.User(id=20, name="dee", room_id=3))),
         lambda s: s.users[20] == UserInfo(20, "dee", 3),

@@ -155,7 +155,7 @@ class Client:
         self.protocol.transmit()
 
     async def request(self, **payload: Any) -> voip_pb2.Envelope:
-        """Send a request and return its answer (ack or error)."""
+        """Send a request and return its answer (ack, error, or a query's reply)."""
         rid = self._next_request
         self._next_request += 1
         self.send(voip_pb2.Envelope(request_id=rid, **payload))
@@ -164,7 +164,7 @@ class Client:
                 (
                     e
                     for e in self.protocol.envelopes
-                    if e.request_id == rid and e.WhichOneof("payload") in ("ack", "error")
+                    if e.request_id == rid
                 ),
                 None,
             ),

@@ -3,110 +3,23 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
 
 import pytest
 from nacl.signing import SigningKey
+from voip_tests_core_harness import FP, NOW, Harness, Peer, snapshot
 
 from voip.proto import voip_pb2
 from voip.protocol.handshake import make_hello
-from voip.protocol.state import Room, StateModel, apply_update, state_hash
-from voip.server.core import Action, Close, CoreSettings, Persist, Route, Send, ServerCore
-from voip.server.records import Snapshot, UserRecord
+from voip.protocol.state import Room, state_hash
+from voip.server.core import CoreSettings, ServerCore
+from voip.server.records import UserRecord
 from voip.server.session_state import SessionState
-
-FP = hashlib.sha256(b"cert").digest()
-NOW = 1_700_000_000.0
-
-
-def snapshot(users: tuple[UserRecord, ...] = ()) -> Snapshot:
-    return Snapshot(users=users, rooms=(Room(1, "Lobby", 0),), next_user_id=1, next_room_id=2)
-
-
-@dataclass
-class Peer:
-    """One simulated client: its key, and what the core sent it so far."""
-
-    sid: int
-    key: SigningKey = field(default_factory=SigningKey.generate)
-    inbox: list[voip_pb2.Envelope] = field(default_factory=list)
-    closed: Close | None = None
-    state: StateModel | None = None
-    user_id: int = 0
-
-    def kinds(self) -> list[str | None]:
-        return [e.WhichOneof("payload") for e in self.inbox]
-
-    def take(self) -> list[voip_pb2.Envelope]:
-        out, self.inbox = self.inbox, []
-        return out
-
-
-class Harness:
-    def __init__(self, core: ServerCore | None = None, password: str = "") -> None:
-        self.core = core or ServerCore(CoreSettings(password=password), snapshot())
-        self.peers: dict[int, Peer] = {}
-        self.persisted: list[Persist] = []
-        self.routes: dict[int, int | None] = {}
-        self.now = NOW
-
-    def dispatch(self, actions: list[Action]) -> list[Action]:
-        for a in actions:
-            if isinstance(a, Send):
-                peer = self.peers[a.session]
-                peer.inbox.append(a.envelope)
-                self._track_state(peer, a.envelope)
-            elif isinstance(a, Close):
-                self.peers[a.session].closed = a
-            elif isinstance(a, Persist):
-                self.persisted.append(a)
-            elif isinstance(a, Route):
-                self.routes[a.session] = a.room_id
-        return actions
-
-    @staticmethod
-    def _track_state(peer: Peer, env: voip_pb2.Envelope) -> None:
-        if env.HasField("server_state"):
-            peer.state = StateModel.from_proto(env.server_state)
-            assert state_hash(peer.state) == env.state_hash
-        elif env.HasField("state_update"):
-            assert peer.state is not None, "update before snapshot"
-            peer.state = apply_update(peer.state, env.state_update, env.state_hash)
-
-    def open(self, sid: int, password: str = "", **hello: object) -> Peer:
-        peer = self.peers[sid] = Peer(sid)
-        self.dispatch(self.core.connect(sid, FP))
-        self.dispatch(self.core.open_stream(sid))
-        challenge = peer.inbox[-1].challenge
-        assert len(challenge.nonce) == 32
-        msg = make_hello(
-            challenge=challenge,
-            cert_fingerprint=hello.pop("fingerprint", FP),  # type: ignore[arg-type]
-            public_key=bytes(peer.key.verify_key),
-            sign=lambda data: bytes(peer.key.sign(data).signature),
-            display_name=str(hello.pop("name", f"user{sid}")),
-            password=password,
-        )
-        for k, v in hello.items():
-            setattr(msg, k, v)
-        peer.take()
-        self.dispatch(self.core.receive(sid, voip_pb2.Envelope(client_hello=msg), self.now))
-        if peer.inbox and peer.inbox[0].HasField("welcome"):
-            peer.user_id = peer.inbox[0].welcome.user_id
-        return peer
-
-    def request(self, sid: int, rid: int, **payload: object) -> voip_pb2.Envelope:
-        env = voip_pb2.Envelope(request_id=rid, **payload)  # type: ignore[arg-type]
-        self.dispatch(self.core.receive(sid, env, self.now))
-        answers = [e for e in self.peers[sid].inbox if e.request_id == rid]
-        assert len(answers) == 1, answers
-        return answers[0]
 
 
 def test_auth_success_welcome_snapshot_and_join_notice() -> None:
     h = Harness()
     a = h.open(1, name="alice")
-    assert a.kinds() == ["welcome", "server_state"]
+    assert a.kinds() == ["welcome", "server_state", "permissions"]
     assert a.inbox[0].welcome.user_id == 1
     assert a.inbox[0].welcome.root_room_id == 1
     assert a.inbox[0].welcome.max_chat_length == 5000
@@ -192,8 +105,9 @@ def test_room_lifecycle_updates_reach_everyone_before_the_ack() -> None:
     a.take(), b.take()
     ack = h.request(1, 10, create_room=voip_pb2.CreateRoom(parent_id=1, name="Games"))
     assert ack.HasField("ack")
-    assert a.kinds() == ["state_update", "ack"]  # update first, then ack
-    assert b.kinds() == ["state_update"]
+    # update first, then the new room's permissions, then the ack
+    assert a.kinds() == ["state_update", "permissions", "ack"]
+    assert b.kinds() == ["state_update", "permissions"]
     room_id = b.inbox[0].state_update.room_created.room.id
     assert room_id == 2
     h.request(2, 11, create_room=voip_pb2.CreateRoom(parent_id=room_id, name="Chess"))
@@ -202,10 +116,10 @@ def test_room_lifecycle_updates_reach_everyone_before_the_ack() -> None:
     assert h.request(1, 13, join_room=voip_pb2.JoinRoom(room_id=room_id)).error.code == (
         voip_pb2.ALREADY_IN_ROOM
     )
-    h.request(2, 14, rename_room=voip_pb2.RenameRoom(room_id=room_id, name="Board games"))
+    h.request(1, 14, rename_room=voip_pb2.RenameRoom(room_id=room_id, name="Board games"))
     assert a.state is not None and a.state.rooms[room_id].name == "Board games"
     # delete with a user and a child room inside: both move to the parent
-    assert h.request(2, 15, delete_room=voip_pb2.DeleteRoom(room_id=room_id)).HasField("ack")
+    assert h.request(1, 15, delete_room=voip_pb2.DeleteRoom(room_id=room_id)).HasField("ack")
     assert a.state == b.state == h.core.state
     assert a.state.users[1].room_id == 1
     assert a.state.rooms[3].parent_id == 1
@@ -221,7 +135,7 @@ def test_room_lifecycle_updates_reach_everyone_before_the_ack() -> None:
         ({"delete_room": voip_pb2.DeleteRoom(room_id=99)}, voip_pb2.UNKNOWN_ROOM),
         ({"join_room": voip_pb2.JoinRoom(room_id=99)}, voip_pb2.UNKNOWN_ROOM),
         ({"rename_room": voip_pb2.RenameRoom(room_id=99, name="x")}, voip_pb2.UNKNOWN_ROOM),
-        ({"rename_room": voip_pb2.RenameRoom(room_id=1, name=" x")}, voip_pb2.INVALID_NAME),
+        ({"set_display_name": voip_pb2.SetDisplayName(name=" x")}, voip_pb2.INVALID_NAME),
         ({"create_room": voip_pb2.CreateRoom(parent_id=99, name="x")}, voip_pb2.UNKNOWN_ROOM),
         ({"create_room": voip_pb2.CreateRoom(parent_id=0, name="x")}, voip_pb2.UNKNOWN_ROOM),
         ({"create_room": voip_pb2.CreateRoom(parent_id=1, name="")}, voip_pb2.INVALID_NAME),
@@ -366,8 +280,8 @@ def test_state_hash_agreement_after_many_changes() -> None:
     h.request(2, 2, create_room=voip_pb2.CreateRoom(parent_id=2, name="B"))
     h.request(3, 3, join_room=voip_pb2.JoinRoom(room_id=3))
     h.request(1, 4, join_room=voip_pb2.JoinRoom(room_id=2))
-    h.request(2, 5, rename_room=voip_pb2.RenameRoom(room_id=1, name="Root"))
-    h.request(2, 6, delete_room=voip_pb2.DeleteRoom(room_id=2))
+    h.request(2, 5, rename_room=voip_pb2.RenameRoom(room_id=3, name="Bee"))
+    h.request(1, 6, delete_room=voip_pb2.DeleteRoom(room_id=2))
     h.request(3, 7, set_display_name=voip_pb2.SetDisplayName(name="carol"))
     h.dispatch(h.core.disconnect(2, NOW))
     for p in (peers[0], peers[2]):

@@ -189,9 +189,9 @@ def test_state_hash_agreement_after_a_series_of_changes(server: RunningServer) -
         await b.request(create_room=voip_pb2.CreateRoom(parent_id=2, name="Two"))
         await c.request(join_room=voip_pb2.JoinRoom(room_id=3))
         await a.request(join_room=voip_pb2.JoinRoom(room_id=2))
-        await b.request(rename_room=voip_pb2.RenameRoom(room_id=1, name="Root"))
+        await b.request(rename_room=voip_pb2.RenameRoom(room_id=3, name="Deux"))
         await c.request(set_display_name=voip_pb2.SetDisplayName(name="carol"))
-        await b.request(delete_room=voip_pb2.DeleteRoom(room_id=2))
+        await a.request(delete_room=voip_pb2.DeleteRoom(room_id=2))
         late = await Client.join(server.port, name="late")
         await a.request(create_room=voip_pb2.CreateRoom(parent_id=3, name="Three"))
         everyone = [*clients, late]
@@ -348,6 +348,10 @@ def test_restart_keeps_rooms_and_user_ids(tmp_path: Path, make_options: Options)
         a = await Client.join(server.port, name="alice", key=key)
         await Client.join(server.port, name="someone")  # takes an id, then goes away
         await a.request(create_room=voip_pb2.CreateRoom(parent_id=1, name="Kept"))
+        refused = await a.request(rename_room=voip_pb2.RenameRoom(room_id=1, name="Home"))
+        assert refused.error.code == voip_pb2.PERMISSION_DENIED  # only admins rename the root
+        token = voip_pb2.RedeemAdminToken(token=server.admin_token)
+        assert (await a.request(redeem_admin_token=token)).HasField("ack")
         await a.request(rename_room=voip_pb2.RenameRoom(room_id=1, name="Home"))
         await a.close()
         return a.user_id
@@ -359,6 +363,8 @@ def test_restart_keeps_rooms_and_user_ids(tmp_path: Path, make_options: Options)
         assert stranger.user_id not in (old_id, old_id + 1)
         state = a.sync()
         assert {r.name for r in state.rooms.values()} == {"Home", "Kept"}
+        assert state.users[old_id].roles == ("admin",)  # the role belongs to the key
+        assert server.admin_token == ""  # redeemed: no new token
         await a.close()
         await stranger.close()
 

@@ -9,8 +9,9 @@ import pytest
 
 from voip.errors import SchemaTooNew, StorageError
 from voip.proto import voip_pb2
+from voip.protocol.permissions import AclEntry, RoomAcl, default_root_acl
 from voip.protocol.state import Room
-from voip.server.records import AclRecord, StoreChange, UserRecord
+from voip.server.records import AclRecord, BanRecord, StoreChange, UserRecord
 from voip.server.store import DB_DIR, ROOT_ROOM_ID, Store
 
 
@@ -19,6 +20,8 @@ def test_first_open_creates_root_room(tmp_path: Path) -> None:
     try:
         snap = store.load("Home")
         assert snap.rooms == (Room(ROOT_ROOM_ID, "Home", 0),)
+        assert snap.acls == (AclRecord(ROOT_ROOM_ID, default_root_acl()),)
+        assert len(snap.admin_token) >= 20  # nobody is admin yet
         assert snap.users == ()
         assert snap.next_user_id == 1
         assert snap.next_room_id == ROOT_ROOM_ID + 1
@@ -28,14 +31,14 @@ def test_first_open_creates_root_room(tmp_path: Path) -> None:
 
 def test_changes_survive_reopen(tmp_path: Path) -> None:
     user = UserRecord(7, b"k" * 32, "alice", created_ms=1, last_seen_ms=2, roles=("admin",))
-    acl = voip_pb2.StoredAcl(room_id=2, inherit=True, entries=[voip_pb2.AclEntry(allow=1)])
+    acl = RoomAcl(True, (AclEntry(allow=1, role="everyone"),))
     store = Store.open(tmp_path)
     store.load("Lobby")
     store.write(
         StoreChange(
             users=(user,),
             rooms=(Room(2, "Games", 1), Room(3, "Chess", 2)),
-            acls=(AclRecord(2, acl.SerializeToString()),),
+            acls=(AclRecord(2, acl),),
             next_user_id=8,
             next_room_id=4,
         )
@@ -49,22 +52,76 @@ def test_changes_survive_reopen(tmp_path: Path) -> None:
         assert snap.users == (user,)
         assert snap.next_user_id == 8
         assert snap.next_room_id == 4
-        assert snap.acls == ()  # deleted with its room
+        assert [a.room_id for a in snap.acls] == [1]  # room 2's was deleted with its room
         assert store.acl(2) is None
+        assert snap.admin_token == ""  # user 7 is an admin
     finally:
         store.close()
 
 
 def test_acl_round_trip(tmp_path: Path) -> None:
-    acl = voip_pb2.StoredAcl(room_id=1, entries=[voip_pb2.AclEntry(role="mod", allow=16)])
+    entries = (AclEntry(role="mod", allow=16, apply_subs=False), AclEntry(user_id=3, deny=2))
+    acl = RoomAcl(False, entries)
     store = Store.open(tmp_path)
     try:
         store.load("Lobby")
-        store.write(StoreChange(acls=(AclRecord(1, acl.SerializeToString()),)))
+        store.write(StoreChange(acls=(AclRecord(1, acl),)))
         assert store.acl(1) == acl
-        assert store.load("Lobby").acls == (AclRecord(1, acl.SerializeToString()),)
+        assert store.load("Lobby").acls == (AclRecord(1, acl),)
     finally:
         store.close()
+
+
+def test_roles_bans_and_token_round_trip(tmp_path: Path) -> None:
+    ban = BanRecord(b"b" * 32, "spam", until_ms=0, created_ms=5, by_user_id=1, name="x", user_id=4)
+    store = Store.open(tmp_path)
+    token = store.load("Lobby").admin_token
+    store.write(StoreChange(roles=("mod", "dj"), bans=(ban,), reason="t"))
+    store.close()
+    store = Store.open(tmp_path)
+    try:
+        snap = store.load("Lobby")
+        assert snap.roles == ("dj", "mod")
+        assert snap.bans == (ban,)
+        assert snap.admin_token == token  # the same token until redeemed
+        store.write(
+            StoreChange(deleted_roles=("dj",), lifted_bans=(ban.public_key,), admin_token="")
+        )
+        snap = store.load("Lobby")
+        assert snap.roles == ("mod",)
+        assert snap.bans == ()
+        assert snap.admin_token != token  # still nobody admin: a fresh one
+    finally:
+        store.close()
+
+
+def test_schema_1_database_is_migrated(tmp_path: Path) -> None:
+    """A data dir from before access control: rooms kept, root gets the default ACL."""
+    path = tmp_path / DB_DIR
+    path.mkdir()
+    db = plyvel.DB(str(path), create_if_missing=True)
+    db.put(b"meta:schema", b"1")
+    for rid, name, parent in ((1, "Lobby", 0), (2, "Games", 1)):
+        db.put(
+            b"room:" + rid.to_bytes(4, "big"),
+            voip_pb2.StoredRoom(
+                room=voip_pb2.RoomInfo(id=rid, name=name, parent_id=parent)
+            ).SerializeToString(),
+        )
+    user = voip_pb2.StoredUser(id=1, public_key=b"u" * 32, name="old")
+    db.put(b"user:" + b"u" * 32, user.SerializeToString())
+    db.close()
+    store = Store.open(tmp_path)
+    try:
+        snap = store.load("Lobby")
+        assert sorted(r.id for r in snap.rooms) == [1, 2]
+        assert [u.name for u in snap.users] == ["old"]
+        assert snap.acls == (AclRecord(1, default_root_acl()),)
+    finally:
+        store.close()
+    db = plyvel.DB(str(path))
+    assert db.get(b"meta:schema") == b"2"
+    db.close()
 
 
 def test_newer_schema_is_refused(tmp_path: Path) -> None:

@@ -25,6 +25,16 @@ class ErrorCode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     RATE_LIMITED: _ClassVar[ErrorCode]
     INTERNAL: _ClassVar[ErrorCode]
     ALREADY_IN_ROOM: _ClassVar[ErrorCode]
+    KICKED: _ClassVar[ErrorCode]
+    BANNED: _ClassVar[ErrorCode]
+    NAME_TAKEN: _ClassVar[ErrorCode]
+    NAME_RESERVED: _ClassVar[ErrorCode]
+    UNKNOWN_USER: _ClassVar[ErrorCode]
+    UNKNOWN_ROLE: _ClassVar[ErrorCode]
+    ROLE_EXISTS: _ClassVar[ErrorCode]
+    INVALID_ACL: _ClassVar[ErrorCode]
+    BAD_TOKEN: _ClassVar[ErrorCode]
+    NOT_BANNED: _ClassVar[ErrorCode]
 
 class Permission(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -34,6 +44,12 @@ class Permission(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     TEXT: _ClassVar[Permission]
     MAKE_ROOM: _ClassVar[Permission]
     WRITE: _ClassVar[Permission]
+    MOVE: _ClassVar[Permission]
+    MUTE_DEAFEN: _ClassVar[Permission]
+    KICK: _ClassVar[Permission]
+    BAN: _ClassVar[Permission]
+    MANAGE_ROLES: _ClassVar[Permission]
+    ADMIN: _ClassVar[Permission]
 ERROR_UNSPECIFIED: ErrorCode
 MALFORMED_MESSAGE: ErrorCode
 PROTOCOL_VERSION: ErrorCode
@@ -50,15 +66,31 @@ SERVER_SHUTDOWN: ErrorCode
 RATE_LIMITED: ErrorCode
 INTERNAL: ErrorCode
 ALREADY_IN_ROOM: ErrorCode
+KICKED: ErrorCode
+BANNED: ErrorCode
+NAME_TAKEN: ErrorCode
+NAME_RESERVED: ErrorCode
+UNKNOWN_USER: ErrorCode
+UNKNOWN_ROLE: ErrorCode
+ROLE_EXISTS: ErrorCode
+INVALID_ACL: ErrorCode
+BAD_TOKEN: ErrorCode
+NOT_BANNED: ErrorCode
 PERMISSION_NONE: Permission
 ENTER: Permission
 SPEAK: Permission
 TEXT: Permission
 MAKE_ROOM: Permission
 WRITE: Permission
+MOVE: Permission
+MUTE_DEAFEN: Permission
+KICK: Permission
+BAN: Permission
+MANAGE_ROLES: Permission
+ADMIN: Permission
 
 class Envelope(_message.Message):
-    __slots__ = ("state_hash", "request_id", "challenge", "client_hello", "welcome", "server_state", "state_update", "join_room", "create_room", "delete_room", "rename_room", "send_chat", "resync_request", "set_display_name", "chat_message", "error", "ack", "goodbye")
+    __slots__ = ("state_hash", "request_id", "challenge", "client_hello", "welcome", "server_state", "state_update", "join_room", "create_room", "delete_room", "rename_room", "send_chat", "resync_request", "set_display_name", "chat_message", "error", "ack", "goodbye", "get_acl", "room_acl", "set_acl", "list_roles", "role_list", "create_role", "delete_role", "grant_role", "revoke_role", "kick_user", "ban_user", "unban", "list_bans", "ban_list", "move_user", "set_server_mute", "redeem_admin_token", "list_users", "user_list", "permissions")
     STATE_HASH_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     CHALLENGE_FIELD_NUMBER: _ClassVar[int]
@@ -77,6 +109,26 @@ class Envelope(_message.Message):
     ERROR_FIELD_NUMBER: _ClassVar[int]
     ACK_FIELD_NUMBER: _ClassVar[int]
     GOODBYE_FIELD_NUMBER: _ClassVar[int]
+    GET_ACL_FIELD_NUMBER: _ClassVar[int]
+    ROOM_ACL_FIELD_NUMBER: _ClassVar[int]
+    SET_ACL_FIELD_NUMBER: _ClassVar[int]
+    LIST_ROLES_FIELD_NUMBER: _ClassVar[int]
+    ROLE_LIST_FIELD_NUMBER: _ClassVar[int]
+    CREATE_ROLE_FIELD_NUMBER: _ClassVar[int]
+    DELETE_ROLE_FIELD_NUMBER: _ClassVar[int]
+    GRANT_ROLE_FIELD_NUMBER: _ClassVar[int]
+    REVOKE_ROLE_FIELD_NUMBER: _ClassVar[int]
+    KICK_USER_FIELD_NUMBER: _ClassVar[int]
+    BAN_USER_FIELD_NUMBER: _ClassVar[int]
+    UNBAN_FIELD_NUMBER: _ClassVar[int]
+    LIST_BANS_FIELD_NUMBER: _ClassVar[int]
+    BAN_LIST_FIELD_NUMBER: _ClassVar[int]
+    MOVE_USER_FIELD_NUMBER: _ClassVar[int]
+    SET_SERVER_MUTE_FIELD_NUMBER: _ClassVar[int]
+    REDEEM_ADMIN_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    LIST_USERS_FIELD_NUMBER: _ClassVar[int]
+    USER_LIST_FIELD_NUMBER: _ClassVar[int]
+    PERMISSIONS_FIELD_NUMBER: _ClassVar[int]
     state_hash: bytes
     request_id: int
     challenge: Challenge
@@ -95,7 +147,27 @@ class Envelope(_message.Message):
     error: Error
     ack: Ack
     goodbye: Goodbye
-    def __init__(self, state_hash: _Optional[bytes] = ..., request_id: _Optional[int] = ..., challenge: _Optional[_Union[Challenge, _Mapping]] = ..., client_hello: _Optional[_Union[ClientHello, _Mapping]] = ..., welcome: _Optional[_Union[Welcome, _Mapping]] = ..., server_state: _Optional[_Union[ServerState, _Mapping]] = ..., state_update: _Optional[_Union[StateUpdate, _Mapping]] = ..., join_room: _Optional[_Union[JoinRoom, _Mapping]] = ..., create_room: _Optional[_Union[CreateRoom, _Mapping]] = ..., delete_room: _Optional[_Union[DeleteRoom, _Mapping]] = ..., rename_room: _Optional[_Union[RenameRoom, _Mapping]] = ..., send_chat: _Optional[_Union[SendChat, _Mapping]] = ..., resync_request: _Optional[_Union[ResyncRequest, _Mapping]] = ..., set_display_name: _Optional[_Union[SetDisplayName, _Mapping]] = ..., chat_message: _Optional[_Union[ChatMessage, _Mapping]] = ..., error: _Optional[_Union[Error, _Mapping]] = ..., ack: _Optional[_Union[Ack, _Mapping]] = ..., goodbye: _Optional[_Union[Goodbye, _Mapping]] = ...) -> None: ...
+    get_acl: GetAcl
+    room_acl: RoomAcl
+    set_acl: SetAcl
+    list_roles: ListRoles
+    role_list: RoleList
+    create_role: CreateRole
+    delete_role: DeleteRole
+    grant_role: GrantRole
+    revoke_role: RevokeRole
+    kick_user: KickUser
+    ban_user: BanUser
+    unban: Unban
+    list_bans: ListBans
+    ban_list: BanList
+    move_user: MoveUser
+    set_server_mute: SetServerMute
+    redeem_admin_token: RedeemAdminToken
+    list_users: ListUsers
+    user_list: UserList
+    permissions: Permissions
+    def __init__(self, state_hash: _Optional[bytes] = ..., request_id: _Optional[int] = ..., challenge: _Optional[_Union[Challenge, _Mapping]] = ..., client_hello: _Optional[_Union[ClientHello, _Mapping]] = ..., welcome: _Optional[_Union[Welcome, _Mapping]] = ..., server_state: _Optional[_Union[ServerState, _Mapping]] = ..., state_update: _Optional[_Union[StateUpdate, _Mapping]] = ..., join_room: _Optional[_Union[JoinRoom, _Mapping]] = ..., create_room: _Optional[_Union[CreateRoom, _Mapping]] = ..., delete_room: _Optional[_Union[DeleteRoom, _Mapping]] = ..., rename_room: _Optional[_Union[RenameRoom, _Mapping]] = ..., send_chat: _Optional[_Union[SendChat, _Mapping]] = ..., resync_request: _Optional[_Union[ResyncRequest, _Mapping]] = ..., set_display_name: _Optional[_Union[SetDisplayName, _Mapping]] = ..., chat_message: _Optional[_Union[ChatMessage, _Mapping]] = ..., error: _Optional[_Union[Error, _Mapping]] = ..., ack: _Optional[_Union[Ack, _Mapping]] = ..., goodbye: _Optional[_Union[Goodbye, _Mapping]] = ..., get_acl: _Optional[_Union[GetAcl, _Mapping]] = ..., room_acl: _Optional[_Union[RoomAcl, _Mapping]] = ..., set_acl: _Optional[_Union[SetAcl, _Mapping]] = ..., list_roles: _Optional[_Union[ListRoles, _Mapping]] = ..., role_list: _Optional[_Union[RoleList, _Mapping]] = ..., create_role: _Optional[_Union[CreateRole, _Mapping]] = ..., delete_role: _Optional[_Union[DeleteRole, _Mapping]] = ..., grant_role: _Optional[_Union[GrantRole, _Mapping]] = ..., revoke_role: _Optional[_Union[RevokeRole, _Mapping]] = ..., kick_user: _Optional[_Union[KickUser, _Mapping]] = ..., ban_user: _Optional[_Union[BanUser, _Mapping]] = ..., unban: _Optional[_Union[Unban, _Mapping]] = ..., list_bans: _Optional[_Union[ListBans, _Mapping]] = ..., ban_list: _Optional[_Union[BanList, _Mapping]] = ..., move_user: _Optional[_Union[MoveUser, _Mapping]] = ..., set_server_mute: _Optional[_Union[SetServerMute, _Mapping]] = ..., redeem_admin_token: _Optional[_Union[RedeemAdminToken, _Mapping]] = ..., list_users: _Optional[_Union[ListUsers, _Mapping]] = ..., user_list: _Optional[_Union[UserList, _Mapping]] = ..., permissions: _Optional[_Union[Permissions, _Mapping]] = ...) -> None: ...
 
 class Challenge(_message.Message):
     __slots__ = ("nonce", "protocol_version", "server_name")
@@ -148,14 +220,20 @@ class RoomInfo(_message.Message):
     def __init__(self, id: _Optional[int] = ..., name: _Optional[str] = ..., parent_id: _Optional[int] = ...) -> None: ...
 
 class User(_message.Message):
-    __slots__ = ("id", "name", "room_id")
+    __slots__ = ("id", "name", "room_id", "server_mute", "server_deaf", "roles")
     ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     ROOM_ID_FIELD_NUMBER: _ClassVar[int]
+    SERVER_MUTE_FIELD_NUMBER: _ClassVar[int]
+    SERVER_DEAF_FIELD_NUMBER: _ClassVar[int]
+    ROLES_FIELD_NUMBER: _ClassVar[int]
     id: int
     name: str
     room_id: int
-    def __init__(self, id: _Optional[int] = ..., name: _Optional[str] = ..., room_id: _Optional[int] = ...) -> None: ...
+    server_mute: bool
+    server_deaf: bool
+    roles: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, id: _Optional[int] = ..., name: _Optional[str] = ..., room_id: _Optional[int] = ..., server_mute: _Optional[bool] = ..., server_deaf: _Optional[bool] = ..., roles: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ServerState(_message.Message):
     __slots__ = ("rooms", "users")
@@ -213,8 +291,26 @@ class RoomRenamed(_message.Message):
     name: str
     def __init__(self, room_id: _Optional[int] = ..., name: _Optional[str] = ...) -> None: ...
 
+class UserServerMuted(_message.Message):
+    __slots__ = ("user_id", "server_mute", "server_deaf")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    SERVER_MUTE_FIELD_NUMBER: _ClassVar[int]
+    SERVER_DEAF_FIELD_NUMBER: _ClassVar[int]
+    user_id: int
+    server_mute: bool
+    server_deaf: bool
+    def __init__(self, user_id: _Optional[int] = ..., server_mute: _Optional[bool] = ..., server_deaf: _Optional[bool] = ...) -> None: ...
+
+class UserRolesChanged(_message.Message):
+    __slots__ = ("user_id", "roles")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    ROLES_FIELD_NUMBER: _ClassVar[int]
+    user_id: int
+    roles: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, user_id: _Optional[int] = ..., roles: _Optional[_Iterable[str]] = ...) -> None: ...
+
 class StateUpdate(_message.Message):
-    __slots__ = ("user_joined", "user_left", "user_moved", "room_created", "room_deleted", "room_renamed", "user_renamed")
+    __slots__ = ("user_joined", "user_left", "user_moved", "room_created", "room_deleted", "room_renamed", "user_renamed", "user_server_muted", "user_roles_changed")
     USER_JOINED_FIELD_NUMBER: _ClassVar[int]
     USER_LEFT_FIELD_NUMBER: _ClassVar[int]
     USER_MOVED_FIELD_NUMBER: _ClassVar[int]
@@ -222,6 +318,8 @@ class StateUpdate(_message.Message):
     ROOM_DELETED_FIELD_NUMBER: _ClassVar[int]
     ROOM_RENAMED_FIELD_NUMBER: _ClassVar[int]
     USER_RENAMED_FIELD_NUMBER: _ClassVar[int]
+    USER_SERVER_MUTED_FIELD_NUMBER: _ClassVar[int]
+    USER_ROLES_CHANGED_FIELD_NUMBER: _ClassVar[int]
     user_joined: UserJoined
     user_left: UserLeft
     user_moved: UserMoved
@@ -229,7 +327,9 @@ class StateUpdate(_message.Message):
     room_deleted: RoomDeleted
     room_renamed: RoomRenamed
     user_renamed: UserRenamed
-    def __init__(self, user_joined: _Optional[_Union[UserJoined, _Mapping]] = ..., user_left: _Optional[_Union[UserLeft, _Mapping]] = ..., user_moved: _Optional[_Union[UserMoved, _Mapping]] = ..., room_created: _Optional[_Union[RoomCreated, _Mapping]] = ..., room_deleted: _Optional[_Union[RoomDeleted, _Mapping]] = ..., room_renamed: _Optional[_Union[RoomRenamed, _Mapping]] = ..., user_renamed: _Optional[_Union[UserRenamed, _Mapping]] = ...) -> None: ...
+    user_server_muted: UserServerMuted
+    user_roles_changed: UserRolesChanged
+    def __init__(self, user_joined: _Optional[_Union[UserJoined, _Mapping]] = ..., user_left: _Optional[_Union[UserLeft, _Mapping]] = ..., user_moved: _Optional[_Union[UserMoved, _Mapping]] = ..., room_created: _Optional[_Union[RoomCreated, _Mapping]] = ..., room_deleted: _Optional[_Union[RoomDeleted, _Mapping]] = ..., room_renamed: _Optional[_Union[RoomRenamed, _Mapping]] = ..., user_renamed: _Optional[_Union[UserRenamed, _Mapping]] = ..., user_server_muted: _Optional[_Union[UserServerMuted, _Mapping]] = ..., user_roles_changed: _Optional[_Union[UserRolesChanged, _Mapping]] = ...) -> None: ...
 
 class JoinRoom(_message.Message):
     __slots__ = ("room_id",)
@@ -290,12 +390,14 @@ class ChatMessage(_message.Message):
     def __init__(self, sender_id: _Optional[int] = ..., sender_name: _Optional[str] = ..., room_id: _Optional[int] = ..., text: _Optional[str] = ..., server_time_ms: _Optional[int] = ...) -> None: ...
 
 class Error(_message.Message):
-    __slots__ = ("code", "message")
+    __slots__ = ("code", "message", "missing_permission")
     CODE_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    MISSING_PERMISSION_FIELD_NUMBER: _ClassVar[int]
     code: ErrorCode
     message: str
-    def __init__(self, code: _Optional[_Union[ErrorCode, str]] = ..., message: _Optional[str] = ...) -> None: ...
+    missing_permission: int
+    def __init__(self, code: _Optional[_Union[ErrorCode, str]] = ..., message: _Optional[str] = ..., missing_permission: _Optional[int] = ...) -> None: ...
 
 class Ack(_message.Message):
     __slots__ = ()
@@ -308,6 +410,214 @@ class Goodbye(_message.Message):
     code: ErrorCode
     message: str
     def __init__(self, code: _Optional[_Union[ErrorCode, str]] = ..., message: _Optional[str] = ...) -> None: ...
+
+class AclEntry(_message.Message):
+    __slots__ = ("user_id", "role", "allow", "deny", "apply_here", "apply_subs")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    ALLOW_FIELD_NUMBER: _ClassVar[int]
+    DENY_FIELD_NUMBER: _ClassVar[int]
+    APPLY_HERE_FIELD_NUMBER: _ClassVar[int]
+    APPLY_SUBS_FIELD_NUMBER: _ClassVar[int]
+    user_id: int
+    role: str
+    allow: int
+    deny: int
+    apply_here: bool
+    apply_subs: bool
+    def __init__(self, user_id: _Optional[int] = ..., role: _Optional[str] = ..., allow: _Optional[int] = ..., deny: _Optional[int] = ..., apply_here: _Optional[bool] = ..., apply_subs: _Optional[bool] = ...) -> None: ...
+
+class GetAcl(_message.Message):
+    __slots__ = ("room_id",)
+    ROOM_ID_FIELD_NUMBER: _ClassVar[int]
+    room_id: int
+    def __init__(self, room_id: _Optional[int] = ...) -> None: ...
+
+class RoomAcl(_message.Message):
+    __slots__ = ("room_id", "inherit", "entries")
+    ROOM_ID_FIELD_NUMBER: _ClassVar[int]
+    INHERIT_FIELD_NUMBER: _ClassVar[int]
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    room_id: int
+    inherit: bool
+    entries: _containers.RepeatedCompositeFieldContainer[AclEntry]
+    def __init__(self, room_id: _Optional[int] = ..., inherit: _Optional[bool] = ..., entries: _Optional[_Iterable[_Union[AclEntry, _Mapping]]] = ...) -> None: ...
+
+class SetAcl(_message.Message):
+    __slots__ = ("room_id", "inherit", "entries")
+    ROOM_ID_FIELD_NUMBER: _ClassVar[int]
+    INHERIT_FIELD_NUMBER: _ClassVar[int]
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    room_id: int
+    inherit: bool
+    entries: _containers.RepeatedCompositeFieldContainer[AclEntry]
+    def __init__(self, room_id: _Optional[int] = ..., inherit: _Optional[bool] = ..., entries: _Optional[_Iterable[_Union[AclEntry, _Mapping]]] = ...) -> None: ...
+
+class ListRoles(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class RoleInfo(_message.Message):
+    __slots__ = ("name", "builtin", "user_ids")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    BUILTIN_FIELD_NUMBER: _ClassVar[int]
+    USER_IDS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    builtin: bool
+    user_ids: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, name: _Optional[str] = ..., builtin: _Optional[bool] = ..., user_ids: _Optional[_Iterable[int]] = ...) -> None: ...
+
+class RoleList(_message.Message):
+    __slots__ = ("roles",)
+    ROLES_FIELD_NUMBER: _ClassVar[int]
+    roles: _containers.RepeatedCompositeFieldContainer[RoleInfo]
+    def __init__(self, roles: _Optional[_Iterable[_Union[RoleInfo, _Mapping]]] = ...) -> None: ...
+
+class CreateRole(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class DeleteRole(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class GrantRole(_message.Message):
+    __slots__ = ("user_id", "role")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    user_id: int
+    role: str
+    def __init__(self, user_id: _Optional[int] = ..., role: _Optional[str] = ...) -> None: ...
+
+class RevokeRole(_message.Message):
+    __slots__ = ("user_id", "role")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    user_id: int
+    role: str
+    def __init__(self, user_id: _Optional[int] = ..., role: _Optional[str] = ...) -> None: ...
+
+class KickUser(_message.Message):
+    __slots__ = ("user_id", "reason")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    user_id: int
+    reason: str
+    def __init__(self, user_id: _Optional[int] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class BanUser(_message.Message):
+    __slots__ = ("user_id", "public_key", "duration_s", "reason")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    PUBLIC_KEY_FIELD_NUMBER: _ClassVar[int]
+    DURATION_S_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    user_id: int
+    public_key: bytes
+    duration_s: int
+    reason: str
+    def __init__(self, user_id: _Optional[int] = ..., public_key: _Optional[bytes] = ..., duration_s: _Optional[int] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class Unban(_message.Message):
+    __slots__ = ("public_key",)
+    PUBLIC_KEY_FIELD_NUMBER: _ClassVar[int]
+    public_key: bytes
+    def __init__(self, public_key: _Optional[bytes] = ...) -> None: ...
+
+class ListBans(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class BanInfo(_message.Message):
+    __slots__ = ("public_key", "user_id", "name", "reason", "until_ms", "created_ms", "by_user_id")
+    PUBLIC_KEY_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    UNTIL_MS_FIELD_NUMBER: _ClassVar[int]
+    CREATED_MS_FIELD_NUMBER: _ClassVar[int]
+    BY_USER_ID_FIELD_NUMBER: _ClassVar[int]
+    public_key: bytes
+    user_id: int
+    name: str
+    reason: str
+    until_ms: int
+    created_ms: int
+    by_user_id: int
+    def __init__(self, public_key: _Optional[bytes] = ..., user_id: _Optional[int] = ..., name: _Optional[str] = ..., reason: _Optional[str] = ..., until_ms: _Optional[int] = ..., created_ms: _Optional[int] = ..., by_user_id: _Optional[int] = ...) -> None: ...
+
+class BanList(_message.Message):
+    __slots__ = ("bans",)
+    BANS_FIELD_NUMBER: _ClassVar[int]
+    bans: _containers.RepeatedCompositeFieldContainer[BanInfo]
+    def __init__(self, bans: _Optional[_Iterable[_Union[BanInfo, _Mapping]]] = ...) -> None: ...
+
+class MoveUser(_message.Message):
+    __slots__ = ("user_id", "room_id")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    ROOM_ID_FIELD_NUMBER: _ClassVar[int]
+    user_id: int
+    room_id: int
+    def __init__(self, user_id: _Optional[int] = ..., room_id: _Optional[int] = ...) -> None: ...
+
+class SetServerMute(_message.Message):
+    __slots__ = ("user_id", "server_mute", "server_deaf")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    SERVER_MUTE_FIELD_NUMBER: _ClassVar[int]
+    SERVER_DEAF_FIELD_NUMBER: _ClassVar[int]
+    user_id: int
+    server_mute: bool
+    server_deaf: bool
+    def __init__(self, user_id: _Optional[int] = ..., server_mute: _Optional[bool] = ..., server_deaf: _Optional[bool] = ...) -> None: ...
+
+class RedeemAdminToken(_message.Message):
+    __slots__ = ("token",)
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
+    token: str
+    def __init__(self, token: _Optional[str] = ...) -> None: ...
+
+class ListUsers(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class KnownUser(_message.Message):
+    __slots__ = ("id", "name", "public_key", "roles", "online", "last_seen_ms")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    PUBLIC_KEY_FIELD_NUMBER: _ClassVar[int]
+    ROLES_FIELD_NUMBER: _ClassVar[int]
+    ONLINE_FIELD_NUMBER: _ClassVar[int]
+    LAST_SEEN_MS_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    name: str
+    public_key: bytes
+    roles: _containers.RepeatedScalarFieldContainer[str]
+    online: bool
+    last_seen_ms: int
+    def __init__(self, id: _Optional[int] = ..., name: _Optional[str] = ..., public_key: _Optional[bytes] = ..., roles: _Optional[_Iterable[str]] = ..., online: _Optional[bool] = ..., last_seen_ms: _Optional[int] = ...) -> None: ...
+
+class UserList(_message.Message):
+    __slots__ = ("users",)
+    USERS_FIELD_NUMBER: _ClassVar[int]
+    users: _containers.RepeatedCompositeFieldContainer[KnownUser]
+    def __init__(self, users: _Optional[_Iterable[_Union[KnownUser, _Mapping]]] = ...) -> None: ...
+
+class RoomPermissions(_message.Message):
+    __slots__ = ("room_id", "allowed")
+    ROOM_ID_FIELD_NUMBER: _ClassVar[int]
+    ALLOWED_FIELD_NUMBER: _ClassVar[int]
+    room_id: int
+    allowed: int
+    def __init__(self, room_id: _Optional[int] = ..., allowed: _Optional[int] = ...) -> None: ...
+
+class Permissions(_message.Message):
+    __slots__ = ("rooms",)
+    ROOMS_FIELD_NUMBER: _ClassVar[int]
+    rooms: _containers.RepeatedCompositeFieldContainer[RoomPermissions]
+    def __init__(self, rooms: _Optional[_Iterable[_Union[RoomPermissions, _Mapping]]] = ...) -> None: ...
 
 class VoiceDatagram(_message.Message):
     __slots__ = ("sender_id", "room_id", "sequence", "opus", "end_of_transmission", "capture_time_us", "redundant_opus")
@@ -349,22 +659,6 @@ class StoredRoom(_message.Message):
     room: RoomInfo
     def __init__(self, room: _Optional[_Union[RoomInfo, _Mapping]] = ...) -> None: ...
 
-class AclEntry(_message.Message):
-    __slots__ = ("user_id", "role", "allow", "deny", "apply_here", "apply_subs")
-    USER_ID_FIELD_NUMBER: _ClassVar[int]
-    ROLE_FIELD_NUMBER: _ClassVar[int]
-    ALLOW_FIELD_NUMBER: _ClassVar[int]
-    DENY_FIELD_NUMBER: _ClassVar[int]
-    APPLY_HERE_FIELD_NUMBER: _ClassVar[int]
-    APPLY_SUBS_FIELD_NUMBER: _ClassVar[int]
-    user_id: int
-    role: str
-    allow: int
-    deny: int
-    apply_here: bool
-    apply_subs: bool
-    def __init__(self, user_id: _Optional[int] = ..., role: _Optional[str] = ..., allow: _Optional[int] = ..., deny: _Optional[int] = ..., apply_here: _Optional[bool] = ..., apply_subs: _Optional[bool] = ...) -> None: ...
-
 class StoredAcl(_message.Message):
     __slots__ = ("room_id", "inherit", "entries")
     ROOM_ID_FIELD_NUMBER: _ClassVar[int]
@@ -374,3 +668,27 @@ class StoredAcl(_message.Message):
     inherit: bool
     entries: _containers.RepeatedCompositeFieldContainer[AclEntry]
     def __init__(self, room_id: _Optional[int] = ..., inherit: _Optional[bool] = ..., entries: _Optional[_Iterable[_Union[AclEntry, _Mapping]]] = ...) -> None: ...
+
+class StoredRole(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class StoredBan(_message.Message):
+    __slots__ = ("public_key", "reason", "until_ms", "created_ms", "by_user_id", "name", "user_id")
+    PUBLIC_KEY_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    UNTIL_MS_FIELD_NUMBER: _ClassVar[int]
+    CREATED_MS_FIELD_NUMBER: _ClassVar[int]
+    BY_USER_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    public_key: bytes
+    reason: str
+    until_ms: int
+    created_ms: int
+    by_user_id: int
+    name: str
+    user_id: int
+    def __init__(self, public_key: _Optional[bytes] = ..., reason: _Optional[str] = ..., until_ms: _Optional[int] = ..., created_ms: _Optional[int] = ..., by_user_id: _Optional[int] = ..., name: _Optional[str] = ..., user_id: _Optional[int] = ...) -> None: ...

@@ -14,7 +14,7 @@ sorted by id, serialized deterministically. Everything here is pure.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import TypeVar
 
@@ -41,6 +41,23 @@ class UserInfo:
     id: int
     name: str
     room_id: int
+    server_mute: bool = False
+    server_deaf: bool = False
+    roles: tuple[str, ...] = ()  # sorted; "everyone" is implicit
+
+    def to_proto(self) -> voip_pb2.User:
+        return voip_pb2.User(
+            id=self.id,
+            name=self.name,
+            room_id=self.room_id,
+            server_mute=self.server_mute,
+            server_deaf=self.server_deaf,
+            roles=list(self.roles),
+        )
+
+    @classmethod
+    def from_proto(cls, u: voip_pb2.User) -> UserInfo:
+        return cls(u.id, u.name, u.room_id, u.server_mute, u.server_deaf, tuple(sorted(u.roles)))
 
 
 def _freeze(items: Iterable[tuple[int, _T]]) -> Mapping[int, _T]:
@@ -67,7 +84,7 @@ class StateModel:
     def from_proto(cls, message: voip_pb2.ServerState) -> StateModel:
         return cls.build(
             (Room(r.id, r.name, r.parent_id) for r in message.rooms),
-            (UserInfo(u.id, u.name, u.room_id) for u in message.users),
+            (UserInfo.from_proto(u) for u in message.users),
         )
 
     def to_proto(self) -> voip_pb2.ServerState:
@@ -77,10 +94,7 @@ class StateModel:
                 voip_pb2.RoomInfo(id=r.id, name=r.name, parent_id=r.parent_id)
                 for r in sorted(self.rooms.values(), key=lambda r: r.id)
             ],
-            users=[
-                voip_pb2.User(id=u.id, name=u.name, room_id=u.room_id)
-                for u in sorted(self.users.values(), key=lambda u: u.id)
-            ],
+            users=[u.to_proto() for u in sorted(self.users.values(), key=lambda u: u.id)],
         )
 
     # --- queries -------------------------------------------------------------
@@ -146,7 +160,7 @@ class StateModel:
             if rid != room_id
         }
         users = {
-            uid: (UserInfo(u.id, u.name, parent) if u.room_id == room_id else u)
+            uid: (replace(u, room_id=parent) if u.room_id == room_id else u)
             for uid, u in self.users.items()
         }
         return StateModel(_freeze(rooms.items()), _freeze(users.items()))
@@ -192,7 +206,7 @@ def apply_change(state: StateModel, update: voip_pb2.StateUpdate) -> StateModel:
     if kind == "user_joined":
         u = update.user_joined.user
         _require_room(state, u.room_id, "UserJoined")
-        return state.with_user(UserInfo(u.id, u.name, u.room_id))
+        return state.with_user(UserInfo.from_proto(u))
     if kind == "user_left":
         _require_user(state, update.user_left.user_id, "UserLeft")
         return state.without_user(update.user_left.user_id)
@@ -200,13 +214,21 @@ def apply_change(state: StateModel, update: voip_pb2.StateUpdate) -> StateModel:
         m = update.user_moved
         _require_user(state, m.user_id, "UserMoved")
         _require_room(state, m.room_id, "UserMoved")
-        old = state.users[m.user_id]
-        return state.with_user(UserInfo(old.id, old.name, m.room_id))
+        return state.with_user(replace(state.users[m.user_id], room_id=m.room_id))
     if kind == "user_renamed":
         r = update.user_renamed
         _require_user(state, r.user_id, "UserRenamed")
-        old = state.users[r.user_id]
-        return state.with_user(UserInfo(old.id, r.name, old.room_id))
+        return state.with_user(replace(state.users[r.user_id], name=r.name))
+    if kind == "user_server_muted":
+        sm = update.user_server_muted
+        _require_user(state, sm.user_id, "UserServerMuted")
+        return state.with_user(
+            replace(state.users[sm.user_id], server_mute=sm.server_mute, server_deaf=sm.server_deaf)
+        )
+    if kind == "user_roles_changed":
+        rc = update.user_roles_changed
+        _require_user(state, rc.user_id, "UserRolesChanged")
+        return state.with_user(replace(state.users[rc.user_id], roles=tuple(sorted(rc.roles))))
     if kind == "room_created":
         room = update.room_created.room
         if room.id in state.rooms:

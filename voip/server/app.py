@@ -67,8 +67,11 @@ class RunningServer:
         network: pykka.ActorRef[Any],
         host: str,
         port: int,
+        admin_token: str = "",
     ) -> None:
         self.options = options
+        #: The first-admin token as it was at start ("" if someone is admin).
+        self.admin_token = admin_token
         self.host = host
         self.port = port
         self._store = store
@@ -186,9 +189,17 @@ def start_server(options: ServerOptions) -> RunningServer:
         else:
             store.close()
         raise
-    server = RunningServer(options, bundle, store_ref, network_ref, host, port)
+    server = RunningServer(
+        options, bundle, store_ref, network_ref, host, port, snapshot.admin_token
+    )
     logger.info("listening on %s", format_address(host, port))
     logger.info("certificate fingerprint %s", bundle.fingerprint_text)
+    if snapshot.admin_token:
+        logger.info(
+            "nobody is admin on this server yet: the first user to redeem this one-time admin "
+            "token becomes admin (voip-bot --redeem-admin-token, or the client's menu): %s",
+            snapshot.admin_token,
+        )
     if acme is not None:
         installer.server = server
         server.acme = acme

@@ -33,7 +33,9 @@ logger = logging.getLogger(__name__)
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="voip-server", description="Run a voip voice chat server (QUIC, ALPN voip/1)."
+        prog="voip-server",
+        description="Run a voip voice chat server (QUIC, ALPN voip/1). "
+        "'voip-server admin --help': grant or revoke admin offline.",
     )
     p.add_argument(
         "--listen",
@@ -120,6 +122,11 @@ def load_config(args: argparse.Namespace) -> ServerConfig:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["admin"]:
+        from voip.server.admin_cli import main as admin_main
+
+        return admin_main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -14,14 +14,15 @@ out before the close that follows it.
 
 from __future__ import annotations
 
+import hmac
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
-from typing import cast
+from dataclasses import dataclass, field, replace
 
 from voip.errors import ProtocolError
 from voip.proto import voip_pb2
 from voip.protocol.handshake import HandshakeFailure, new_challenge, verify_hello
+from voip.protocol.permissions import Perm, RoomAcl, creator_acl, default_root_acl
 from voip.protocol.state import (
     ROOT_PARENT,
     Room,
@@ -32,7 +33,18 @@ from voip.protocol.state import (
     state_hash,
 )
 from voip.protocol.voice import MAX_VOICE_DATAGRAM
-from voip.server.records import Snapshot, StoreChange, UserRecord
+from voip.server.access import ban_sentence
+from voip.server.actions import (
+    Action,
+    Close,
+    Persist,
+    Route,
+    Send,
+    SessionId,
+    error_envelope,
+)
+from voip.server.moderation import MODERATION_REQUESTS, ModerationHandlers
+from voip.server.records import AclRecord, BanRecord, Snapshot, StoreChange, UserRecord
 from voip.server.session_state import (
     SessionEvent,
     SessionState,
@@ -44,7 +56,7 @@ from voip.server.session_state import (
 
 logger = logging.getLogger(__name__)
 
-SessionId = int
+__all__ = ["Action", "Close", "CoreSettings", "Persist", "Route", "Send", "ServerCore"]
 
 DEFAULT_MAX_CHAT_LENGTH = 5000
 DEFAULT_ROOT_NAME = "Lobby"
@@ -60,42 +72,7 @@ REQUEST_KINDS = frozenset(
         "resync_request",
         "set_display_name",
     }
-)
-
-
-# --- actions (what the adapter must do) ---------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Send:
-    session: SessionId
-    envelope: voip_pb2.Envelope
-
-
-@dataclass(frozen=True, slots=True)
-class Close:
-    """Close the QUIC connection with `code` (an ErrorCode value) as application error."""
-
-    session: SessionId
-    code: int
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class Persist:
-    change: StoreChange
-
-
-@dataclass(frozen=True, slots=True)
-class Route:
-    """Voice routing for a session: relay its datagrams in `room_id` (None: stop)."""
-
-    session: SessionId
-    user_id: int
-    room_id: int | None
-
-
-Action = Send | Close | Persist | Route
+) | MODERATION_REQUESTS
 
 
 # --- configuration and per-session data -------------------------------------------
@@ -117,9 +94,11 @@ class _Session:
     state: SessionState = SessionState.CONNECTED
     nonce: bytes = b""
     user_id: int = 0
+    perms: dict[int, Perm] = field(default_factory=dict)  # room -> effective permissions
+    route: tuple[int, bool, bool] | None = None  # last Route sent: room, speaks, hears
 
 
-class ServerCore:
+class ServerCore(ModerationHandlers):
     """Rooms, users, sessions and the rules between them. Single-threaded."""
 
     def __init__(self, settings: CoreSettings, snapshot: Snapshot) -> None:
@@ -140,6 +119,11 @@ class ServerCore:
         self.root_id: int = root
         self._sessions: dict[SessionId, _Session] = {}
         self._session_of_user: dict[int, SessionId] = {}
+        self._acls: dict[int, RoomAcl] = {a.room_id: a.acl for a in snapshot.acls}
+        self._acls.setdefault(root, default_root_acl())  # the store writes it; tests may not
+        self._roles: set[str] = set(snapshot.roles)
+        self._bans: dict[bytes, BanRecord] = {b.public_key: b for b in snapshot.bans}
+        self._admin_token: str = snapshot.admin_token
 
     # --- queries ---------------------------------------------------------------
 
@@ -270,7 +254,18 @@ class ServerCore:
 
         actions: list[Action] = []
         now_ms = _ms(now)
+        ban = self._ban_in_force(verified.public_key, now_ms)
+        if ban is not None:
+            logger.info("session %d: refused a banned key (%s)", s.id, ban.reason)
+            return self._close(
+                s, voip_pb2.BANNED, ban_sentence(ban), SessionEvent.HELLO_REJECTED, now, True
+            )
         record = self.known_user(verified.public_key)
+        refusal = self._name_refusal(
+            verified.display_name, record.id if record else 0, verified.public_key
+        )
+        if refusal is not None:
+            return self._close(s, *refusal, SessionEvent.HELLO_REJECTED, now, True)
         change: StoreChange
         if record is None:
             record = UserRecord(
@@ -314,7 +309,7 @@ class ServerCore:
         self._session_of_user[record.id] = s.id
         actions.append(Persist(change))
 
-        user = UserInfo(record.id, record.name, self.root_id)
+        user = UserInfo(record.id, record.name, self.root_id, roles=tuple(sorted(record.roles)))
         self.state = self.state.with_user(user)
         digest = state_hash(self.state)
         actions.append(
@@ -338,13 +333,9 @@ class ServerCore:
                 voip_pb2.Envelope(server_state=self.state.to_proto(), state_hash=digest),
             )
         )
-        update = voip_pb2.StateUpdate(
-            user_joined=voip_pb2.UserJoined(
-                user=voip_pb2.User(id=user.id, name=user.name, room_id=user.room_id)
-            )
-        )
+        update = voip_pb2.StateUpdate(user_joined=voip_pb2.UserJoined(user=user.to_proto()))
         actions += self._broadcast_update(update, digest, exclude=s.id)
-        actions.append(Route(s.id, record.id, self.root_id))
+        actions += self._refresh_permissions([s])  # the full set, and the first Route
         logger.info("session %d authenticated as user %d (%s)", s.id, record.id, record.name)
         return actions
 
@@ -358,11 +349,14 @@ class ServerCore:
             return [
                 self._error(s.id, rid, voip_pb2.ALREADY_IN_ROOM, "you are already in that room")
             ]
+        name = self.state.rooms[room_id].name
+        if refused := self._refuse(s, rid, Perm.ENTER, room_id, f"enter {name!r}"):
+            return [refused]
         update = voip_pb2.StateUpdate(
             user_moved=voip_pb2.UserMoved(user_id=s.user_id, room_id=room_id)
         )
         actions = self._change(update)
-        actions.append(Route(s.id, s.user_id, room_id))
+        actions += self._sync_route(s)
         actions.append(self._ack(s.id, rid))
         return actions
 
@@ -370,11 +364,18 @@ class ServerCore:
         rid, req = env.request_id, env.create_room
         if req.parent_id not in self.state.rooms:
             return [self._unknown_room(s.id, rid, req.parent_id)]
+        parent = self.state.rooms[req.parent_id].name
+        if refused := self._refuse(
+            s, rid, Perm.MAKE_ROOM, req.parent_id, f"create rooms in {parent!r}"
+        ):
+            return [refused]
         problem = name_problem(req.name)
         if problem:
             return [self._error(s.id, rid, voip_pb2.INVALID_NAME, f"room name refused: {problem}")]
         room = Room(self._next_room_id, req.name, req.parent_id)
         self._next_room_id += 1
+        acl = creator_acl(s.user_id)
+        self._acls[room.id] = acl
         update = voip_pb2.StateUpdate(
             room_created=voip_pb2.RoomCreated(
                 room=voip_pb2.RoomInfo(id=room.id, name=room.name, parent_id=room.parent_id)
@@ -382,10 +383,16 @@ class ServerCore:
         )
         actions: list[Action] = [
             Persist(
-                StoreChange(rooms=(room,), next_room_id=self._next_room_id, reason="room created")
+                StoreChange(
+                    rooms=(room,),
+                    acls=(AclRecord(room.id, acl),),
+                    next_room_id=self._next_room_id,
+                    reason="room created",
+                )
             )
         ]
         actions += self._change(update)
+        actions += self._add_room_permissions(room.id)
         actions.append(self._ack(s.id, rid))
         return actions
 
@@ -396,19 +403,26 @@ class ServerCore:
         room = self.state.rooms[room_id]
         if room.parent_id == ROOT_PARENT:
             return [self._error(s.id, rid, voip_pb2.ROOT_ROOM, "the root room cannot be deleted")]
+        if refused := self._refuse(s, rid, Perm.WRITE, room_id, f"delete {room.name!r}"):
+            return [refused]
         moved_sessions = [
             self._session_of_user[u.id]
             for u in self.state.users_in(room_id)
             if u.id in self._session_of_user
         ]
-        reparented = tuple(Room(c.id, c.name, room.parent_id) for c in self.state.children(room_id))
+        children = self.state.children(room_id)
+        reparented = tuple(Room(c.id, c.name, room.parent_id) for c in children)
+        self._acls.pop(room_id, None)
         update = voip_pb2.StateUpdate(room_deleted=voip_pb2.RoomDeleted(room_id=room_id))
         actions: list[Action] = [
             Persist(StoreChange(rooms=reparented, deleted_rooms=(room_id,), reason="room deleted"))
         ]
         actions += self._change(update)
+        self._drop_room_permissions(room_id)
+        for child in children:  # they now inherit from the parent
+            actions += self._refresh_permissions(start=child.id)
         for sid in moved_sessions:
-            actions.append(Route(sid, self._sessions[sid].user_id, room.parent_id))
+            actions += self._sync_route(self._sessions[sid])
         actions.append(self._ack(s.id, rid))
         return actions
 
@@ -416,10 +430,12 @@ class ServerCore:
         rid, req = env.request_id, env.rename_room
         if req.room_id not in self.state.rooms:
             return [self._unknown_room(s.id, rid, req.room_id)]
+        old = self.state.rooms[req.room_id]
+        if refused := self._refuse(s, rid, Perm.WRITE, req.room_id, f"rename {old.name!r}"):
+            return [refused]
         problem = name_problem(req.name)
         if problem:
             return [self._error(s.id, rid, voip_pb2.INVALID_NAME, f"room name refused: {problem}")]
-        old = self.state.rooms[req.room_id]
         update = voip_pb2.StateUpdate(
             room_renamed=voip_pb2.RoomRenamed(room_id=req.room_id, name=req.name)
         )
@@ -448,6 +464,9 @@ class ServerCore:
                 )
             ]
         me = self.state.users[s.user_id]
+        room = self.state.rooms[me.room_id].name
+        if refused := self._refuse(s, rid, Perm.TEXT, me.room_id, f"send chat in {room!r}"):
+            return [refused]
         message = voip_pb2.Envelope(
             chat_message=voip_pb2.ChatMessage(
                 sender_id=me.id,
@@ -484,6 +503,9 @@ class ServerCore:
                 self._error(s.id, rid, voip_pb2.INVALID_NAME, f"display name refused: {problem}")
             ]
         record = self._record_of(s.user_id)
+        refusal = self._name_refusal(name, s.user_id, record.public_key if record else b"")
+        if refusal is not None:
+            return [self._error(s.id, rid, *refusal)]
         actions: list[Action] = []
         if record is not None:
             record = replace(record, name=name)
@@ -515,6 +537,8 @@ class ServerCore:
     def _remove_user(self, s: _Session, now: float, *, persist: bool = True) -> list[Action]:
         """Take an authenticated session's user out of the shared state."""
         actions: list[Action] = [Route(s.id, s.user_id, None)]
+        s.route = None
+        s.perms = {}
         if self._session_of_user.get(s.user_id) == s.id:
             del self._session_of_user[s.user_id]
         if s.user_id in self.state.users:
@@ -532,6 +556,14 @@ class ServerCore:
         record = replace(record, last_seen_ms=_ms(now))
         self._remember(record)
         return [Persist(StoreChange(users=(record,), reason="last seen"))]
+
+    def _redeem_token(self, token: str) -> bool:
+        """True (and the token is used up) if `token` is the unredeemed first-admin token."""
+        expected = self._admin_token
+        if not expected or not hmac.compare_digest(token.encode(), expected.encode()):
+            return False
+        self._admin_token = ""
+        return True
 
     def _record_of(self, user_id: int) -> UserRecord | None:
         return self._users.get(user_id)
@@ -573,14 +605,6 @@ class ServerCore:
     @staticmethod
     def _ack(session: SessionId, request_id: int) -> Send:
         return Send(session, voip_pb2.Envelope(request_id=request_id, ack=voip_pb2.Ack()))
-
-
-def error_envelope(code: int, message: str, request_id: int = 0) -> voip_pb2.Envelope:
-    """An Error envelope; `code` is an ErrorCode value (plain int in our signatures)."""
-    return voip_pb2.Envelope(
-        request_id=request_id,
-        error=voip_pb2.Error(code=cast("voip_pb2.ErrorCode", code), message=message),
-    )
 
 
 def _ms(now: float) -> int:

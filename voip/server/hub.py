@@ -146,7 +146,9 @@ class Hub:
             elif isinstance(action, Route):
                 p = self.protocols.get(action.session)
                 if p is not None:
-                    self.relay.route(p, action.user_id, action.room_id)
+                    self.relay.route(
+                        p, action.user_id, action.room_id, speak=action.speak, hear=action.hear
+                    )
 
     # --- flushing ---------------------------------------------------------------------------
 

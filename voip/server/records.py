@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from voip.protocol.permissions import RoomAcl
 from voip.protocol.state import Room
 
 
@@ -27,10 +28,26 @@ class UserRecord:
 
 @dataclass(frozen=True, slots=True)
 class AclRecord:
-    """A room's ACL as a serialized `StoredAcl` (stored now, enforced later)."""
+    """A room's ACL (docs/PERMISSIONS.md)."""
 
     room_id: int
-    stored_acl: bytes
+    acl: RoomAcl
+
+
+@dataclass(frozen=True, slots=True)
+class BanRecord:
+    """A banned key: refused at the hello until `until_ms` (0: for good)."""
+
+    public_key: bytes
+    reason: str
+    until_ms: int
+    created_ms: int
+    by_user_id: int = 0
+    name: str = ""
+    user_id: int = 0
+
+    def in_force(self, now_ms: int) -> bool:
+        return self.until_ms == 0 or now_ms < self.until_ms
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +58,11 @@ class StoreChange:
     rooms: tuple[Room, ...] = ()
     deleted_rooms: tuple[int, ...] = ()
     acls: tuple[AclRecord, ...] = ()
+    roles: tuple[str, ...] = ()  # custom roles created
+    deleted_roles: tuple[str, ...] = ()
+    bans: tuple[BanRecord, ...] = ()
+    lifted_bans: tuple[bytes, ...] = ()  # public keys
+    admin_token: str | None = None  # "" clears it (redeemed)
     next_user_id: int | None = None
     next_room_id: int | None = None
     reason: str = ""  # for logs when the write fails
@@ -55,3 +77,6 @@ class Snapshot:
     next_user_id: int
     next_room_id: int
     acls: tuple[AclRecord, ...] = field(default=())
+    roles: tuple[str, ...] = ()
+    bans: tuple[BanRecord, ...] = ()
+    admin_token: str = ""  # unredeemed first-admin token, "" if none

@@ -33,7 +33,7 @@ DROP_LOG_EVERY = 1000
 class Endpoint(Protocol):
     """What the relay needs from a connection (the QUIC protocol implements it)."""
 
-    #: (user_id, room_id) while authenticated, else None.
+    #: (user_id, room_id) while authenticated and allowed to speak, else None.
     relay_route: tuple[int, int] | None
     dropped_datagrams: int
 
@@ -52,13 +52,19 @@ class RelayStats:
     dropped_malformed: int = 0
     dropped_oversized: int = 0
     dropped_unauthenticated: int = 0
+    dropped_not_allowed: int = 0  # sender may not speak here (permission, server mute)
     dropped_stale: int = 0  # outgoing copies held back by congestion control/pacing too long
     flushes: int = 0  # flush passes
     transmits: int = 0  # connections transmitted by those passes
 
     @property
     def dropped(self) -> int:
-        return self.dropped_malformed + self.dropped_oversized + self.dropped_unauthenticated
+        return (
+            self.dropped_malformed
+            + self.dropped_oversized
+            + self.dropped_unauthenticated
+            + self.dropped_not_allowed
+        )
 
     def as_dict(self) -> dict[str, int]:
         return {
@@ -69,6 +75,7 @@ class RelayStats:
             "dropped_malformed": self.dropped_malformed,
             "dropped_oversized": self.dropped_oversized,
             "dropped_unauthenticated": self.dropped_unauthenticated,
+            "dropped_not_allowed": self.dropped_not_allowed,
             "dropped_stale": self.dropped_stale,
             "flushes": self.flushes,
             "transmits": self.transmits,
@@ -88,13 +95,27 @@ class Relay:
         self.stats = RelayStats()
         self.dirty: set[Endpoint] = set()
         self._wake = wake
-        self._rooms: dict[int, tuple[Endpoint, ...]] = {}
+        self._rooms: dict[int, tuple[Endpoint, ...]] = {}  # room -> who hears it
         self._endpoint_room: dict[Endpoint, int] = {}
+        self._silenced: set[Endpoint] = set()  # in a room but may not speak there
 
     # --- routing (control path) -----------------------------------------------------
 
-    def route(self, endpoint: Endpoint, user_id: int, room_id: int | None) -> None:
-        """Put `endpoint` in `room_id` (None: take it out of every room)."""
+    def route(
+        self,
+        endpoint: Endpoint,
+        user_id: int,
+        room_id: int | None,
+        *,
+        speak: bool = True,
+        hear: bool = True,
+    ) -> None:
+        """Put `endpoint` in `room_id` (None: take it out of every room).
+
+        `speak` False: its datagrams are dropped (the core decided it may not
+        speak there, or it is server-muted); `hear` False: it receives none.
+        The hot path reads only the result: `relay_route` is None unless it speaks.
+        """
         old = self._endpoint_room.pop(endpoint, None)
         if old is not None:
             remaining = tuple(e for e in self._rooms.get(old, ()) if e is not endpoint)
@@ -102,12 +123,18 @@ class Relay:
                 self._rooms[old] = remaining
             else:
                 self._rooms.pop(old, None)
+        self._silenced.discard(endpoint)
         if room_id is None:
             endpoint.relay_route = None
             return
         self._endpoint_room[endpoint] = room_id
-        self._rooms[room_id] = (*self._rooms.get(room_id, ()), endpoint)
-        endpoint.relay_route = (user_id, room_id)
+        if hear:
+            self._rooms[room_id] = (*self._rooms.get(room_id, ()), endpoint)
+        if speak:
+            endpoint.relay_route = (user_id, room_id)
+        else:
+            endpoint.relay_route = None
+            self._silenced.add(endpoint)
 
     def members(self, room_id: int) -> tuple[Endpoint, ...]:
         return self._rooms.get(room_id, ())
@@ -129,8 +156,12 @@ class Relay:
         stats.received += 1
         route = sender.relay_route
         if route is None:
-            stats.dropped_unauthenticated += 1
-            self._dropped(sender, "it arrived before authentication")
+            if sender in self._silenced:
+                stats.dropped_not_allowed += 1
+                self._dropped(sender, "the sender may not speak in its room")
+            else:
+                stats.dropped_unauthenticated += 1
+                self._dropped(sender, "it arrived before authentication")
             return
         try:
             message = parse_voice_message(data)

@@ -26,6 +26,7 @@ class SessionEvent(Enum):
     HELLO_REJECTED = "hello_rejected"
     VIOLATION = "violation"  # garbage on the stream
     REPLACED = "replaced"  # the same key connected again
+    KICKED = "kicked"  # a moderator kicked or banned the user
     DISCONNECTED = "disconnected"  # the QUIC connection ended
     SHUTDOWN = "shutdown"
 
@@ -54,6 +55,7 @@ TRANSITIONS: dict[SessionState, dict[SessionEvent, SessionState]] = {
     },
     _S.AUTHENTICATED: {
         _E.REPLACED: _S.CLOSED,
+        _E.KICKED: _S.CLOSED,
         _E.VIOLATION: _S.CLOSED,
         _E.DISCONNECTED: _S.CLOSED,
         _E.SHUTDOWN: _S.CLOSED,

@@ -2,12 +2,19 @@
 
 Layout (all values are protobuf or ASCII):
 
-    meta:schema             b"1"                    schema version
+    meta:schema             b"2"                    schema version
     meta:next_user_id       ASCII int               next user id to hand out
     meta:next_room_id       ASCII int               next room id to hand out
-    user:<public key>       StoredUser              32-byte Ed25519 key
+    meta:admin_token        UTF-8                   first-admin token until redeemed
+    user:<public key>       StoredUser              32-byte Ed25519 key; roles
     room:<id, 4 bytes BE>   StoredRoom
-    acl:<room id, 4 B BE>   StoredAcl               stored now, enforced later
+    acl:<room id, 4 B BE>   StoredAcl               docs/PERMISSIONS.md
+    role:<name, UTF-8>      StoredRole              custom roles
+    ban:<public key>        StoredBan
+
+Schema 1 (before access control) is migrated on open: the root room gets
+the default ACL, in one batch with the new version number. Rooms made
+before have no creator entry, so only admins may edit them.
 
 Each `StoreChange` is written in one WriteBatch, so a crash never leaves half
 a change; writes are not synced (no fsync), yet a killed process loses
@@ -21,6 +28,7 @@ store actor keeps the change and retries (see `StoreActor`).
 from __future__ import annotations
 
 import logging
+import secrets
 import struct
 from pathlib import Path
 
@@ -28,12 +36,13 @@ import plyvel
 
 from voip.errors import SchemaTooNew, StorageError
 from voip.proto import voip_pb2
+from voip.protocol.permissions import ADMIN_ROLE, RoomAcl, default_root_acl
 from voip.protocol.state import ROOT_PARENT, Room
-from voip.server.records import AclRecord, Snapshot, StoreChange, UserRecord
+from voip.server.records import AclRecord, BanRecord, Snapshot, StoreChange, UserRecord
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 ROOT_ROOM_ID = 1
 DB_DIR = "db"
 
@@ -43,6 +52,9 @@ _NEXT_ROOM = b"meta:next_room_id"
 _USER = b"user:"
 _ROOM = b"room:"
 _ACL = b"acl:"
+_ROLE = b"role:"
+_BAN = b"ban:"
+_ADMIN_TOKEN = b"meta:admin_token"
 
 
 def _room_key(room_id: int) -> bytes:
@@ -112,6 +124,24 @@ class Store:
                 f"the database {self.path} has schema version {version}, but this server "
                 f"only knows version {SCHEMA_VERSION}; upgrade voip-server"
             )
+        if version == 1:
+            self._migrate_from_1()
+
+    def _migrate_from_1(self) -> None:
+        """Schema 1 -> 2: the root room gets the default ACL (one batch with the version)."""
+        db = self._handle
+        with db.write_batch(transaction=True) as batch:
+            for _key, value in db.iterator(prefix=_ROOM):
+                room = _room_from_bytes(value)
+                if room.parent_id == ROOT_PARENT and db.get(_acl_key(room.id)) is None:
+                    batch.put(_acl_key(room.id), _acl_to_bytes(room.id, default_root_acl()))
+            batch.put(_SCHEMA, str(SCHEMA_VERSION).encode())
+        logger.info(
+            "migrated the database %s from schema 1 to %d (access control: the root room has "
+            "the default ACL)",
+            self.path,
+            SCHEMA_VERSION,
+        )
 
     @property
     def _handle(self) -> plyvel.DB:
@@ -126,16 +156,30 @@ class Store:
         db = self._handle
         users = tuple(_user_from_bytes(value) for _key, value in db.iterator(prefix=_USER))
         rooms = [_room_from_bytes(value) for _key, value in db.iterator(prefix=_ROOM)]
-        acls = tuple(
-            AclRecord(struct.unpack(">I", key[len(_ACL) :])[0], value)
+        acls = [
+            AclRecord(struct.unpack(">I", key[len(_ACL) :])[0], _acl_from_bytes(value))
             for key, value in db.iterator(prefix=_ACL)
-        )
+        ]
         if not any(r.parent_id == ROOT_PARENT for r in rooms):
             root = Room(ROOT_ROOM_ID, root_name, ROOT_PARENT)
-            self.write(StoreChange(rooms=(root,), reason="root room"))
+            root_acl = AclRecord(root.id, default_root_acl())
+            self.write(StoreChange(rooms=(root,), acls=(root_acl,), reason="root room"))
             rooms.append(root)
+            acls.append(root_acl)
             logger.info("created the root room %r", root_name)
         rooms = _repair_tree(rooms)
+        role_keys = db.iterator(prefix=_ROLE, include_value=False)
+        roles = tuple(sorted(key[len(_ROLE) :].decode() for key in role_keys))
+        bans = tuple(_ban_from_bytes(value) for _key, value in db.iterator(prefix=_BAN))
+        token = (db.get(_ADMIN_TOKEN) or b"").decode()
+        has_admin = any(ADMIN_ROLE in u.roles for u in users)
+        if not token and not has_admin:
+            # Nobody can administer this server: hand out a one-time token (logged at start).
+            token = secrets.token_urlsafe(18)
+            self.write(StoreChange(admin_token=token, reason="first-admin token"))
+        elif token and has_admin:  # an admin was made offline: the token is not needed
+            token = ""
+            self.write(StoreChange(admin_token="", reason="admin exists: token dropped"))
         next_user = _int(db.get(_NEXT_USER), 1)
         next_room = _int(db.get(_NEXT_ROOM), ROOT_ROOM_ID + 1)
         return Snapshot(
@@ -143,16 +187,15 @@ class Store:
             rooms=tuple(rooms),
             next_user_id=max([next_user, *(u.id + 1 for u in users)]),
             next_room_id=max([next_room, *(r.id + 1 for r in rooms)]),
-            acls=acls,
+            acls=tuple(acls),
+            roles=roles,
+            bans=bans,
+            admin_token=token,
         )
 
-    def acl(self, room_id: int) -> voip_pb2.StoredAcl | None:
+    def acl(self, room_id: int) -> RoomAcl | None:
         raw = self._handle.get(_acl_key(room_id))
-        if raw is None:
-            return None
-        acl = voip_pb2.StoredAcl()
-        acl.ParseFromString(raw)
-        return acl
+        return None if raw is None else _acl_from_bytes(raw)
 
     # --- writing -------------------------------------------------------------------
 
@@ -168,7 +211,21 @@ class Store:
                     batch.delete(_room_key(room_id))
                     batch.delete(_acl_key(room_id))
                 for acl in change.acls:
-                    batch.put(_acl_key(acl.room_id), acl.stored_acl)
+                    batch.put(_acl_key(acl.room_id), _acl_to_bytes(acl.room_id, acl.acl))
+                for role in change.roles:
+                    stored_role = voip_pb2.StoredRole(name=role).SerializeToString()
+                    batch.put(_ROLE + role.encode(), stored_role)
+                for role in change.deleted_roles:
+                    batch.delete(_ROLE + role.encode())
+                for ban in change.bans:
+                    batch.put(_BAN + ban.public_key, _ban_to_bytes(ban))
+                for key in change.lifted_bans:
+                    batch.delete(_BAN + key)
+                if change.admin_token is not None:
+                    if change.admin_token:
+                        batch.put(_ADMIN_TOKEN, change.admin_token.encode())
+                    else:
+                        batch.delete(_ADMIN_TOKEN)
                 if change.next_user_id is not None:
                     batch.put(_NEXT_USER, str(change.next_user_id).encode())
                 if change.next_room_id is not None:
@@ -251,6 +308,42 @@ def _room_from_bytes(raw: bytes) -> Room:
     m = voip_pb2.StoredRoom()
     m.ParseFromString(raw)
     return Room(m.room.id, m.room.name, m.room.parent_id)
+
+
+def _acl_to_bytes(room_id: int, acl: RoomAcl) -> bytes:
+    return acl.to_stored(room_id).SerializeToString()
+
+
+def _acl_from_bytes(raw: bytes) -> RoomAcl:
+    m = voip_pb2.StoredAcl()
+    m.ParseFromString(raw)
+    return RoomAcl.from_stored(m)
+
+
+def _ban_to_bytes(ban: BanRecord) -> bytes:
+    return voip_pb2.StoredBan(
+        public_key=ban.public_key,
+        reason=ban.reason,
+        until_ms=ban.until_ms,
+        created_ms=ban.created_ms,
+        by_user_id=ban.by_user_id,
+        name=ban.name,
+        user_id=ban.user_id,
+    ).SerializeToString()
+
+
+def _ban_from_bytes(raw: bytes) -> BanRecord:
+    m = voip_pb2.StoredBan()
+    m.ParseFromString(raw)
+    return BanRecord(
+        public_key=bytes(m.public_key),
+        reason=m.reason,
+        until_ms=m.until_ms,
+        created_ms=m.created_ms,
+        by_user_id=m.by_user_id,
+        name=m.name,
+        user_id=m.user_id,
+    )
 
 
 def _repair_tree(rooms: list[Room]) -> list[Room]:
