@@ -47,16 +47,16 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from aioquic.quic.events import DatagramFrameReceived, QuicEvent
 
 from benchmarks.loadclients import LoadProtocol, join
 from benchmarks.report import Record, Unavailable, percentile
 from benchmarks.serverproc import ServerProcess
-from voip.audio.capture import CaptureEngine, TransmissionMode
+from voip.audio.capture import CaptureEngine
 from voip.audio.codec import FRAME_SAMPLES, SAMPLE_RATE, Frame
 from voip.audio.playback import PlaybackEngine
 from voip.audio.sinks import RecordingSink
 from voip.audio.sources import ArraySource
+from voip.audio.transmission import TransmissionMode
 from voip.protocol.voice import VoiceFrame, decode_voice, encode_voice
 
 log = logging.getLogger(__name__)
@@ -140,9 +140,9 @@ class Listener(LoadProtocol):
     jitter = 0.0
     rng = random.Random(3)
 
-    def quic_event_received(self, event: QuicEvent) -> None:
-        if isinstance(event, DatagramFrameReceived) and self.playback is not None:
-            frame = decode_voice(event.data)
+    def datagram_frame_received(self, data: bytes) -> None:
+        if self.playback is not None:
+            frame = decode_voice(data)
             playback = self.playback
 
             def deliver() -> None:
@@ -158,8 +158,6 @@ class Listener(LoadProtocol):
                 self._loop.call_later(abs(self.rng.gauss(0.0, self.jitter)), deliver)
             else:
                 deliver()
-            return
-        super().quic_event_received(event)
 
 
 def measure(port: int, seconds: float, jitter: float) -> Record:

@@ -2,9 +2,11 @@
 
 Run by ``benchmarks.relay`` (``python -m benchmarks.loadclients ...``), one
 or a few such processes so that the server process is what is measured.
-Every client does the real thing: QUIC + TLS 1.3 handshake (aioquic), the
-control stream, challenge, Ed25519-signed hello bound to the server's
-certificate, welcome and state; then it stays in the root room. Talkers
+Every client does the real thing through the real client core and glue
+(`voip.client.core.ClientCore`, `voip.client.transport.CoreProtocol`): QUIC +
+TLS 1.3 handshake (aioquic), the control stream, challenge, Ed25519-signed
+hello bound to the server's certificate, welcome and state; then it stays in
+the root room. Talkers
 send one ``VoiceDatagram`` every 20 ms with an Opus-sized payload (random
 bytes, 40-120 bytes, mean 80: the VBR spread of 32 kbit/s speech) and
 ``capture_time_us`` = CLOCK_MONOTONIC in µs just before sending; listeners
@@ -21,26 +23,27 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import hashlib
 import json
 import random
-import ssl
 import sys
 import time
 from collections import Counter
 from typing import Any
 
 from aioquic.asyncio import connect
-from aioquic.asyncio.protocol import QuicConnectionProtocol
-from aioquic.quic.configuration import QuicConfiguration
-from aioquic.quic.events import DatagramFrameReceived, QuicEvent, StreamDataReceived
-from cryptography.hazmat.primitives.serialization import Encoding
 from nacl.signing import SigningKey
 
-from voip.client.session import ACK_DELAY
+from voip.client.core import ClientCore, Credentials, Timeouts
+from voip.client.core.events import (
+    ConnectionEnded,
+    CoreEvent,
+    Refused,
+    StateSnapshot,
+    Welcomed,
+)
+from voip.client.transport import ACK_DELAY, CoreProtocol, client_configuration
+from voip.client.trust import Verified
 from voip.proto import voip_pb2
-from voip.protocol.framing import FrameDecoder, encode_envelope
-from voip.protocol.handshake import ALPN, make_hello
 
 FRAME = 0.020
 BIN_US = 10  # delay histogram resolution
@@ -58,81 +61,92 @@ class Window:
     end_us = 0
 
 
-class LoadProtocol(QuicConnectionProtocol):
+class LoadProtocol(CoreProtocol):
+    """The real client core and glue; voice arrivals timed from the raw datagram."""
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.decoder = FrameDecoder()
-        self.envelopes: list[voip_pb2.Envelope] = []
+        super().__init__(*args, on_event=self._event, **kwargs)
         self.changed = asyncio.Event()
+        self.welcomed: Welcomed | None = None
+        self.has_state = False
+        self.ended: str | None = None
+        self.refused: str | None = None
         self.received = 0
         self.hist: Counter[int] = Counter()
 
-    def quic_event_received(self, event: QuicEvent) -> None:
-        if isinstance(event, DatagramFrameReceived):
-            now_us = time.monotonic_ns() // 1000
-            message = voip_pb2.VoiceDatagram()
-            message.ParseFromString(event.data)
-            captured = message.capture_time_us
-            if Window.start_us <= captured < Window.end_us:
-                self.received += 1
-                self.hist[(now_us - captured) // BIN_US] += 1
-        elif isinstance(event, StreamDataReceived):
-            self.envelopes.extend(self.decoder.feed_envelopes(event.data))
-            self.changed.set()
+    def _event(self, event: CoreEvent) -> None:
+        # Later joins' state updates are not needed: only the handshake is watched.
+        if isinstance(event, Welcomed):
+            self.welcomed = event
+        elif isinstance(event, StateSnapshot):
+            self.has_state = True
+        elif isinstance(event, Refused):
+            self.refused = event.message
+        elif isinstance(event, ConnectionEnded):
+            self.ended = event.reason
+        else:
+            return
+        self.changed.set()
+
+    def datagram_frame_received(self, data: bytes) -> None:
+        now_us = time.monotonic_ns() // 1000
+        message = voip_pb2.VoiceDatagram()
+        message.ParseFromString(data)
+        captured = message.capture_time_us
+        if Window.start_us <= captured < Window.end_us:
+            self.received += 1
+            self.hist[(now_us - captured) // BIN_US] += 1
 
 
-async def wait_envelope(p: LoadProtocol, kind: str, timeout: float = 30.0) -> voip_pb2.Envelope:
+async def wait_joined(p: LoadProtocol, timeout: float = 30.0) -> int:
+    """The user id once welcomed with the full state; raises if refused or too slow."""
     deadline = time.monotonic() + timeout
-    while True:
-        for e in p.envelopes:
-            if e.WhichOneof("payload") == kind:
-                return e
-            if e.WhichOneof("payload") == "error":
-                raise RuntimeError(f"server refused the client: {e.error.message}")
+    while not (p.welcomed is not None and p.has_state):
+        if p.refused is not None:
+            raise RuntimeError(f"server refused the client: {p.refused}")
+        if p.core.failure is not None:
+            raise RuntimeError(f"the client gave up: {p.core.failure}")
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            raise TimeoutError(f"no {kind} from the server within {timeout} s")
+            raise TimeoutError(f"not welcomed by the server within {timeout} s")
         p.changed.clear()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(p.changed.wait(), remaining)
+    return p.welcomed.user_id
 
 
 async def join(
     port: int, name: str, stack: contextlib.AsyncExitStack, ack_delay: float | None,
     protocol_class: type[LoadProtocol] = LoadProtocol,
 ) -> tuple[LoadProtocol, int]:
-    config = QuicConfiguration(
-        is_client=True, alpn_protocols=[ALPN], server_name="localhost",
-        max_datagram_frame_size=65536, idle_timeout=60.0,
+    key = SigningKey.generate()
+    core = ClientCore(
+        Credentials(
+            display_name=name,
+            public_key=bytes(key.verify_key),
+            sign=lambda data: bytes(key.sign(data).signature),
+        ),
+        address=f"127.0.0.1:{port}",
+        now=asyncio.get_running_loop().time(),
+        timeouts=Timeouts(connect=30.0, idle=60.0),
     )
-    config.verify_mode = ssl.CERT_NONE  # self-signed; the hello binds the fingerprint anyway
+
+    def create_protocol(*args: Any, **kwargs: Any) -> LoadProtocol:
+        return protocol_class(*args, core=core, **kwargs)
+
     protocol = await stack.enter_async_context(
-        connect("127.0.0.1", port, configuration=config, create_protocol=protocol_class)
+        connect(
+            "127.0.0.1", port,
+            configuration=client_configuration("localhost", idle_timeout=60.0),
+            create_protocol=create_protocol,
+        )
     )
     assert isinstance(protocol, LoadProtocol)
-    quic = protocol._quic
     if ack_delay is not None:
-        quic._ack_delay = ack_delay  # aioquic 1.7.2 keeps it private (RECIPES)
-    quic.send_stream_data(0, b"\x00")
-    protocol.transmit()
-    challenge = (await wait_envelope(protocol, "challenge")).challenge
-    cert = quic.tls._peer_certificate
-    assert cert is not None
-    key = SigningKey.generate()
-    hello = make_hello(
-        challenge=challenge,
-        cert_fingerprint=hashlib.sha256(cert.public_bytes(Encoding.DER)).digest(),
-        public_key=bytes(key.verify_key),
-        sign=lambda data: bytes(key.sign(data).signature),
-        display_name=name,
-        password="",
-    )
-    quic.send_stream_data(0, encode_envelope(voip_pb2.Envelope(client_hello=hello)))
-    protocol.transmit()
-    welcome = await wait_envelope(protocol, "welcome")
-    await wait_envelope(protocol, "server_state")
-    protocol.envelopes.clear()  # state updates of later joins are not needed
-    return protocol, welcome.welcome.user_id
+        protocol._quic._ack_delay = ack_delay  # aioquic 1.7.2 keeps it private (RECIPES)
+    # self-signed: trusted as if pinned; the hello binds the fingerprint anyway
+    protocol.tls_established(lambda fingerprint: Verified())
+    return protocol, await wait_joined(protocol)
 
 
 async def talk(protocol: LoadProtocol, start: float, until: float, seed: int) -> int:
@@ -215,7 +229,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--ack-delay", type=float, default=ACK_DELAY,
                         help="client ACK delay in seconds after the handshake "
-                             "(default: the real client's, voip.client.session.ACK_DELAY)")
+                             "(default: the real client's, voip.client.transport.ACK_DELAY)")
     args = parser.parse_args()
     try:
         import uvloop

@@ -53,7 +53,7 @@ import numpy as np
 
 from benchmarks.report import Record
 from benchmarks.serverproc import ServerProcess, cpu_seconds
-from voip.client.session import ACK_DELAY
+from voip.client.transport import ACK_DELAY
 
 log = logging.getLogger(__name__)
 

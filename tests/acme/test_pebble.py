@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from voip.server.certs import CertificateBundle, apply_bundle, certificate_fingerprint
+from voip.protocol.fingerprint import certificate_fingerprint
+from voip.server.certs import CertificateBundle, apply_bundle
 from voip.server.certs.acme import AcmeCertificateManager
 from voip.server.certs.acme_settings import AcmeSettings, Backoff
 from voip.server.certs.source import CertificateSettings, resolve_certificate

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from voip.audio.analysis import align, dominant_frequency
-from voip.audio.capture import CaptureEngine, TransmissionMode
+from voip.audio.capture import CaptureEngine
 from voip.audio.codec import FRAME_SAMPLES
 from voip.audio.engine import EngineState
 from voip.audio.opus import OpusDecoder, OpusEncoder
@@ -20,6 +20,7 @@ from voip.audio.playback import PlaybackEngine
 from voip.audio.signals import speech_like, tone
 from voip.audio.sinks import RecordingSink
 from voip.audio.sources import ArraySource
+from voip.audio.transmission import TransmissionMode
 from voip.errors import AudioDeviceError, AudioError
 
 Sent = list[tuple[bytes, int]]

@@ -53,10 +53,11 @@ def played(out: list[tuple[PlayoutKind, int | None]]) -> list[int]:
 
 
 def test_wraparound_helpers() -> None:
-    assert seq_delta(1, 65535) == 2
-    assert seq_delta(65535, 1) == -2
-    assert seq_newer(0, 65535)
-    assert not seq_newer(65535, 0)
+    assert seq_delta(1, 65535, 16) == 2
+    assert seq_delta(65535, 1, 16) == -2
+    assert seq_newer(0, 65535, 16)
+    assert not seq_newer(65535, 0, 16)
+    assert seq_delta(1, 2**32 - 1) == 2
     assert seq_delta(0, 2**32 - 1, bits=32) == 1
 
 
@@ -129,7 +130,7 @@ def test_burst_after_stall_is_trimmed_back_toward_target() -> None:
 
 
 def test_sequence_wraparound_16_bit() -> None:
-    jb = JitterBuffer()
+    jb = JitterBuffer(seq_bits=16)
     seqs = [(65530 + i) & 0xFFFF for i in range(12)]
     assert played(realtime(jb, seqs)) == seqs
     assert jb.stats().late == 0 and jb.stats().lost == 0
@@ -207,7 +208,7 @@ def test_property_playout_is_ordered_unique_and_complete(
         if rng.random() < dup:
             arrivals.append((i * F + delay + 0.001, s))
     arrivals.sort()
-    jb = JitterBuffer()
+    jb = JitterBuffer(seq_bits=16)
     out = []
     pending = list(arrivals)
     for tick in range(n + 20):

@@ -14,13 +14,14 @@ import numpy as np
 import pytest
 
 from voip.audio.analysis import dominant_frequency
-from voip.audio.capture import CaptureEngine, TransmissionMode
+from voip.audio.capture import CaptureEngine
 from voip.audio.devices import list_devices, resolve_device, sounddevice
 from voip.audio.engine import EngineState
 from voip.audio.loopback import LocalLoopback
 from voip.audio.opus import OpusDecoder, OpusEncoder
 from voip.audio.playback import PlaybackEngine
 from voip.audio.signals import tone
+from voip.audio.transmission import TransmissionMode
 from voip.errors import AudioDeviceError
 
 pytestmark = pytest.mark.audio

@@ -13,11 +13,10 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from voip.errors import CertificateError
+from voip.protocol.fingerprint import certificate_fingerprint, format_fingerprint
 from voip.server.certs import (
     CertificateBundle,
     apply_bundle,
-    certificate_fingerprint,
-    format_fingerprint,
     generate_self_signed,
     load_bundle,
     load_or_create_self_signed,

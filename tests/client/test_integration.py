@@ -19,7 +19,8 @@ from voip.client.state import (
     Disconnected,
     State,
 )
-from voip.client.trust import KnownServers, format_fingerprint
+from voip.client.trust import KnownServers
+from voip.protocol.fingerprint import format_fingerprint
 from voip.protocol.voice import VoiceFrame
 
 WAIT = 15.0

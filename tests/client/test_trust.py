@@ -11,8 +11,8 @@ from voip.client.trust import (
     Unknown,
     Verified,
     decide,
-    format_fingerprint,
 )
+from voip.protocol.fingerprint import format_fingerprint
 
 FP_A = bytes(range(32))
 FP_B = bytes(range(1, 33))

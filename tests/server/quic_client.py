@@ -1,61 +1,85 @@
-"""A small real aioquic test client for the server tests.
+"""The server tests' client: a thin driver over the real `ClientCore` and its aioquic glue.
 
-It opens the control stream, answers the challenge with a real Ed25519 key,
-and records every envelope, datagram and the connection close, so tests can
-wait on conditions (with a deadline) instead of sleeping. It also keeps the
-client's copy of the shared state with `apply_update`, checking every hash.
+The handshake (opening the control stream, answering the challenge with a
+real Ed25519 key bound to the certificate) is the client core's, so a change
+to it is made once. For hostile tests the driver can also answer the
+challenge itself (`hello` with overrides) and write raw bytes. It records
+every envelope (its own frame decoder beside the core's), datagram and the
+connection close, so tests wait on conditions (with a deadline) instead of
+sleeping, and keeps the client's copy of the shared state with
+`apply_update`, checking every hash.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from aioquic.asyncio import connect
 from aioquic.asyncio.protocol import QuicConnectionProtocol
-from aioquic.quic.configuration import QuicConfiguration
-from aioquic.quic.events import (
-    ConnectionTerminated,
-    DatagramFrameReceived,
-    QuicEvent,
-    StreamDataReceived,
-)
-from cryptography.hazmat.primitives.serialization import Encoding
+from aioquic.quic.events import ConnectionTerminated, QuicEvent, StreamDataReceived
 from nacl.signing import SigningKey
 
+from voip.client.core import ClientCore, Credentials, Timeouts
+from voip.client.transport import CoreProtocol, client_configuration
+from voip.client.trust import Verified
 from voip.proto import voip_pb2
 from voip.protocol.framing import FrameDecoder, encode_envelope
-from voip.protocol.handshake import ALPN, make_hello
+from voip.protocol.handshake import make_hello
+from voip.protocol.requests import request_envelope
 from voip.protocol.state import StateModel, apply_update, state_hash
 
 T = TypeVar("T")
 DEADLINE = 10.0
 
 
-class ClientProtocol(QuicConnectionProtocol):
+class ClientProtocol(CoreProtocol):
+    """`CoreProtocol` that also keeps everything it received, for the tests to look at."""
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.decoder = FrameDecoder()
         self.envelopes: list[voip_pb2.Envelope] = []
         self.datagrams: list[bytes] = []
-        self.terminated: ConnectionTerminated | None = None
         self.changed = asyncio.Event()
+        self.core_gave_up: str | None = None
+
+    def stream_data_received(self, data: bytes, end_stream: bool) -> None:
+        self.envelopes.extend(self.decoder.feed_envelopes(data))
+        super().stream_data_received(data, end_stream)
+        self.changed.set()
+
+    def datagram_frame_received(self, data: bytes) -> None:
+        self.datagrams.append(data)
+        self.changed.set()
+
+    def close_for_core(self, reason: str) -> None:
+        """Leave the close to the server: the tests look at its error code."""
+        self.core_gave_up = reason
+
+    def quic_event_received(self, event: Any) -> None:
+        super().quic_event_received(event)
+        if isinstance(event, ConnectionTerminated):
+            self.changed.set()
+
+
+class TlsProbe(QuicConnectionProtocol):
+    """A connection that only does QUIC + TLS (no core, no control stream)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.envelopes: list[voip_pb2.Envelope] = []
+        self.decoder = FrameDecoder()
+        self.terminated: ConnectionTerminated | None = None
 
     def quic_event_received(self, event: QuicEvent) -> None:
         if isinstance(event, StreamDataReceived):
             self.envelopes.extend(self.decoder.feed_envelopes(event.data))
-        elif isinstance(event, DatagramFrameReceived):
-            self.datagrams.append(event.data)
         elif isinstance(event, ConnectionTerminated):
             self.terminated = event
-        else:
-            return
-        self.changed.set()
 
 
 @dataclass
@@ -69,6 +93,14 @@ class Client:
     _next_request: int = 1
     _exit: Any = field(default=None, repr=False)
 
+    @property
+    def core(self) -> ClientCore:
+        return self.protocol.core
+
+    @property
+    def terminated(self) -> ConnectionTerminated | None:
+        return self.protocol.terminated
+
     # --- connecting --------------------------------------------------------------
 
     @classmethod
@@ -79,22 +111,41 @@ class Client:
         name: str = "user",
         key: SigningKey | None = None,
         max_datagram_size: int | None = None,
+        password: str = "",
+        answer_challenge: bool = False,
     ) -> Client:
-        """Connect and open the control stream; the challenge is then on its way."""
-        config = QuicConfiguration(
-            is_client=True,
-            alpn_protocols=[ALPN],
-            server_name="localhost",
-            max_datagram_frame_size=65536,
-        )
-        config.verify_mode = ssl.CERT_NONE
+        """Connect and open the control stream; the challenge is then on its way.
+
+        Unless `answer_challenge`, the test answers it (`hello`).
+        """
+        key = key or SigningKey.generate()
+        config = client_configuration("localhost", idle_timeout=60.0)
         if max_datagram_size is not None:
             config.max_datagram_size = max_datagram_size
-        manager = connect("127.0.0.1", port, configuration=config, create_protocol=ClientProtocol)
+        loop = asyncio.get_running_loop()
+        core = ClientCore(
+            Credentials(
+                display_name=name,
+                public_key=bytes(key.verify_key),
+                sign=lambda data: bytes(key.sign(data).signature),
+                password=password,
+            ),
+            address=f"127.0.0.1:{port}",
+            now=loop.time(),
+            timeouts=Timeouts(connect=DEADLINE * 3, idle=60.0),
+            answer_challenge=answer_challenge,
+        )
+
+        def create_protocol(*args: Any, **kwargs: Any) -> ClientProtocol:
+            return ClientProtocol(*args, core=core, **kwargs)
+
+        manager = connect("127.0.0.1", port, configuration=config, create_protocol=create_protocol)
         protocol = await manager.__aenter__()
-        client = cls(protocol, key or SigningKey.generate(), name)
+        assert isinstance(protocol, ClientProtocol)
+        client = cls(protocol, key, name)
         client._exit = manager
-        client.send_raw(b"\x00")  # opens stream 0 with one empty frame
+        # Self-signed test certificate: trusted as if pinned; the hello binds it anyway.
+        protocol.tls_established(lambda fingerprint: Verified())
         return client
 
     @classmethod
@@ -107,9 +158,15 @@ class Client:
         key: SigningKey | None = None,
         max_datagram_size: int | None = None,
     ) -> Client:
-        """Connect and authenticate; fails the test if not welcomed."""
-        client = await cls.open(port, name=name, key=key, max_datagram_size=max_datagram_size)
-        await client.hello(password=password)
+        """Connect and authenticate through the core; fails the test if not welcomed."""
+        client = await cls.open(
+            port,
+            name=name,
+            key=key,
+            max_datagram_size=max_datagram_size,
+            password=password,
+            answer_challenge=True,
+        )
         welcome = await client.wait_envelope("welcome")
         client.user_id = welcome.welcome.user_id
         await client.wait_envelope("server_state")
@@ -118,23 +175,24 @@ class Client:
 
     @property
     def fingerprint(self) -> bytes:
-        cert = self.protocol._quic.tls._peer_certificate
-        assert cert is not None
-        return hashlib.sha256(cert.public_bytes(Encoding.DER)).digest()
+        return self.core.cert_fingerprint
 
     async def hello(self, password: str = "", **overrides: Any) -> None:
+        """Answer the challenge with a hello changed by `overrides` (hostile tests)."""
         challenge = (await self.wait_envelope("challenge")).challenge
+        creds = self.core.credentials
         hello = make_hello(
             challenge=challenge,
             cert_fingerprint=overrides.pop("fingerprint", self.fingerprint),
-            public_key=bytes(self.key.verify_key),
-            sign=lambda data: bytes(self.key.sign(data).signature),
-            display_name=self.name,
+            public_key=creds.public_key,
+            sign=creds.sign,
+            display_name=creds.display_name,
             password=password,
         )
         for attr, value in overrides.items():
             setattr(hello, attr, value)
-        self.send(voip_pb2.Envelope(client_hello=hello))
+        self.core.answer(hello, asyncio.get_running_loop().time())
+        self.protocol.pump()
 
     async def close(self) -> None:
         if self._exit is not None:
@@ -144,7 +202,10 @@ class Client:
     # --- sending -----------------------------------------------------------------
 
     def send_raw(self, data: bytes) -> None:
-        self.protocol._quic.send_stream_data(0, data)
+        """Bytes on the control stream, past the core (hostile tests)."""
+        stream = self.protocol.control_stream
+        assert stream is not None
+        self.protocol._quic.send_stream_data(stream, data)
         self.protocol.transmit()
 
     def send(self, envelope: voip_pb2.Envelope) -> None:
@@ -155,10 +216,21 @@ class Client:
         self.protocol.transmit()
 
     async def request(self, **payload: Any) -> voip_pb2.Envelope:
-        """Send a request and return its answer (ack, error, or a query's reply)."""
-        rid = self._next_request
-        self._next_request += 1
-        self.send(voip_pb2.Envelope(request_id=rid, **payload))
+        """Send a request and return its answer (ack, error, or a query's reply).
+
+        Through the core once welcomed; before that (tests of what an
+        unauthenticated client may do) the same envelope goes out raw.
+        """
+        ((kind, message),) = payload.items()
+        loop = asyncio.get_running_loop()
+        if self.core.ready:
+            fields = {f.name: value for f, value in message.ListFields()}
+            rid = self.core.send_request(kind, kind, loop.time(), **fields)
+            self.protocol.pump()
+        else:
+            rid = 1_000_000 + self._next_request
+            self._next_request += 1
+            self.send(request_envelope(kind, rid, **{f.name: v for f, v in message.ListFields()}))
         return await self.wait_for(
             lambda: next(
                 (

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from aioquic.asyncio import connect
 from aioquic.quic.configuration import QuicConfiguration
-from voip_tests_server_client import Client, ClientProtocol
+from voip_tests_server_client import Client, TlsProbe
 
 from voip.proto import voip_pb2
 from voip.protocol.handshake import ALPN
@@ -52,9 +52,9 @@ def test_shutdown_with_a_tls_only_connection_closes_it_and_says_goodbye_to_the_r
             "127.0.0.1",
             server.port,
             configuration=tls_only_configuration(),
-            create_protocol=ClientProtocol,
+            create_protocol=TlsProbe,
         ) as probe:
-            assert isinstance(probe, ClientProtocol)
+            assert isinstance(probe, TlsProbe)
             # The server has registered the connection (handshake done on its side too).
             loop = asyncio.get_running_loop()
             deadline = loop.time() + 10

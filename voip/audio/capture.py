@@ -31,7 +31,6 @@ in-band FEC, as before.
 
 from __future__ import annotations
 
-import enum
 import logging
 from collections.abc import Callable
 
@@ -49,8 +48,9 @@ from voip.audio.opus import (
     OpusEncoder,
 )
 from voip.audio.sources import FrameSource, SoundDeviceSource
+from voip.audio.transmission import TransmissionMode
 from voip.audio.vad import DEFAULT_THRESHOLD_DBFS, VoiceActivityDetector
-from voip.protocol.voice import MAX_OPUS_PAYLOAD
+from voip.protocol.voice import MAX_OPUS_PAYLOAD, SEQUENCE_BITS
 
 log = logging.getLogger(__name__)
 
@@ -71,13 +71,6 @@ the capture thread, so an owner can publish the level and notice the end of a
 talk spurt without polling. Must be quick and must not block."""
 
 
-class TransmissionMode(enum.Enum):
-    PUSH_TO_TALK = "push_to_talk"  # transmit while the PTT key is held
-    CONTINUOUS = "continuous"  # always transmit
-    VOICE_ACTIVATED = "voice_activated"  # transmit while the VAD hears speech
-    MUTED = "muted"  # never transmit
-
-
 class CaptureEngine(AudioEngine):
     """Turns a frame source into a stream of Opus packets handed to ``send``."""
 
@@ -92,7 +85,7 @@ class CaptureEngine(AudioEngine):
         input_volume: float = 1.0,
         encoder: Encoder | None = None,
         on_error: ErrorCallback | None = None,
-        seq_bits: int = 16,
+        seq_bits: int = SEQUENCE_BITS,
         on_frame: FrameCallback | None = None,
         send_voice: VoiceSendCallback | None = None,
         redundancy: bool = True,

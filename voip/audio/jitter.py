@@ -7,7 +7,8 @@ playout tick. ``pop()`` does not decode; it returns a ``Playout`` instruction
 packet / recover from the next packet's in-band FEC / conceal with PLC / play
 nothing) so the buffer stays cheap and testable without libopus.
 
-Sequence numbers are 16 or 32 bits on the wire and wrap; they are unwrapped
+Sequence numbers wrap (32 bits on the wire, `SEQUENCE_BITS`; 16 for tests of
+wraparound); they are unwrapped
 to an ever-growing "extended" sequence against the highest one seen, and
 stored in a ring indexed by that extended sequence.
 
@@ -58,6 +59,7 @@ import math
 from dataclasses import dataclass
 
 from voip.audio.codec import FRAME_SECONDS
+from voip.protocol.voice import SEQUENCE_BITS
 
 INITIAL_TARGET_FRAMES = 3
 MIN_TARGET_FRAMES = 1  # on a clean link: play a packet at the first tick after it arrives
@@ -79,13 +81,13 @@ _EMPTY = -(1 << 62)  # ring slot marker; extended sequences may be negative
 _NO_LOSS = -(1 << 62)  # "last loss" tick before any loss
 
 
-def seq_delta(a: int, b: int, bits: int = 16) -> int:
+def seq_delta(a: int, b: int, bits: int = SEQUENCE_BITS) -> int:
     """Signed distance ``a - b`` between two wrapping sequence numbers."""
     half = 1 << (bits - 1)
     return ((a - b + half) & ((1 << bits) - 1)) - half
 
 
-def seq_newer(a: int, b: int, bits: int = 16) -> bool:
+def seq_newer(a: int, b: int, bits: int = SEQUENCE_BITS) -> bool:
     """Whether ``a`` comes after ``b`` in a wrapping sequence space."""
     return seq_delta(a, b, bits) > 0
 
@@ -137,7 +139,7 @@ class JitterBuffer:
 
     def __init__(
         self,
-        seq_bits: int = 16,
+        seq_bits: int = SEQUENCE_BITS,
         initial_target: int = INITIAL_TARGET_FRAMES,
         min_target: int = MIN_TARGET_FRAMES,
         max_target: int = MAX_TARGET_FRAMES,

@@ -41,6 +41,7 @@ from voip.audio.mixer import Mixer
 from voip.audio.opus import OpusDecoder
 from voip.audio.sinks import FrameSink, SoundDeviceSink
 from voip.errors import CodecError
+from voip.protocol.voice import SEQUENCE_BITS
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +83,7 @@ class PlaybackEngine(AudioEngine):
         output_volume: float = 1.0,
         decoder_factory: Callable[[], Decoder] = OpusDecoder,
         on_error: ErrorCallback | None = None,
-        seq_bits: int = 16,
+        seq_bits: int = SEQUENCE_BITS,
         clock: Callable[[], float] = time.monotonic,
         on_tick: Callable[[float], None] | None = None,
         arrival_grace: float | None = None,

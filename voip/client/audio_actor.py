@@ -43,7 +43,6 @@ from typing import Any
 
 import pykka
 
-from voip.audio.capture import TransmissionMode as EngineMode
 from voip.client import commands as c
 from voip.client.audio_io import AudioIO, SoundCardIO
 from voip.client.capture_actor import (
@@ -283,7 +282,7 @@ class AudioActor(pykka.ThreadingActor):
         capture = CaptureSettings(
             running=loopback or (connected and a.transmission_mode is not TransmissionMode.MUTED),
             device=a.input_device,
-            mode=EngineMode.CONTINUOUS if loopback else EngineMode(a.transmission_mode.value),
+            mode=TransmissionMode.CONTINUOUS if loopback else a.transmission_mode,
             vad_threshold_db=a.vad_threshold_db,
             input_volume=a.input_volume,
             ptt=self._ptt_pressed,

@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Protocol
 import pykka
 
 from voip.audio.capture import CaptureEngine
-from voip.audio.capture import TransmissionMode as EngineMode
 from voip.audio.engine import EngineState
+from voip.audio.transmission import TransmissionMode
 from voip.client.audio_io import AudioIO
 from voip.client.engine_actor import EngineActor
 from voip.errors import AudioError
@@ -33,7 +33,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SEQ_BITS = 32  # the wire's sequence field (VoiceDatagram.sequence wraps at 2^32)
 LEVEL_EVERY_FRAMES = 5  # publish the input level every 100 ms at most
 SILENT_LEVEL_DB = -120.0  # what the meter shows when nothing is captured
 
@@ -121,7 +120,7 @@ class CaptureSettings:
 
     running: bool = False
     device: str | None = None
-    mode: EngineMode = EngineMode.PUSH_TO_TALK
+    mode: TransmissionMode = TransmissionMode.PUSH_TO_TALK
     vad_threshold_db: float = -40.0
     input_volume: float = 1.0
     ptt: bool = False
@@ -176,7 +175,6 @@ class CaptureActor(EngineActor):
                 source,
                 send_voice=self._send,
                 send_end=self._send_end,
-                seq_bits=SEQ_BITS,
                 on_error=self._on_error,
                 on_frame=self._on_frame,
             )

@@ -9,7 +9,7 @@ into the actors. Sending never raises and never blocks; whatever goes wrong
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from voip.client.state import MAX_VOLUME, MIN_VOLUME, TransmissionMode
 from voip.protocol.state import name_problem
@@ -173,16 +173,26 @@ AudioCommand = (
 )
 Command = ConnectionCommand | ServerCommand | AudioCommand | DismissError
 
+#: Commands that are server requests: command -> its row in
+#: voip.protocol.requests. A command's fields are named as its message's.
+REQUEST_KINDS: dict[type, str] = {
+    JoinRoom: "join_room",
+    CreateRoom: "create_room",
+    DeleteRoom: "delete_room",
+    RenameRoom: "rename_room",
+    SendChat: "send_chat",
+    SetDisplayName: "set_display_name",
+    RequestResync: "resync_request",
+}
+
 #: Commands that need a live connection (answered by the server).
-NEEDS_CONNECTION = (
-    JoinRoom,
-    CreateRoom,
-    DeleteRoom,
-    RenameRoom,
-    SendChat,
-    SetDisplayName,
-    RequestResync,
-)
+NEEDS_CONNECTION = tuple(REQUEST_KINDS)
+
+
+def request_of(command: object) -> tuple[str, dict[str, object]]:
+    """The request kind a command sends and its message's fields (KeyError if none)."""
+    kind = REQUEST_KINDS[type(command)]
+    return kind, {f.name: getattr(command, f.name) for f in fields(command)}  # type: ignore[arg-type]
 
 
 def command_name(command: object) -> str:

@@ -21,12 +21,13 @@ import pykka
 from voip.client import commands as c
 from voip.client.audio_actor import AudioActor
 from voip.client.config_actor import ConfigActor
+from voip.client.core.events import StateUpdated
+from voip.client.model import ServerEvent
 from voip.client.session import ConnectionClient, Timeouts
 from voip.client.state import ConnectionState
 from voip.client.state_actor import StateActor
 from voip.client.trust import KnownServers
 from voip.identity import Identity, load_or_create_identity
-from voip.proto import voip_pb2
 from voip.protocol.voice import VoiceFrame
 
 log = logging.getLogger(__name__)
@@ -48,12 +49,10 @@ class ActorListener:
     def connection(self, state: ConnectionState) -> None:
         self._state.connection_changed.defer(state)
 
-    def envelope(self, envelope: voip_pb2.Envelope) -> None:
-        self._state.envelope.defer(envelope)
-        if envelope.WhichOneof("payload") == "state_update":
-            update = envelope.state_update
-            if update.WhichOneof("change") == "user_left":
-                self._audio.user_left.defer(update.user_left.user_id)
+    def server_event(self, event: ServerEvent) -> None:
+        self._state.server_event.defer(event)
+        if isinstance(event, StateUpdated) and event.update.WhichOneof("change") == "user_left":
+            self._audio.user_left.defer(event.update.user_left.user_id)
 
     def error(self, code: str, message: str, command: str) -> None:
         self._state.report_error.defer(code, message, command)

@@ -11,6 +11,7 @@ import time
 from collections import deque
 from collections.abc import Iterable
 
+from voip.client.core import events as ev
 from voip.client.state import (
     MAX_CHAT_LINES,
     MAX_ERRORS,
@@ -31,6 +32,9 @@ from voip.proto import voip_pb2
 from voip.protocol.state import ROOT_PARENT, Room, StateModel, UserInfo, apply_update, state_hash
 
 log = logging.getLogger(__name__)
+
+#: Core events the state owner turns into `State`.
+ServerEvent = ev.StateSnapshot | ev.StateUpdated | ev.ChatReceived
 
 
 def room_views(rooms: Iterable[Room]) -> tuple[RoomView, ...]:
@@ -122,6 +126,17 @@ class ClientModel:
             if was_connected and isinstance(connection, ConnectionLost):
                 self._local_line(f"Connection lost: {connection.error}")
         self._changed()
+
+    def apply(self, event: ServerEvent) -> bool:
+        """Apply a core event; True when the caller must send a resync request."""
+        match event:
+            case ev.StateSnapshot(state=message, state_hash=digest):
+                self.server_state(message, digest)
+            case ev.StateUpdated(update=update, state_hash=digest):
+                return self.state_update(update, digest)
+            case ev.ChatReceived(message=message):
+                self.chat(message)
+        return False
 
     def server_state(self, message: voip_pb2.ServerState, expected_hash: bytes) -> None:
         """A full snapshot (after Welcome, or answering our resync request)."""

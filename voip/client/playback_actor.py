@@ -33,7 +33,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SEQ_BITS = 32
 RECENT_LIMIT = 500  # frames kept for `drain` (about 10 s of one talker)
 LOOPBACK_USER = 0  # no server gives out user id 0; the loopback test plays as it
 
@@ -177,7 +176,6 @@ class PlaybackActor(EngineActor):
             sink,
             output_volume=settings.output_volume,
             on_error=self._on_error,
-            seq_bits=SEQ_BITS,
         )
         if not self._start(engine):
             return

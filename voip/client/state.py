@@ -12,6 +12,8 @@ import enum
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from voip.audio.transmission import TransmissionMode
+
 #: How many chat lines and error notices a snapshot keeps (oldest dropped first).
 MAX_CHAT_LINES = 500
 MAX_ERRORS = 50
@@ -123,17 +125,11 @@ class LocalErrorCode(enum.StrEnum):
     AUDIO = "AUDIO"
     CERTIFICATE = "CERTIFICATE"
     PROTOCOL = "PROTOCOL"
+    TIMEOUT = "TIMEOUT"  # a request the server did not answer (voip.client.core.events)
     INTERNAL = "INTERNAL"
 
 
 # --- audio ---------------------------------------------------------------------------
-
-
-class TransmissionMode(enum.Enum):
-    PUSH_TO_TALK = "push_to_talk"
-    CONTINUOUS = "continuous"
-    MUTED = "muted"
-    VOICE_ACTIVATED = "voice_activated"
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,10 +17,10 @@ import pykka
 from voip.client.model import ClientModel
 from voip.client.publisher import Publisher
 from voip.client.state import AudioState, ConfigView, ConnectionState
-from voip.proto import voip_pb2
 
 if TYPE_CHECKING:
     from voip.client.connection_actor import ConnectionActor
+    from voip.client.model import ServerEvent
 
 log = logging.getLogger(__name__)
 
@@ -44,19 +44,10 @@ class StateActor(pykka.ThreadingActor):
         self._model.set_connection(connection)
         self._publish()
 
-    def envelope(self, envelope: voip_pb2.Envelope) -> None:
-        """A state or chat envelope from the server (never mutated after it is sent here)."""
-        kind = envelope.WhichOneof("payload")
-        if kind == "server_state":
-            self._model.server_state(envelope.server_state, envelope.state_hash)
-        elif kind == "state_update":
-            if self._model.state_update(envelope.state_update, envelope.state_hash):
-                self._request_resync()
-        elif kind == "chat_message":
-            self._model.chat(envelope.chat_message)
-        else:
-            log.warning("state owner ignores a %s envelope", kind)
-            return
+    def server_event(self, event: ServerEvent) -> None:
+        """A state or chat event from the client core (its messages are never mutated)."""
+        if self._model.apply(event):
+            self._request_resync()
         self._publish()
 
     # --- from anyone ------------------------------------------------------------------

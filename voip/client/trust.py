@@ -12,7 +12,6 @@ The decision is a pure function (`decide`) so it is tested without sockets.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import ssl
@@ -25,20 +24,11 @@ import tomli_w
 from cryptography import x509
 
 from voip.errors import CertificateError, FingerprintMismatch
+from voip.protocol.fingerprint import format_fingerprint
 
 log = logging.getLogger(__name__)
 
 KNOWN_SERVERS_FILE = "known_servers.toml"
-
-
-def fingerprint(der: bytes) -> bytes:
-    """SHA-256 of the certificate DER: what is pinned and signed in the handshake."""
-    return hashlib.sha256(der).digest()
-
-
-def format_fingerprint(fp: bytes) -> str:
-    """``SHA256:AB:CD:...``, the form the server logs at start (voip.server.certs)."""
-    return "SHA256:" + ":".join(f"{b:02X}" for b in fp)
 
 
 # --- decisions -------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from nacl.signing import VerifyKey
 
 from voip.errors import AuthError
 from voip.proto import voip_pb2
+from voip.protocol.fingerprint import FINGERPRINT_SIZE
 
 ALPN = "voip/1"
 PROTOCOL_VERSION = 1
@@ -26,7 +27,6 @@ NONCE_SIZE = 32
 AUTH_CONTEXT = b"voip/1 client-auth\x00"
 PUBLIC_KEY_SIZE = 32
 SIGNATURE_SIZE = 64
-FINGERPRINT_SIZE = 32
 
 
 class HandshakeFailure(AuthError):

@@ -25,7 +25,10 @@ MAX_VOICE_DATAGRAM = 1100
 #: (at most ~45 bytes of tags, varints and lengths).
 MAX_OPUS_PAYLOAD = 1000
 
-SEQUENCE_MODULUS = 1 << 32
+#: Width of `VoiceDatagram.sequence`: every sender, engine and jitter buffer
+#: counts in this space, wrapping at `SEQUENCE_MODULUS`.
+SEQUENCE_BITS = 32
+SEQUENCE_MODULUS = 1 << SEQUENCE_BITS
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ from voip.errors import ProtocolError
 from voip.proto import voip_pb2
 from voip.protocol.handshake import HandshakeFailure, new_challenge, verify_hello
 from voip.protocol.permissions import Perm, RoomAcl, creator_acl, default_root_acl
+from voip.protocol.requests import REQUEST_KINDS
 from voip.protocol.state import (
     ROOT_PARENT,
     Room,
@@ -43,7 +44,7 @@ from voip.server.actions import (
     SessionId,
     error_envelope,
 )
-from voip.server.moderation import MODERATION_REQUESTS, ModerationHandlers
+from voip.server.moderation import ModerationHandlers
 from voip.server.records import AclRecord, BanRecord, Snapshot, StoreChange, UserRecord
 from voip.server.session_state import (
     SessionEvent,
@@ -61,18 +62,6 @@ __all__ = ["Action", "Close", "CoreSettings", "Persist", "Route", "Send", "Serve
 DEFAULT_MAX_CHAT_LENGTH = 5000
 DEFAULT_ROOT_NAME = "Lobby"
 
-#: Payloads a client may send once authenticated, each answered by ack or error.
-REQUEST_KINDS = frozenset(
-    {
-        "join_room",
-        "create_room",
-        "delete_room",
-        "rename_room",
-        "send_chat",
-        "resync_request",
-        "set_display_name",
-    }
-) | MODERATION_REQUESTS
 
 
 # --- configuration and per-session data -------------------------------------------
@@ -234,7 +223,7 @@ class ServerCore(ModerationHandlers):
                     session, rid, voip_pb2.NOT_AUTHENTICATED, "authenticate before sending requests"
                 )
             ]
-        handler = getattr(self, f"_on_{kind}")
+        handler = getattr(self, f"_on_{kind}")  # one per row of voip.protocol.requests
         actions: list[Action] = handler(s, envelope, now)
         return actions
 

@@ -35,28 +35,6 @@ logger = logging.getLogger(__name__)
 ROLE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,31}")
 MAX_REASON_LENGTH = 500
 
-#: The requests this mixin serves (ServerCore adds them to REQUEST_KINDS).
-MODERATION_REQUESTS = frozenset(
-    {
-        "get_acl",
-        "set_acl",
-        "list_roles",
-        "create_role",
-        "delete_role",
-        "grant_role",
-        "revoke_role",
-        "kick_user",
-        "ban_user",
-        "unban",
-        "list_bans",
-        "move_user",
-        "set_server_mute",
-        "redeem_admin_token",
-        "list_users",
-    }
-)
-
-
 def _err(s: SessionView, rid: int, code: int, message: str) -> Send:
     return Send(s.id, error_envelope(code, message, rid))
 

@@ -16,7 +16,6 @@ worthless and a queue only adds delay. The congestion controller is
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections import deque
 from collections.abc import Iterable
@@ -37,6 +36,7 @@ from aioquic.quic.packet_builder import QuicSentPacket
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from voip.errors import ProtocolError
+from voip.protocol.fingerprint import certificate_fingerprint
 from voip.protocol.framing import FrameDecoder, parse_envelope
 
 if TYPE_CHECKING:
@@ -135,7 +135,7 @@ class ServerProtocol(QuicConnectionProtocol):
         certificate = self._quic.tls.certificate
         if certificate is None:
             raise ProtocolError("the connection has no server certificate")
-        return hashlib.sha256(certificate.public_bytes(Encoding.DER)).digest()
+        return certificate_fingerprint(certificate.public_bytes(Encoding.DER))
 
     @property
     def control_open(self) -> bool:

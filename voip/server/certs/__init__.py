@@ -13,8 +13,6 @@ from voip.server.certs.bundle import (
     CertificateBundle,
     apply_bundle,
     bundle_from_pem,
-    certificate_fingerprint,
-    format_fingerprint,
     load_bundle,
 )
 from voip.server.certs.self_signed import generate_self_signed, load_or_create_self_signed
@@ -23,8 +21,6 @@ __all__ = [
     "CertificateBundle",
     "apply_bundle",
     "bundle_from_pem",
-    "certificate_fingerprint",
-    "format_fingerprint",
     "generate_self_signed",
     "load_bundle",
     "load_or_create_self_signed",

@@ -16,7 +16,6 @@ certificate and every later one gets the new certificate, without a restart.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
 import os
 import tempfile
@@ -29,6 +28,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 
 from voip.errors import CertificateError
+from voip.protocol.fingerprint import certificate_fingerprint, format_fingerprint
 
 if TYPE_CHECKING:
     from aioquic.quic.configuration import QuicConfiguration
@@ -66,16 +66,6 @@ class CertificateBundle:
         if now is None:
             now = dt.datetime.now(dt.UTC)
         return self.not_after - now
-
-
-def certificate_fingerprint(der: bytes) -> bytes:
-    """SHA-256 over the certificate's DER encoding: what clients pin and sign over."""
-    return hashlib.sha256(der).digest()
-
-
-def format_fingerprint(fp: bytes) -> str:
-    """``SHA256:AB:CD:...``, the form logged at start and shown to users to compare."""
-    return "SHA256:" + ":".join(f"{b:02X}" for b in fp)
 
 
 # --- building bundles ---------------------------------------------------------------
