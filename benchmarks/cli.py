@@ -21,7 +21,7 @@ from pathlib import Path
 from benchmarks.report import Record, Unavailable, emit, save
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
-BENCHMARKS = ("jitter", "mix", "quality", "resample", "relay", "e2e")
+BENCHMARKS = ("jitter", "mix", "quality", "resample", "relay", "e2e", "gui")
 
 Runner = Callable[[argparse.Namespace], list[Record]]
 
@@ -58,6 +58,11 @@ def build_parser() -> argparse.ArgumentParser:
     e2e = sub.add_parser("e2e", help="mouth-to-ear latency bot to bot through a real server")
     _common(e2e)
     e2e.add_argument("--seconds", type=float, default=None, help="talk time per case")
+    gui = sub.add_parser("gui", help="CPU of the desktop client: idle, talking room, typing")
+    _common(gui)
+    gui.add_argument("--chat-field-from-bottom", type=int, default=None, metavar="PX",
+                     help="where to click for the chat field, in pixels above the window's "
+                          "bottom edge (default: the current layout's)")
     every = sub.add_parser("all", help="every benchmark; writes JSON and PNG per benchmark")
     _common(every)
     every.add_argument("--skip", action="append", default=[], choices=BENCHMARKS,

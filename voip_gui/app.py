@@ -2,10 +2,13 @@
 
 Threading: the backend calls our subscriber from its state owner's thread;
 the subscriber only drops the snapshot into a `SnapshotInbox` and wakes the
-render loop. The render loop (main thread) applies the newest snapshot to
-every view when its version changed, runs the views' per-frame ticks (text
-length, push-to-talk safety) and renders one Dear PyGui frame. Views never
-read actor data; user actions only send commands.
+render loop. The render loop (main thread) draws only when there is a reason
+(`frame_pacer`): a new snapshot, input, or a running animation; otherwise it
+sleeps in GLFW's event wait, and draws nothing while the window is
+minimised or unmapped. A frame applies the newest snapshot to every view
+when its version changed, runs the views' per-frame ticks (text length,
+push-to-talk safety) and renders one Dear PyGui frame. Views never read
+actor data; user actions only send commands.
 """
 
 from __future__ import annotations
@@ -17,7 +20,9 @@ import signal
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import dearpygui.dearpygui as dpg
@@ -28,6 +33,7 @@ from voip_gui import theme
 from voip_gui.audio_settings import AudioSettings
 from voip_gui.chat_view import ChatView
 from voip_gui.connect_dialog import ConnectDialog
+from voip_gui.frame_pacer import IDLE_WAIT, INPUT_FRAMES, FramePacer, Glfw
 from voip_gui.inbox import SnapshotInbox
 from voip_gui.notices import NoticeBar
 from voip_gui.ports import Backend
@@ -44,6 +50,18 @@ FRAME_SECONDS = 1 / 60
 ROOMS_WIDTH = 330
 AUDIO_WIDTH = 300
 BOTTOM_HEIGHT = 96
+#: While a text field has the keyboard its cursor blinks: a frame this often.
+CURSOR_BLINK = 0.4
+#: While push-to-talk is held: a frame this often, so a lost key release is noticed.
+HELD_CHECK = 0.25
+
+
+def only_level_changed(old: State, new: State) -> bool:
+    """Whether `new` differs from `old` in nothing but the microphone level."""
+    if new.audio.input_level_db == old.audio.input_level_db:
+        return False
+    same_level = replace(new.audio, input_level_db=old.audio.input_level_db)
+    return replace(new, version=old.version, audio=same_level) == old
 
 
 class ClientApp:
@@ -55,6 +73,11 @@ class ClientApp:
         self._wake = threading.Event()
         self._unsubscribe: Callable[[], None] | None = None
         self.state: State | None = None  # what is on screen
+        self._pending: State | None = None  # taken from the inbox, drawn by the next frame
+        self.pacer = FramePacer()
+        self.glfw = Glfw()
+        #: Frames drawn by `run` (the paced loop), for tests and benchmarks.
+        self.frames_drawn = 0
         self.themes: theme.Themes | None = None
         self.views: list[object] = []
 
@@ -73,7 +96,7 @@ class ClientApp:
         self.connect_dialog = ConnectDialog(send, themes)
         self.trust = TrustDialog(send)
 
-        with dpg.window(tag="main_window", no_scrollbar=True) as main:
+        with dpg.window(tag="main_window", no_scrollbar=True, no_background=True) as main:
             self.status.build(main)
             self.notices.build(main)
             with dpg.group(horizontal=True):
@@ -102,17 +125,43 @@ class ClientApp:
             self.trust,
         ]
 
-        dpg.create_viewport(title=title, width=width, height=height, min_width=900, min_height=600)
+        dpg.bind_item_theme(main, themes.main_window)
+        dpg.create_viewport(
+            title=title,
+            width=width,
+            height=height,
+            min_width=900,
+            min_height=600,
+            clear_color=list(theme.BACKGROUND),
+        )
         dpg.setup_dearpygui()
         dpg.show_viewport()
         dpg.set_primary_window(main, True)
+        self.glfw.attach()
+        self._input_events: Counter[str] = Counter()
+        self._hooked = self.glfw.hook_input(self._on_input)
         self._unsubscribe = self.backend.subscribe(self._on_state)
         self.inbox.put(self.backend.state())
+
+    def _on_input(self, kind: str) -> None:
+        """GLFW delivered input or a window event (main thread, inside the event wait)."""
+        self._input_events[kind] += 1
+
+    def _frames_for_input(self) -> int:
+        """Frames the events of one wake need: Dear ImGui takes one press or release of a
+        key or button per frame, and a click's callback shows a frame later."""
+        events = self._input_events
+        if not events:
+            return 0
+        keys = events["Key"]
+        buttons = events["MouseButton"]
+        return min(6, max(1, keys, buttons + 1 if buttons else 0, 2 if events["Scroll"] else 0))
 
     def _on_state(self, state: State) -> None:
         """Subscriber (backend thread): keep the snapshot, wake the loop; nothing else."""
         self.inbox.put(state)
         self._wake.set()
+        self.glfw.post_empty_event()
 
     #: Text fields, each with the window it lives in: a hidden window keeps its
     #: field's last "active" state, so only fields in shown windows count.
@@ -133,7 +182,10 @@ class ClientApp:
 
     def frame(self) -> None:
         """Apply the newest snapshot if it changed, run per-frame ticks, render one frame."""
-        state = self.inbox.take()
+        state, self._pending = self._pending, None
+        newer = self.inbox.take()
+        if newer is not None:
+            state = newer
         if state is not None:
             self.state = state
             for view in self.views:
@@ -143,16 +195,49 @@ class ClientApp:
         self.transmit.tick()
         dpg.render_dearpygui_frame()
 
-    def run(self) -> None:
-        """The render loop until the window closes (about 60 frames a second at most)."""
-        while dpg.is_dearpygui_running():
-            started = time.monotonic()
-            self.frame()
-            # Without vsync (e.g. a virtual screen) do not spin; a new state wakes us early.
-            remaining = FRAME_SECONDS - (time.monotonic() - started)
-            if remaining > 0:
-                self._wake.wait(remaining)
+    def run(self, until: Callable[[], bool] | None = None) -> None:
+        """The render loop until the window closes (or `until()` is true): frames on demand."""
+        while dpg.is_dearpygui_running() and not (until is not None and until()):
+            self.step()
+
+    def step(self) -> None:
+        """Sleep until a frame is due (input, a snapshot, an animation), then draw it."""
+        now = time.monotonic()
+        due = self.pacer.due_in(now)
+        shown = self.glfw.is_shown()
+        if not shown or due is None or due > 0:
+            timeout = IDLE_WAIT if due is None or not shown else min(due, IDLE_WAIT)
             self._wake.clear()
+            self._input_events.clear()
+            self.glfw.wait(timeout)
+            woke = time.monotonic()
+            if self._hooked:
+                frames = self._frames_for_input()
+            else:
+                frames = INPUT_FRAMES if woke < now + timeout - 0.002 else 0
+            self._note_wake(woke, input_frames=frames)
+            due = self.pacer.due_in(woke)
+            if due is None or due > 0 or not self.glfw.is_shown():
+                return
+        self.frame()
+        now = time.monotonic()
+        self.pacer.rendered(now)
+        self.frames_drawn += 1
+        if self._typing():
+            self.pacer.request_at(now + CURSOR_BLINK, "blink")
+        if self.transmit.held:
+            self.pacer.request_at(now + HELD_CHECK, "held")
+
+    def _note_wake(self, now: float, input_frames: int) -> None:
+        """Why the wait ended: a snapshot, input, or a requested time (or several)."""
+        state = self.inbox.take()
+        if state is not None:
+            shown = self._pending or self.state
+            level_only = shown is not None and only_level_changed(shown, state)
+            self._pending = state
+            self.pacer.snapshot(now, level_only=level_only)
+        if input_frames:
+            self.pacer.input(now, input_frames)
 
     def pump(self, until: Callable[[State], bool], timeout: float = 10.0) -> State:
         """Render frames until the on-screen state satisfies `until` (tests and tools).
@@ -194,6 +279,7 @@ class ClientApp:
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
+        self.glfw.detach()
         dpg.destroy_context()
 
 
@@ -276,6 +362,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             name = args.name or backend.state().config.display_name
             backend.send(Connect(args.connect, name, args.password))
         app.run()
+        log.info("frames drawn: %d %s", app.frames_drawn, dict(app.pacer.reasons))
     finally:
         try:
             app.close()

@@ -59,8 +59,15 @@ class Glyphs:
 
 @dataclass(frozen=True, slots=True)
 class Themes:
-    """Item themes built once per context (`build_themes`), bound by the views."""
+    """Item themes built once per context (`build_themes`), bound by the views.
 
+    `main_window` leaves the panels' backgrounds transparent (the main
+    window draws none either) over the viewport's clear colour: with
+    software GL every full-size fill costs milliseconds per frame, and the
+    clear is free.
+    """
+
+    main_window: int | str
     on_air: int | str
     off_air: int | str
     error_text: int | str
@@ -147,7 +154,11 @@ def build_themes() -> Themes:
 
     with dpg.theme() as error_text, dpg.theme_component(dpg.mvAll):
         dpg.add_theme_color(dpg.mvThemeCol_Text, ERROR)
+    with dpg.theme() as main_window, dpg.theme_component(dpg.mvAll):
+        dpg.add_theme_color(dpg.mvThemeCol_ChildBg, (0, 0, 0, 0))
+        dpg.add_theme_style(dpg.mvStyleVar_ChildBorderSize, 1)
     return Themes(
+        main_window=main_window,
         on_air=_button_theme(ON_AIR, ON_AIR, ON_AIR, (255, 255, 255, 255)),
         off_air=_button_theme(OFF_AIR, OFF_AIR, OFF_AIR, TEXT_DIM),
         error_text=error_text,

@@ -19,6 +19,7 @@ EXPECTED = {
               "loss_pct", "delay_ms_p50", "delay_ms_p99", "server_cpu_s"},
     "e2e": {"benchmark", "kind", "case", "latency_ms_p50", "latency_ms_p99", "clicks_heard"},
     "resample": {"benchmark", "kind", "impl", "rate_in", "rate_out", "ms_per_s", "sine_err_db"},
+    "gui": {"benchmark", "kind", "case", "cpu_pct", "seconds", "loadavg_1m"},
 }
 BY_KIND = {
     ("jitter", "cost"): {"us_per_packet", "packets"},
@@ -69,6 +70,11 @@ def test_subcommand_prints_json_records(name: str) -> None:
     if name == "e2e":
         assert {r["jitter_ms"] for r in records} >= {0.0}
         assert all(r["clicks_heard"] > 0 for r in records)
+    if name == "gui":
+        by_case = {r["case"]: r for r in records}
+        assert set(by_case) == {"idle", "talking", "typing", "hidden"}
+        assert by_case["typing"]["typed_ok"] is True, "typed keys did not reach the chat"
+        assert all(r["cpu_pct"] > 0 for r in records)
 
 
 def test_table_mode_prints_json_then_a_table() -> None:

@@ -549,7 +549,66 @@ def _until(app: ClientApp, condition: Callable[[], bool], what: str, timeout: fl
         app.frame()
 
 
+def scenario_on_demand(artifacts: Path) -> None:
+    """The paced loop draws nothing while idle or unmapped, and a snapshot at once."""
+    import threading
+
+    backend = ScriptedBackend(connected_state())
+    app = ClientApp(backend)
+    app.start(title="voip-on-demand")
+    try:
+        assert app.glfw.available, "the GLFW calls must be found in Dear PyGui's module"
+        app.frames(5)
+        window = _x_window("voip-on-demand")
+        _run_for(app, 0.5)  # settle (the late frame after start)
+        app.frames_drawn = 0
+        _run_for(app, 1.5)
+        idle = app.frames_drawn
+        print(f"frames while idle for 1.5 s: {idle}")
+        assert idle <= 2, f"{idle} frames drawn while nothing happened"
+
+        # A snapshot from another thread wakes the loop: the light follows in one frame.
+        state = backend.state()
+        users = tuple(replace(u, talking=False) for u in state.users)
+        quiet = replace(state, users=users, audio=replace(state.audio, talking_users=frozenset()))
+        timer = threading.Timer(0.3, backend.publish, args=(quiet,))
+        app.frames_drawn = 0
+        timer.start()
+        bob = app.rooms.user_items
+        _run_until(app, lambda: dpg.get_item_user_data(bob[11]) == {"talking": False}, 5)
+        timer.join()
+        assert app.frames_drawn <= 2, f"{app.frames_drawn} frames for one snapshot"
+
+        # Unmapped (another desktop, minimised): snapshots are kept, nothing is drawn.
+        d.xdotool("windowunmap", "--sync", window)
+        _run_for(app, 0.3)
+        app.frames_drawn = 0
+        talking = replace(quiet, audio=replace(quiet.audio, talking_users=frozenset({11})))
+        for _ in range(5):
+            threading.Thread(target=backend.publish, args=(talking,)).start()
+            _run_for(app, 0.1)
+        _run_for(app, 0.5)
+        assert app.frames_drawn == 0, f"{app.frames_drawn} frames drawn while unmapped"
+        d.xdotool("windowmap", "--sync", window)
+        _run_until(app, lambda: dpg.get_item_user_data(bob[11]) == {"talking": True}, 5)
+        print(f"reasons: {dict(app.pacer.reasons)}")
+    finally:
+        app.close()
+
+
+def _run_for(app: ClientApp, seconds: float) -> None:
+    end = time.monotonic() + seconds
+    app.run(until=lambda: time.monotonic() >= end)
+
+
+def _run_until(app: ClientApp, condition: Callable[[], bool], timeout: float) -> None:
+    end = time.monotonic() + timeout
+    app.run(until=lambda: condition() or time.monotonic() >= end)
+    assert condition(), f"not reached within {timeout} s"
+
+
 SCENARIOS: dict[str, Callable[[Path], None]] = {
+    "on_demand": scenario_on_demand,
     "render": scenario_render,
     "flow": scenario_flow,
     "real_input": scenario_real_input,

@@ -82,3 +82,58 @@ def test_device_list_starts_with_the_system_default() -> None:
 def test_notice_names_the_failed_command() -> None:
     assert notice_text(ErrorNotice(1, "ROOT_ROOM", "no", "DeleteRoom")) == "DeleteRoom: no"
     assert notice_text(ErrorNotice(2, "CONFIG", "bad file")) == "bad file"
+
+
+def test_pacer_sleeps_when_nothing_happens_and_draws_a_snapshot_at_once() -> None:
+    from voip_gui.frame_pacer import LEVEL_PERIOD, MAX_FPS, FramePacer
+
+    pacer = FramePacer()
+    assert pacer.due_in(0.0) == 0.0  # the first frame
+    pacer.rendered(0.0)
+    assert pacer.due_in(0.1) is None  # nothing asked: sleep until woken
+    pacer.snapshot(5.0)
+    assert pacer.due_in(5.0) == 0.0
+    pacer.rendered(5.0)
+    assert pacer.due_in(5.0) is None
+    # Never faster than MAX_FPS, even for a burst of snapshots.
+    pacer.snapshot(5.001)
+    assert pacer.due_in(5.001) == pytest.approx(1 / MAX_FPS - 0.001)
+    pacer.rendered(5.02)
+    # A level-only change waits for the level period; a real change does not.
+    pacer.snapshot(5.03, level_only=True)
+    assert pacer.due_in(5.03) == pytest.approx(LEVEL_PERIOD - 0.01)
+    pacer.snapshot(5.03)
+    assert pacer.due_in(5.04) == 0.0
+
+
+def test_pacer_input_owes_frames_then_one_late_frame_and_slots_do_not_pile_up() -> None:
+    from voip_gui.frame_pacer import LATE_FRAME, FramePacer
+
+    pacer = FramePacer(min_interval=0.0)
+    pacer.rendered(0.0)
+    pacer.input(1.0, frames=3)
+    for i in range(3):
+        assert pacer.due_in(1.0 + i * 0.01) == 0.0
+        pacer.rendered(1.0 + i * 0.01)
+    assert pacer.due_in(1.05) == pytest.approx(LATE_FRAME - 0.05)
+    for t in (1.1, 1.2, 1.3):  # a view asking every frame moves its one slot
+        pacer.request_at(t + 0.4, "blink")
+    assert set(pacer.requested) == {"late", "blink"}
+    pacer.rendered(1.0 + LATE_FRAME)
+    assert set(pacer.requested) == {"blink"}
+    pacer.rendered(1.8)
+    assert pacer.due_in(1.8) is None
+    assert pacer.reasons["input"] == 3
+
+
+def test_only_level_changed() -> None:
+    from dataclasses import replace
+
+    from voip_gui.app import only_level_changed
+
+    old = State(version=3)
+    louder = replace(old, version=4, audio=replace(old.audio, input_level_db=-30.0))
+    assert only_level_changed(old, louder)
+    talking = replace(louder, audio=replace(louder.audio, talking_users=frozenset({2})))
+    assert not only_level_changed(old, talking)
+    assert not only_level_changed(old, replace(old, version=5))

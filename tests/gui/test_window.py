@@ -32,3 +32,10 @@ def test_session_against_a_real_server(scenario: Callable[[str], str], gui_artif
 def test_real_key_and_mouse_input(scenario: Callable[[str], str]) -> None:
     out = scenario("real_input")
     assert "scenario real_input: OK" in out
+
+
+@pytest.mark.skipif(shutil.which("xdotool") is None, reason="xdotool is not installed")
+def test_window_draws_on_demand_only(scenario: Callable[[str], str]) -> None:
+    """Idle: no frames; a snapshot: drawn at once; unmapped: nothing drawn until mapped."""
+    out = scenario("on_demand")
+    assert "scenario on_demand: OK" in out
