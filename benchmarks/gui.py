@@ -96,14 +96,14 @@ def _script_exports(name: str) -> dict[str, str]:
 
 def _talk_file(path: Path, seconds: float, offset: float) -> Path:
     """Speech, then as long a pause, repeated; `offset` shifts it so two talkers alternate."""
+    from voip.audio.audiofile import read_audio, write_audio
     from voip.audio.codec import SAMPLE_RATE
-    from voip.audio.wav import read_wav, write_wav
 
-    speech = read_wav(SPEECH)[: int(1.5 * SAMPLE_RATE)]
+    speech = read_audio(SPEECH)[: int(1.5 * SAMPLE_RATE)]
     pause = np.zeros(speech.size, dtype=np.float32)
     lead = np.zeros(int(offset * SAMPLE_RATE), dtype=np.float32)
     reps = int(seconds / 3.0) + 2
-    write_wav(path, np.concatenate([lead, *([speech, pause] * reps)]).astype(np.float32))
+    write_audio(path, np.concatenate([lead, *([speech, pause] * reps)]).astype(np.float32))
     return path
 
 
