@@ -31,3 +31,31 @@ def pebble(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleType]:
         yield running
     finally:
         running.stop()
+
+
+@pytest.fixture(scope="session")
+def short_pebble(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleType]:
+    """A second pebble whose certificates last 300 s, for renewals by the real schedule."""
+    if not pebble_tools.binaries_available():
+        pytest.skip("pebble is not installed (apt-get install pebble)")
+    running = pebble_tools.start_pebble(
+        tmp_path_factory.mktemp("short-pebble"), validity_seconds=300
+    )
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="session")
+def brief_pebble(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleType]:
+    """A pebble whose certificates last 12 s: long enough to issue, short enough to expire."""
+    if not pebble_tools.binaries_available():
+        pytest.skip("pebble is not installed (apt-get install pebble)")
+    running = pebble_tools.start_pebble(
+        tmp_path_factory.mktemp("brief-pebble"), validity_seconds=12
+    )
+    try:
+        yield running
+    finally:
+        running.stop()

@@ -110,8 +110,14 @@ def binaries_available() -> bool:
     return bool(shutil.which("pebble") and shutil.which("pebble-challtestsrv"))
 
 
-def start_pebble(workdir: Path, *, timeout: float = 30.0) -> Pebble:
-    """Start challtestsrv (DNS only) and pebble in ``workdir``; return once both answer."""
+def start_pebble(
+    workdir: Path, *, timeout: float = 30.0, validity_seconds: int | None = None
+) -> Pebble:
+    """Start challtestsrv (DNS only) and pebble in ``workdir``; return once both answer.
+
+    ``validity_seconds``: how long the certificates pebble issues last (its
+    ``certificateValidityPeriod``); None keeps pebble's default of five years.
+    """
     workdir.mkdir(parents=True, exist_ok=True)
     tls_ca, cert_file, key_file = make_tls_files(workdir)
     dns_port = free_port(also_udp=True)
@@ -130,6 +136,8 @@ def start_pebble(workdir: Path, *, timeout: float = 30.0) -> Pebble:
             "externalAccountBindingRequired": False,
         }
     }
+    if validity_seconds is not None:
+        config["pebble"]["certificateValidityPeriod"] = validity_seconds
     config_file = workdir / "pebble-config.json"
     config_file.write_text(json.dumps(config, indent=2))
     pebble = Pebble(

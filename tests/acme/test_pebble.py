@@ -158,32 +158,33 @@ def test_restart_reuses_the_stored_certificate(
     assert manager.current() == issued
 
 
-def test_renewal_replaces_a_certificate_near_expiry(
-    pebble: Any,
+def test_renewal_replaces_a_stored_certificate_when_it_is_due(
+    short_pebble: Any,
     quic_probe: ModuleType,
     tmp_path: Path,
     managers: list[AcmeCertificateManager],
 ) -> None:
-    old = AcmeCertificateManager(settings_for(pebble), tmp_path, Received()).obtain()
+    old = AcmeCertificateManager(settings_for(short_pebble), tmp_path, Received()).obtain()
 
-    # Pebble's certificates last 5 years; a 10-year margin makes the stored one "due".
+    # A 300 s certificate with a 295 s margin is due 5 s after it was issued.
     received = Received()
-    near_expiry = settings_for(pebble, renew_before=dt.timedelta(days=3650))
+    soon = settings_for(short_pebble, renew_before=dt.timedelta(seconds=295))
     bundle, manager = resolve_certificate(
-        tmp_path, CertificateSettings(acme=near_expiry), on_new_certificate=received
+        tmp_path, CertificateSettings(acme=soon), on_new_certificate=received
     )
     assert manager is not None
     managers.append(manager)
-    assert bundle == old  # served while the renewal runs
+    assert bundle == old  # served while the renewal waits and runs
     manager.start()
     wait_for(lambda: received.count() == 1, "the renewed certificate")
     new = received.bundles[0]
     assert new.fingerprint != old.fingerprint
     assert manager.current() == new
+    assert manager.next_renewal == new.not_after - dt.timedelta(seconds=295)
     # The renewal is on disk: the next start serves it.
-    restarted = AcmeCertificateManager(settings_for(pebble), tmp_path, Received())
+    restarted = AcmeCertificateManager(settings_for(short_pebble), tmp_path, Received())
     assert restarted.current() == new
-    assert verified_handshake(quic_probe, new, pebble.issuing_root_pem) == new.fingerprint
+    assert verified_handshake(quic_probe, new, short_pebble.issuing_root_pem) == new.fingerprint
 
 
 def test_hot_swap_from_self_signed_to_acme_without_restart(
@@ -324,3 +325,77 @@ def test_start_server_runs_the_acme_manager_inside_its_start_and_stop(
     finally:
         server.stop()
     assert not server.acme.running
+
+
+def test_an_unrenewable_certificate_is_replaced_by_the_fallback_when_it_expires(
+    brief_pebble: Any,
+    tmp_path: Path,
+    managers: list[AcmeCertificateManager],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """12 s certificates; once issued, the challenge port is taken so every renewal fails.
+
+    The back-off (30 s, 60 s) is longer than what is left, so only a schedule
+    that is cut to the expiry wakes in time; it says so loudly, then installs
+    the self-signed certificate instead of leaving the expired one served.
+    """
+    import socket
+
+    received = TimedReceived()
+    settings = settings_for(brief_pebble)
+    slow = Backoff(initial=dt.timedelta(seconds=30), maximum=dt.timedelta(seconds=60))
+    with caplog.at_level(logging.INFO, logger="voip.server.certs"):
+        _, manager = resolve_certificate(
+            tmp_path, CertificateSettings(acme=settings), on_new_certificate=received, backoff=slow
+        )
+        assert manager is not None
+        managers.append(manager)
+        manager.start()
+        wait_for(lambda: received.count() == 1, "the first certificate")
+        issued = received.bundles[0]
+        with socket.create_server(("127.0.0.1", brief_pebble.http_port)):
+            wait_for(lambda: received.count() == 2, "the fallback", timeout=30)
+    fallback, installed_at = received.bundles[1], received.times[1]
+    assert fallback.is_self_signed
+    assert installed_at >= issued.not_after  # not before it was needed...
+    assert installed_at - issued.not_after < dt.timedelta(seconds=15)  # ...nor a back-off late
+    assert manager.counters.expired_fallbacks == 1
+    assert manager.counters.orders_failed >= 2
+    assert manager.counters.urgent_failures >= 1
+    critical = [r.getMessage() for r in caplog.records if r.levelno == logging.CRITICAL]
+    assert critical and "RENEWAL KEEPS FAILING" in critical[0]
+    assert "cannot listen for the HTTP-01 challenge" in critical[0]
+    assert any("expired at" in r.getMessage() for r in caplog.records)
+
+
+class TimedReceived(Received):
+    """Also records when each certificate was handed over."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.times: list[dt.datetime] = []
+
+    def __call__(self, bundle: CertificateBundle) -> None:
+        self.times.append(dt.datetime.now(dt.UTC))
+        super().__call__(bundle)
+
+
+def test_default_margin_with_300_s_certificates_renews_at_two_thirds_not_in_12_hours(
+    short_pebble: Any,
+    tmp_path: Path,
+    managers: list[AcmeCertificateManager],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The 30-day default margin is longer than the certificate: two thirds of 300 s count."""
+    received = Received()
+    manager = AcmeCertificateManager(settings_for(short_pebble), tmp_path, received)
+    managers.append(manager)
+    with caplog.at_level(logging.INFO, logger="voip.server.certs"):
+        manager.start()
+        wait_for(lambda: manager.next_renewal is not None, "the first schedule")
+    bundle = received.bundles[0]
+    lifetime = bundle.not_after - bundle.not_before
+    assert manager.next_renewal == bundle.not_before + lifetime * 2 / 3
+    line = next(r.getMessage() for r in caplog.records if "next renewal" in r.getMessage())
+    assert "67% of its" in line and "does not count" in line
+    assert manager.running and manager.counters.orders_started == 1  # no renewal loop

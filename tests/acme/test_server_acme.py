@@ -127,3 +127,78 @@ def test_domain_without_email_is_a_clear_usage_error(tmp_path: Path) -> None:
     assert result.stderr.strip().splitlines()[-1] == (
         "voip-server: error: --acme-domain needs --acme-email (the CA's contact for the account)"
     )
+
+
+NEXT_RENEWAL = re.compile(
+    r"next renewal of the certificate for \S+ \(valid until (\S+)\) is due at (\S+), in ([^(]+) \("
+)
+
+
+def test_short_lived_certificates_are_renewed_by_their_lifetime_and_clients_keep_verifying(
+    short_pebble: Any,
+    quic_probe: Any,
+    tmp_path: Path,
+    processes: list[Any],
+    resolve_domain: None,
+) -> None:
+    """300 s certificates, renewed 290 s before expiry by the server's own schedule.
+
+    After each renewal a new verifying client connects (its handshake presents
+    the certificate just installed); a client connected before the first
+    renewal stays connected and keeps talking through all of them.
+    """
+    root = tmp_path / "pebble-root.pem"
+    root.write_bytes(short_pebble.issuing_root_pem)
+    server = acme_server(short_pebble, tmp_path / "data", processes, "--acme-renew-before", "290s")
+    port = server.wait_port()
+    first = server.wait_line(INSTALLED, timeout=WAIT).group(1)
+    due = server.wait_line(NEXT_RENEWAL, timeout=WAIT)
+    value, unit = due.group(3).split()
+    assert unit == "s" and 3 < float(value) <= 10  # 290 s before the end of a 300 s life
+
+    address = f"{DOMAIN}:{port}"
+    bob = BackendHandle(config_dir=tmp_path / "bob", connect_timeout=10.0)
+    try:
+        bob.send(c.Connect(address, "bob", ca_file=str(root)))
+        bob.wait_for(lambda s: s.is_connected and s.me is not None, WAIT)
+        seen = [first]
+        for round_ in range(3):
+            renewed = server.wait_line(INSTALLED, timeout=WAIT).group(1)
+            assert renewed not in seen
+            seen.append(renewed)
+            assert presented_fingerprint(quic_probe, port, short_pebble.issuing_root_pem) == renewed
+            visitor = BackendHandle(config_dir=tmp_path / f"v{round_}", connect_timeout=10.0)
+            try:
+                visitor.send(c.Connect(address, f"visitor{round_}", ca_file=str(root)))
+                visitor.wait_for(lambda s: s.is_connected and s.me is not None, WAIT)
+                assert KnownServers(tmp_path / f"v{round_}").pinned(address) is None
+                text = f"still here after renewal {round_ + 1}"
+                bob.send(c.SendChat(text))
+                visitor.wait_for(lambda s, t=text: any(line.text == t for line in s.chat), WAIT)
+            finally:
+                visitor.shutdown()
+        assert bob.state().is_connected
+    finally:
+        bob.shutdown()
+    server.proc.send_signal(signal.SIGTERM)
+    assert server.finish() == 0
+    log = "".join(server.log)
+    assert "expired" not in log and "ERROR" not in log
+
+
+def presented_fingerprint(quic_probe: Any, port: int, root_pem: bytes) -> str:
+    """The certificate a verifying QUIC handshake by the domain name gets right now."""
+    import asyncio
+
+    from cryptography.hazmat.primitives import serialization
+
+    from voip.server.certs import certificate_fingerprint, format_fingerprint
+
+    async def handshake() -> str:
+        configuration = quic_probe.client_configuration(DOMAIN, cadata=root_pem)
+        peer = await quic_probe.handshake_once(port, configuration)
+        return format_fingerprint(
+            certificate_fingerprint(peer.public_bytes(serialization.Encoding.DER))
+        )
+
+    return asyncio.run(asyncio.wait_for(handshake(), 20))

@@ -77,3 +77,44 @@ def test_backoff_grows_and_is_capped() -> None:
     assert delays[1] == dt.timedelta(minutes=2)
     assert delays == sorted(delays)
     assert max(delays) == dt.timedelta(hours=6)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("90s", dt.timedelta(seconds=90)),
+        ("5m", dt.timedelta(minutes=5)),
+        ("12h", dt.timedelta(hours=12)),
+        ("30d", dt.timedelta(days=30)),
+        ("1.5h", dt.timedelta(minutes=90)),
+        ("300", dt.timedelta(seconds=300)),
+        (280, dt.timedelta(seconds=280)),
+    ],
+)
+def test_renewal_durations_from_flags_and_toml(text: str | int, expected: dt.timedelta) -> None:
+    settings = AcmeSettings.from_args(
+        "voice.example.org", "ops@example.org", renew_before=text, check_interval=text
+    )
+    assert settings is not None
+    assert settings.renew_before == expected
+    assert settings.renewal.margin == expected
+    assert settings.renewal.check_interval == expected
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"renew_before": "soon"}, "--acme-renew-before 'soon' is not a duration"),
+        ({"renew_before": "0s"}, "--acme-renew-before must be positive"),
+        ({"check_interval": "-5m"}, "--acme-check-interval '-5m' is not a duration"),
+        ({"check_interval": 0}, "--acme-check-interval must be positive"),
+    ],
+)
+def test_bad_renewal_durations_are_refused(kwargs: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        AcmeSettings.from_args("voice.example.org", "ops@example.org", **kwargs)  # type: ignore[arg-type]
+
+
+def test_renewal_flags_need_a_domain() -> None:
+    with pytest.raises(ConfigError, match="--acme-renew-before only makes sense"):
+        AcmeSettings.from_args(None, None, renew_before="1d")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import re
 import signal
 import subprocess
@@ -103,7 +104,26 @@ def test_acme_settings_from_the_config_file_and_flags(tmp_path: Path) -> None:
     assert (settings.challenge, settings.tls_alpn_port) == ("tls-alpn-01", 8443)
     assert settings.ca_bundle == tmp_path / "roots.pem"
     assert settings.directory_url == "https://ca.test/dir"
+    assert settings.renew_before == dt.timedelta(days=30)  # defaults
+    assert settings.check_interval == dt.timedelta(hours=12)
     assert build_config({}, {}).acme_settings() is None
+
+
+def test_acme_renewal_timing_from_the_config_file_and_flags(tmp_path: Path) -> None:
+    path = tmp_path / "server.toml"
+    path.write_text(
+        'acme_domain = "voice.example.org"\nacme_email = "ops@example.org"\n'
+        'acme_renew_before = "2d"\nacme_check_interval = 600\n'
+    )
+    from_file = build_config(load_config_file(path), {}).acme_settings()
+    assert from_file is not None
+    assert from_file.renew_before == dt.timedelta(days=2)
+    assert from_file.check_interval == dt.timedelta(minutes=10)
+    flags = {"acme_renew_before": "6h", "acme_check_interval": "90s"}
+    from_flags = build_config(load_config_file(path), flags).acme_settings()
+    assert from_flags is not None
+    assert from_flags.renew_before == dt.timedelta(hours=6)
+    assert from_flags.check_interval == dt.timedelta(seconds=90)
 
 
 @pytest.mark.parametrize(

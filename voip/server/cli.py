@@ -82,6 +82,17 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="PEM roots to trust for the CA's own HTTPS (private or test CAs)",
     )
+    acme.add_argument(
+        "--acme-renew-before",
+        metavar="DURATION",
+        help="renew at the latest this long before expiry, e.g. 30d (default), 12h, 90s; "
+        "renewal comes earlier at two thirds of the certificate's lifetime",
+    )
+    acme.add_argument(
+        "--acme-check-interval",
+        metavar="DURATION",
+        help="longest sleep while the certificate is not due (default 12h)",
+    )
     return p
 
 
@@ -115,6 +126,8 @@ def load_config(args: argparse.Namespace) -> ServerConfig:
         "acme_http_port": args.acme_http_port,
         "acme_tls_port": args.acme_tls_port,
         "acme_ca_bundle": args.acme_ca_bundle,
+        "acme_renew_before": args.acme_renew_before,
+        "acme_check_interval": args.acme_check_interval,
     }
     if args.listen is not None:
         overrides["host"], overrides["port"] = parse_listen(args.listen)

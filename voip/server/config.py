@@ -54,6 +54,8 @@ class ServerConfig:
     acme_http_port: int | None = None  # None: 80
     acme_tls_port: int | None = None  # None: 443
     acme_ca_bundle: Path | None = None  # PEM roots for the CA's HTTPS; None: system
+    acme_renew_before: str | float | None = None  # "30d", "12h", seconds; None: 30 days
+    acme_check_interval: str | float | None = None  # longest sleep; None: 12 h
 
     @property
     def resolved_data_dir(self) -> Path:
@@ -69,6 +71,8 @@ class ServerConfig:
             self.acme_http_port,
             self.acme_tls_port,
             self.acme_ca_bundle,
+            self.acme_renew_before,
+            self.acme_check_interval,
         )
 
     def certificate_settings(self) -> CertificateSettings:

@@ -40,6 +40,7 @@ from voip.server.certs.challenges import (
     responding,
     tls_alpn01_certificate,
 )
+from voip.server.certs.renewal import human_duration
 
 logger = logging.getLogger(__name__)
 
@@ -96,6 +97,10 @@ class AcmeCounters:
     callbacks_failed: int = 0
     #: Times the background thread looked at the certificate (ordering or not).
     checks: int = 0
+    #: Failed orders while the certificate in hand was close to expiry.
+    urgent_failures: int = 0
+    #: Times an ACME certificate expired unrenewed and the fallback was installed.
+    expired_fallbacks: int = 0
 
 
 class _Stopped(Exception):
@@ -120,15 +125,22 @@ class AcmeCertificateManager:
         *,
         backoff: Backoff | None = None,
         authorization_timeout: dt.timedelta = dt.timedelta(seconds=90),
+        fallback: Callable[[], CertificateBundle] | None = None,
     ) -> None:
+        """``fallback`` gives the certificate to serve once an ACME one expired unrenewed."""
         self.settings = settings
         self.on_new_certificate = on_new_certificate
+        self.fallback = fallback
+        #: When the certificate in hand is due for renewal (logged when it changes).
+        self.next_renewal: dt.datetime | None = None
         self.backoff = backoff or Backoff()
         self.authorization_timeout = authorization_timeout
         self.counters = AcmeCounters()
         self._store = AcmeStore(data_dir)
         self._lock = threading.Lock()
         self._bundle: CertificateBundle | None = None
+        #: The ACME certificate new connections get, as far as this manager installed it.
+        self._served: CertificateBundle | None = None
         self._loaded = False
         self._session: _Session | None = None
         self._stop = threading.Event()
@@ -136,20 +148,23 @@ class AcmeCertificateManager:
 
     # -- queries (any thread) --
 
-    def current(self) -> CertificateBundle | None:
+    def current(self, now: dt.datetime | None = None) -> CertificateBundle | None:
         """The newest valid certificate for the settings (stored or just obtained), if any."""
         with self._lock:
             if not self._loaded:
                 self._bundle = self._store.load(self.settings)
                 self._loaded = True
+                # The server starts with the stored certificate when there is one.
+                self._served = self._bundle
             bundle = self._bundle
-        if bundle is not None and bundle.remaining() <= dt.timedelta(0):
+        if bundle is not None and bundle.validity.expired(now or _utcnow()):
             return None
         return bundle
 
     def is_due(self, now: dt.datetime | None = None) -> bool:
-        bundle = self.current()
-        return bundle is None or bundle.remaining(now) < self.settings.renew_before
+        now = now or _utcnow()
+        bundle = self.current(now)
+        return bundle is None or self.settings.renewal.is_due(bundle.validity, now)
 
     # -- lifecycle --
 
@@ -183,48 +198,108 @@ class AcmeCertificateManager:
         logger.debug("ACME thread for %s stopped", self.settings.domain)
 
     def _step(self) -> dt.timedelta:
-        """Order if due; return how long to wait before looking again."""
+        """Order if due; return how long to sleep before looking again (never past expiry)."""
         self.counters.checks += 1
-        bundle = self.current()
-        if bundle is not None and not self.is_due():
-            until_due = bundle.remaining() - self.settings.renew_before
-            return max(dt.timedelta(seconds=1), min(self.settings.check_interval, until_due))
+        now = _utcnow()
+        policy = self.settings.renewal
+        self._fall_back_if_expired(now)
+        bundle = self.current(now)
+        if bundle is not None and not policy.is_due(bundle.validity, now):
+            return self._schedule(bundle, now)
         try:
             bundle = self.obtain()
         except _Stopped:
             return dt.timedelta(0)
         except Exception as exc:
-            failures = self.counters.consecutive_failures
-            delay = self.backoff.delay(failures)
-            have = self.current()
-            logger.error(
-                "ACME order for %s from %s failed (attempt %d): %s. Retrying in %s; meanwhile "
-                "serving %s",
+            return self._failed(exc, _utcnow())
+        self._install(bundle)
+        return self._schedule(bundle, _utcnow())
+
+    def _schedule(self, bundle: CertificateBundle, now: dt.datetime) -> dt.timedelta:
+        """The sleep until the next look; logs the renewal time once per certificate."""
+        policy = self.settings.renewal
+        due = policy.renew_at(bundle.validity)
+        if self.next_renewal != due:
+            self.next_renewal = due
+            logger.info(
+                "next renewal of the certificate for %s (valid until %s) is due at %s, "
+                "in %s (%s)",
                 self.settings.domain,
-                self.settings.directory_url,
+                bundle.not_after.isoformat(),
+                due.isoformat(timespec="seconds"),
+                human_duration(due - now),
+                policy.explain(bundle.validity),
+            )
+        return policy.wait(bundle.validity, now)
+
+    def _failed(self, exc: Exception, now: dt.datetime) -> dt.timedelta:
+        failures = self.counters.consecutive_failures
+        have = self.current(now)
+        delay = self.settings.renewal.retry_delay(
+            self.backoff.delay(failures), have.validity if have else None, now
+        )
+        logger.error(
+            "ACME order for %s from %s failed (attempt %d): %s. Retrying in %s; meanwhile "
+            "serving %s",
+            self.settings.domain,
+            self.settings.directory_url,
+            failures,
+            describe_failure(exc),
+            human_duration(delay),
+            f"the previous ACME certificate (valid until {have.not_after.isoformat()})"
+            if have
+            else "the fallback certificate",
+        )
+        logger.debug("ACME failure detail", exc_info=exc)
+        if have is not None and self.settings.renewal.is_urgent(have.validity, now):
+            self.counters.urgent_failures += 1
+            logger.critical(
+                "THE CERTIFICATE FOR %s EXPIRES IN %s (at %s) AND RENEWAL KEEPS FAILING "
+                "(%d attempts, last: %s). Verifying clients will refuse this server once it "
+                "expires; the server then falls back to its self-signed certificate.",
+                self.settings.domain.upper(),
+                human_duration(have.remaining(now)),
+                have.not_after.isoformat(),
                 failures,
                 describe_failure(exc),
-                human_duration(delay),
-                f"the previous ACME certificate (valid until {have.not_after:%Y-%m-%d})"
-                if have
-                else "the fallback certificate",
             )
-            logger.debug("ACME failure detail", exc_info=exc)
-            return delay
+        return delay
+
+    def _install(self, bundle: CertificateBundle) -> None:
         try:
             self.on_new_certificate(bundle)
         except Exception:
             self.counters.callbacks_failed += 1
             logger.exception("installing the new ACME certificate failed")
-        if bundle.remaining() < self.settings.renew_before:
-            logger.warning(
-                "the CA issues certificates valid for %s only, less than the renewal margin %s; "
-                "renewing again in %s",
-                human_duration(bundle.remaining()),
-                human_duration(self.settings.renew_before),
-                human_duration(self.settings.check_interval),
-            )
-        return self.settings.check_interval
+            return
+        with self._lock:
+            self._served = bundle
+
+    def _fall_back_if_expired(self, now: dt.datetime) -> None:
+        """An expired certificate is never served: swap in the fallback when it runs out."""
+        with self._lock:
+            served = self._served
+        if served is None or not served.validity.expired(now):
+            return
+        if self.fallback is None:
+            return
+        fallback = self.fallback()
+        logger.error(
+            "the ACME certificate for %s expired at %s without a renewal: serving the "
+            "self-signed certificate %s to new connections until an order succeeds",
+            self.settings.domain,
+            served.not_after.isoformat(),
+            fallback.fingerprint_text,
+        )
+        self.counters.expired_fallbacks += 1
+        try:
+            self.on_new_certificate(fallback)
+        except Exception:
+            self.counters.callbacks_failed += 1
+            logger.exception("installing the fallback certificate failed")
+            return
+        with self._lock:
+            self._served = None
 
     # -- one order (background thread, or directly from tests/tools) --
 
@@ -386,12 +461,5 @@ class AcmeCertificateManager:
             raise _Stopped()
 
 
-def human_duration(delta: dt.timedelta) -> str:
-    seconds = int(delta.total_seconds())
-    if seconds < 120:
-        return f"{max(delta.total_seconds(), 0):.3g} s"
-    if seconds < 7200:
-        return f"{seconds // 60} min"
-    if seconds < 172800:
-        return f"{seconds / 3600:.1f} h"
-    return f"{seconds // 86400} days"
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)

@@ -1,4 +1,4 @@
-"""What to ask which ACME CA for (``AcmeSettings``) and how long to wait after a failure."""
+"""What to ask which ACME CA for (``AcmeSettings``), when to renew, how to back off."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from voip.errors import ConfigError
+from voip.server.certs.renewal import DEFAULT_CHECK_INTERVAL, DEFAULT_MARGIN, RenewalPolicy
 
 LETSENCRYPT_DIRECTORY = "https://acme-v02.api.letsencrypt.org/directory"
 LETSENCRYPT_STAGING_DIRECTORY = "https://acme-staging-v02.api.letsencrypt.org/directory"
@@ -31,9 +32,10 @@ class AcmeSettings:
     tls_alpn_port: int = 443
     #: PEM file of CA roots to trust for the *directory's* HTTPS (e.g. pebble's); None: system.
     ca_bundle: Path | None = None
-    renew_before: dt.timedelta = dt.timedelta(days=30)
-    #: How often a certificate that is not yet due is looked at again.
-    check_interval: dt.timedelta = dt.timedelta(hours=12)
+    #: Renew at the latest this long before expiry (earlier at two thirds of the lifetime).
+    renew_before: dt.timedelta = DEFAULT_MARGIN
+    #: Longest sleep while the certificate is not due.
+    check_interval: dt.timedelta = DEFAULT_CHECK_INTERVAL
     #: Address the challenge listeners bind to; "" means every IPv4 and IPv6 address.
     bind_host: str = ""
 
@@ -73,7 +75,17 @@ class AcmeSettings:
         if self.ca_bundle is not None and not Path(self.ca_bundle).is_file():
             raise ConfigError(f"the ACME CA bundle {self.ca_bundle} does not exist")
         if self.renew_before <= dt.timedelta(0):
-            raise ConfigError("the ACME renewal margin must be positive")
+            raise ConfigError(
+                "--acme-renew-before must be positive (e.g. 30d, the default, or 12h)"
+            )
+        if self.check_interval <= dt.timedelta(0):
+            raise ConfigError(
+                "--acme-check-interval must be positive (e.g. 12h, the default, or 30m)"
+            )
+
+    @property
+    def renewal(self) -> RenewalPolicy:
+        return RenewalPolicy(margin=self.renew_before, check_interval=self.check_interval)
 
     @classmethod
     def from_args(
@@ -85,6 +97,8 @@ class AcmeSettings:
         http_port: int | None = None,
         tls_port: int | None = None,
         ca_bundle: Path | str | None = None,
+        renew_before: str | float | dt.timedelta | None = None,
+        check_interval: str | float | dt.timedelta | None = None,
     ) -> AcmeSettings | None:
         """Settings from CLI flags / config; None when ACME was not asked for at all."""
         if not domain and not email:
@@ -94,6 +108,8 @@ class AcmeSettings:
                 ("--acme-http-port", http_port),
                 ("--acme-tls-port", tls_port),
                 ("--acme-ca-bundle", ca_bundle),
+                ("--acme-renew-before", renew_before),
+                ("--acme-check-interval", check_interval),
             ):
                 if value is not None:
                     raise ConfigError(
@@ -117,7 +133,32 @@ class AcmeSettings:
             kwargs["tls_alpn_port"] = int(tls_port)
         if ca_bundle is not None:
             kwargs["ca_bundle"] = Path(ca_bundle)
+        if renew_before is not None:
+            kwargs["renew_before"] = parse_duration(renew_before, "--acme-renew-before")
+        if check_interval is not None:
+            kwargs["check_interval"] = parse_duration(check_interval, "--acme-check-interval")
         return cls(domain=domain.strip().lower().rstrip("."), email=email.strip(), **kwargs)
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$", re.IGNORECASE)
+
+
+def parse_duration(value: str | float | dt.timedelta, flag: str) -> dt.timedelta:
+    """``90s``, ``5m``, ``12h``, ``30d``, or a plain number of seconds."""
+    if isinstance(value, dt.timedelta):
+        return value
+    if isinstance(value, bool):
+        raise ConfigError(f"{flag} {value!r} is not a duration")
+    if isinstance(value, int | float):
+        return dt.timedelta(seconds=value)
+    match = _DURATION_RE.match(str(value))
+    if match is None:
+        raise ConfigError(
+            f"{flag} {value!r} is not a duration; write e.g. 90s, 5m, 12h or 30d"
+        )
+    number, unit = match.groups()
+    return dt.timedelta(seconds=float(number) * _UNITS[(unit or "s").lower()])
 
 
 # --- back-off -----------------------------------------------------------------------

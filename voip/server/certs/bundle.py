@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 
 from voip.errors import CertificateError
 from voip.protocol.fingerprint import certificate_fingerprint, format_fingerprint
+from voip.server.certs.renewal import Validity
 
 if TYPE_CHECKING:
     from aioquic.quic.configuration import QuicConfiguration
@@ -49,10 +50,15 @@ class CertificateBundle:
 
     cert_chain_pem: bytes
     key_pem: bytes
+    not_before: dt.datetime
     not_after: dt.datetime
     fingerprint: bytes
     is_self_signed: bool
     source: str  # "self-signed", "files" or "acme"
+
+    @property
+    def validity(self) -> Validity:
+        return Validity(self.not_before, self.not_after)
 
     @property
     def fingerprint_text(self) -> str:
@@ -111,6 +117,7 @@ def bundle_from_pem(cert_chain_pem: bytes, key_pem: bytes, source: str) -> Certi
         cert_chain_pem=chain_pem,
         key_pem=normal_key,
         not_after=leaf.not_valid_after_utc,
+        not_before=leaf.not_valid_before_utc,
         fingerprint=certificate_fingerprint(leaf.public_bytes(serialization.Encoding.DER)),
         is_self_signed=leaf.issuer == leaf.subject,
         source=source,

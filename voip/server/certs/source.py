@@ -71,8 +71,13 @@ def resolve_certificate(
             bundle.fingerprint_text,
         )
 
+    names = [acme_settings.domain, *(h for h in hostnames if h != acme_settings.domain)]
     manager = AcmeCertificateManager(
-        acme_settings, data_dir, on_new_certificate or _not_wired, backoff=backoff
+        acme_settings,
+        data_dir,
+        on_new_certificate or _not_wired,
+        backoff=backoff,
+        fallback=lambda: load_or_create_self_signed(data_dir, names),
     )
     stored = manager.current()
     if stored is not None:
@@ -83,7 +88,6 @@ def resolve_certificate(
             stored.not_after.isoformat(),
         )
         return stored, manager
-    names = [acme_settings.domain, *(h for h in hostnames if h != acme_settings.domain)]
     fallback = load_or_create_self_signed(data_dir, names)
     logger.warning(
         "NO ACME CERTIFICATE YET for %s: serving the SELF-SIGNED certificate %s until the first "
