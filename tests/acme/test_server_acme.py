@@ -192,7 +192,7 @@ def presented_fingerprint(quic_probe: Any, port: int, root_pem: bytes) -> str:
 
     from cryptography.hazmat.primitives import serialization
 
-    from voip.server.certs import certificate_fingerprint, format_fingerprint
+    from voip.protocol.fingerprint import certificate_fingerprint, format_fingerprint
 
     async def handshake() -> str:
         configuration = quic_probe.client_configuration(DOMAIN, cadata=root_pem)
