@@ -13,7 +13,11 @@ APT_PACKAGES=(
   xdotool                            # real key presses and clicks in the GUI tests
   pebble                             # Let's Encrypt's test ACME server (tests)
   espeak-ng sox                      # speech samples for the audio tests and benchmarks
+  chromium chromium-driver           # a real browser for the browser client's tests
 )
+# Node and npm build the browser client (tools/build-web.sh); any node >= 18 will
+# do, so Debian's packages are only added when there is no node at all.
+command -v npm >/dev/null 2>&1 || APT_PACKAGES+=(nodejs npm)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
@@ -44,4 +48,11 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     exit 1
   fi
   touch "$stamp"
+fi
+
+# The browser client: npm packages from the lockfile, then the page in
+# voip/web/static (committed too, so this only refreshes it).
+if [ ! -x voip/web/node_modules/.bin/esbuild ] || [ voip/web/package-lock.json -nt voip/web/node_modules/.package-lock.json ]; then
+  echo "installing the browser client's npm packages (voip/web/package-lock.json)"
+  bash tools/build-web.sh >/dev/null
 fi

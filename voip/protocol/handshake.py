@@ -9,6 +9,7 @@ the real server.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import os
 from collections.abc import Callable
@@ -27,6 +28,14 @@ NONCE_SIZE = 32
 AUTH_CONTEXT = b"voip/1 client-auth\x00"
 PUBLIC_KEY_SIZE = 32
 SIGNATURE_SIZE = 64
+#: Prefix of the binding a browser signs when it verified a CA-issued
+#: certificate it cannot read (docs/WEB.md): SHA-256 of this and the host name
+#: takes the place of the certificate fingerprint.
+WEB_ORIGIN_CONTEXT = b"voip/1 web-origin\x00"
+
+#: What a hello signature is checked against: a certificate fingerprint, or
+#: several bindings of which one must verify (a browser session).
+HelloBinding = bytes | tuple[bytes, ...]
 
 
 class HandshakeFailure(AuthError):
@@ -52,6 +61,15 @@ def signed_payload(nonce: bytes, cert_fingerprint: bytes) -> bytes:
     if len(cert_fingerprint) != FINGERPRINT_SIZE:
         raise ValueError(f"certificate fingerprint must be {FINGERPRINT_SIZE} bytes")
     return AUTH_CONTEXT + nonce + cert_fingerprint
+
+
+def web_origin_binding(host: str) -> bytes:
+    """What a browser signs instead of a certificate fingerprint it cannot see.
+
+    ``host`` is the host name (or IP address) the browser connected to, lower
+    case, without port; the browser checked the certificate is valid for it.
+    """
+    return hashlib.sha256(WEB_ORIGIN_CONTEXT + host.lower().encode()).digest()
 
 
 def make_hello(
@@ -83,10 +101,14 @@ def verify_hello(
     hello: voip_pb2.ClientHello,
     *,
     nonce: bytes,
-    cert_fingerprint: bytes,
+    cert_fingerprint: HelloBinding,
     server_password: str,
 ) -> VerifiedHello:
     """Check version, password and signature; raise HandshakeFailure if any fails.
+
+    ``cert_fingerprint`` may be several bindings (a browser session: the
+    certificate's fingerprint or its web origin binding); the signature must
+    verify over one of them.
 
     The password is compared in constant time. Checks run in the order a user
     can act on: version, then malformed fields, then password, then key proof.
@@ -112,14 +134,15 @@ def verify_hello(
         raise HandshakeFailure(
             codes.WRONG_PASSWORD, "wrong server password; ask the server's owner for it"
         )
-    try:
-        VerifyKey(hello.public_key).verify(
-            signed_payload(nonce, cert_fingerprint), hello.signature
-        )
-    except (BadSignatureError, ValueError) as exc:
-        raise HandshakeFailure(
+    bindings = (cert_fingerprint,) if isinstance(cert_fingerprint, bytes) else cert_fingerprint
+    for binding in bindings:
+        try:
+            VerifyKey(hello.public_key).verify(signed_payload(nonce, binding), hello.signature)
+        except (BadSignatureError, ValueError):
+            continue
+        return VerifiedHello(public_key=bytes(hello.public_key), display_name=hello.display_name)
+    raise HandshakeFailure(
             codes.BAD_SIGNATURE,
             "the key signature does not verify for this server; the connection may "
             "be intercepted, or the client is broken",
-        ) from exc
-    return VerifiedHello(public_key=bytes(hello.public_key), display_name=hello.display_name)
+    )

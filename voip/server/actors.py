@@ -28,12 +28,14 @@ from aioquic.quic.configuration import QuicConfiguration
 from voip.errors import StorageError
 from voip.protocol.handshake import ALPN
 from voip.protocol.voice import MAX_VOICE_DATAGRAM
-from voip.server.certs import CertificateBundle, apply_bundle
+from voip.server.certs.bundle import CertificateBundle, apply_bundle
+from voip.server.certs.web_cert import WebIdentity
 from voip.server.core import CoreSettings, ServerCore
 from voip.server.hub import Hub
 from voip.server.quic import REALTIME_CC
 from voip.server.records import Snapshot, StoreChange
 from voip.server.store import Store
+from voip.server.webtransport import H3_ALPN
 
 logger = logging.getLogger(__name__)
 
@@ -211,6 +213,10 @@ class NetworkSettings:
     ack_delay: float | None = 0.02  # seconds; None = aioquic's default (1 ms)
     use_uvloop: bool = True
     idle_timeout: float = 15.0  # seconds; see IDLE_TIMEOUT in app.py
+    # Browsers (HTTP/3 + WebTransport, ALPN h3) on the same port; webtransport.py.
+    web: bool = True
+    # Served to browsers instead of `bundle` (a self-signed server); web_cert.py.
+    web_identity: WebIdentity | None = None
 
 
 def new_event_loop(use_uvloop: bool = True) -> asyncio.AbstractEventLoop:
@@ -285,6 +291,15 @@ class NetworkActor(pykka.ThreadingActor):
 
         self._in_loop(swap)
 
+    def set_web_identity(self, identity: WebIdentity | None) -> None:
+        """Serve `identity` to browser connections made from now on."""
+
+        async def swap() -> None:
+            assert self.hub is not None
+            self.hub.web_identity = identity
+
+        self._in_loop(swap)
+
     def on_stop(self) -> None:
         loop, thread = self._loop, self._thread
         if loop is None or thread is None:
@@ -322,7 +337,7 @@ class NetworkActor(pykka.ThreadingActor):
         s = self._settings
         config = QuicConfiguration(
             is_client=False,
-            alpn_protocols=[ALPN],
+            alpn_protocols=[ALPN, H3_ALPN] if s.web else [ALPN],
             max_datagram_frame_size=MAX_DATAGRAM_FRAME_SIZE,
             idle_timeout=s.idle_timeout,
             # Fixed window, no back-off on loss: voice is fixed-rate (see quic.py).
@@ -343,6 +358,7 @@ class NetworkActor(pykka.ThreadingActor):
             flush_interval=s.flush_interval,
             ack_delay=s.ack_delay,
         )
+        self.hub.web_identity = s.web_identity
         self._config = config
         self._server = await serve(
             s.host, s.port, configuration=config, create_protocol=self.hub.create_protocol

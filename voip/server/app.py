@@ -13,7 +13,7 @@ flushed and closed.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -24,8 +24,10 @@ from voip.server.actors import NetworkActor, NetworkSettings, StoreActor
 from voip.server.certs.acme import AcmeCertificateManager
 from voip.server.certs.bundle import CertificateBundle
 from voip.server.certs.source import CertificateSettings, resolve_certificate
+from voip.server.certs.web_cert import WebIdentity
 from voip.server.core import DEFAULT_MAX_CHAT_LENGTH, CoreSettings
 from voip.server.store import Store
+from voip.server.web_frontend import WebFrontend, WebSettings
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +56,12 @@ class ServerOptions:
     ack_delay: float | None = 0.02
     use_uvloop: bool = True
     idle_timeout: float = IDLE_TIMEOUT
+    #: Browsers over HTTP/3 + WebTransport on the same port (docs/WEB.md).
+    web: bool = True
+    #: (host, port) of the page's HTTP(S) listener; None: the page is not served.
+    web_page: tuple[str, int] | None = None
+    #: (host, port) written in join links; None: the bound address.
+    public_address: tuple[str, int] | None = None
 
 
 class RunningServer:
@@ -80,6 +88,8 @@ class RunningServer:
         self._stopped = False
         #: Renews the certificate when it came from ACME; started by `start_server`.
         self.acme: AcmeCertificateManager | None = None
+        #: Browsers' certificate, page and join link; None with ``web=False``.
+        self.web: WebFrontend | None = None
 
     @property
     def fingerprint(self) -> bytes:
@@ -106,11 +116,17 @@ class RunningServer:
             bundle.not_after.isoformat(),
         )
 
+    def set_web_identity(self, identity: WebIdentity | None) -> None:
+        """Serve another certificate to browsers from now on (web_cert renewal)."""
+        self._network.proxy().set_web_identity(identity).get(timeout=10)
+
     def stop(self) -> None:
         if self._stopped:
             return
         self._stopped = True
         try:
+            if self.web is not None:
+                self.web.stop()
             if self.acme is not None:
                 self.acme.stop()  # first: no certificate is installed into a stopping server
         finally:
@@ -160,6 +176,7 @@ def start_server(options: ServerOptions) -> RunningServer:
     installer = _Installer()
     try:
         bundle, acme = _choose_certificate(options, installer)
+        web = _web_frontend(options, bundle) if options.web else None
         store_ref = StoreActor.start(store)
         store_ref.proxy().ping().get(timeout=START_TIMEOUT)
         snapshot = store_ref.proxy().load(options.name).get(timeout=START_TIMEOUT)
@@ -177,6 +194,8 @@ def start_server(options: ServerOptions) -> RunningServer:
             ack_delay=options.ack_delay,
             use_uvloop=options.use_uvloop,
             idle_timeout=options.idle_timeout,
+            web=options.web,
+            web_identity=web.prepare() if web is not None else None,
         )
         network_ref = NetworkActor.start(settings, snapshot, store_ref)
         network_ref.proxy().ping().get(timeout=START_TIMEOUT)
@@ -200,6 +219,15 @@ def start_server(options: ServerOptions) -> RunningServer:
             "token becomes admin (voip-bot --redeem-admin-token, or the client's menu): %s",
             snapshot.admin_token,
         )
+    if web is not None:
+        if options.public_address is None:
+            web.settings = replace(web.settings, public_port=port)
+        try:
+            web.start(server)
+        except BaseException:
+            server.stop()
+            raise
+        server.web = web
     if acme is not None:
         installer.server = server
         server.acme = acme
@@ -213,6 +241,17 @@ def _choose_certificate(
     if options.bundle is not None:
         return options.bundle, None
     return resolve_certificate(options.data_dir, options.certificates, on_new_certificate=installer)
+
+
+def _web_frontend(options: ServerOptions, bundle: CertificateBundle) -> WebFrontend:
+    hostnames = options.certificates.hostnames
+    if options.public_address is not None:
+        public_host, public_port = options.public_address
+    else:
+        wildcard = options.host in ("0.0.0.0", "::", "")
+        public_host, public_port = (hostnames[0] if wildcard else options.host), options.port
+    settings = WebSettings(options.data_dir, hostnames, public_host, public_port, options.web_page)
+    return WebFrontend(settings, bundle)
 
 
 def format_address(host: str, port: int) -> str:

@@ -50,6 +50,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", type=Path, help="TOML config file; flags override it")
     p.add_argument("--name", help="server name, shown to clients (also the root room's name)")
     p.add_argument("--log-level", help="DEBUG, INFO (default), WARNING, ERROR")
+    web = p.add_argument_group("browsers (docs/WEB.md)")
+    web.add_argument(
+        "--web-listen",
+        metavar="HOST:PORT",
+        help="serve the browser client here (HTTPS with the server's certificate; "
+        "plain HTTP on a loopback address, for development)",
+    )
+    web.add_argument(
+        "--public-address",
+        metavar="HOST:PORT",
+        help="the server's address as browsers reach it, written in join links "
+        "(default: the listen address)",
+    )
+    web.add_argument(
+        "--no-web", action="store_true", help="do not accept browsers (HTTP/3) on the QUIC port"
+    )
     acme = p.add_argument_group(
         "ACME certificates (docs/ACME.md)",
         "get and renew a certificate clients trust without pinning; "
@@ -107,6 +123,11 @@ def options_from_config(config: ServerConfig) -> ServerOptions:
         motd=config.motd,
         flush_interval=config.flush_interval_ms / 1000,
         ack_delay=None if config.ack_delay_ms is None else config.ack_delay_ms / 1000,
+        web=config.web,
+        web_page=parse_listen(config.web_listen) if config.web_listen is not None else None,
+        public_address=(
+            parse_listen(config.public_address) if config.public_address is not None else None
+        ),
     )
 
 
@@ -128,6 +149,9 @@ def load_config(args: argparse.Namespace) -> ServerConfig:
         "acme_ca_bundle": args.acme_ca_bundle,
         "acme_renew_before": args.acme_renew_before,
         "acme_check_interval": args.acme_check_interval,
+        "web_listen": args.web_listen,
+        "public_address": args.public_address,
+        "web": False if args.no_web else None,
     }
     if args.listen is not None:
         overrides["host"], overrides["port"] = parse_listen(args.listen)
@@ -170,6 +194,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"voip-server: error: {exc}", file=sys.stderr)
         return 1
     try:
+        if server.web is not None:
+            print(f"browsers join with this link: {server.web.join_link()}", flush=True)
         while not stop.wait(1.0):
             pass
     finally:

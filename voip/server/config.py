@@ -56,6 +56,11 @@ class ServerConfig:
     acme_ca_bundle: Path | None = None  # PEM roots for the CA's HTTPS; None: system
     acme_renew_before: str | float | None = None  # "30d", "12h", seconds; None: 30 days
     acme_check_interval: str | float | None = None  # longest sleep; None: 12 h
+    # Browsers (docs/WEB.md): WebTransport on the QUIC port, the page's listener
+    # ("HOST:PORT", None: no page), the host:port written in join links.
+    web: bool = True
+    web_listen: str | None = None
+    public_address: str | None = None
 
     @property
     def resolved_data_dir(self) -> Path:
@@ -94,6 +99,10 @@ class ServerConfig:
             raise ConfigError(
                 "ack_delay_ms must be above 0 and at most 25 (the max_ack_delay we advertise)"
             )
+        if self.web_listen is not None:
+            parse_listen(self.web_listen)
+        if self.public_address is not None:
+            parse_listen(self.public_address)
         if self.log_level.upper() not in logging.getLevelNamesMapping():
             raise ConfigError(f"unknown log level {self.log_level!r}; use DEBUG, INFO, WARNING")
         return self

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 
 from voip.errors import ProtocolError
 from voip.proto import voip_pb2
-from voip.protocol.handshake import HandshakeFailure, new_challenge, verify_hello
+from voip.protocol.handshake import HandshakeFailure, HelloBinding, new_challenge, verify_hello
 from voip.protocol.permissions import Perm, RoomAcl, creator_acl, default_root_acl
 from voip.protocol.requests import REQUEST_KINDS
 from voip.protocol.state import (
@@ -79,7 +79,7 @@ class CoreSettings:
 @dataclass(slots=True)
 class _Session:
     id: SessionId
-    cert_fingerprint: bytes
+    cert_fingerprint: HelloBinding
     state: SessionState = SessionState.CONNECTED
     nonce: bytes = b""
     user_id: int = 0
@@ -136,7 +136,7 @@ class ServerCore(ModerationHandlers):
 
     # --- connection lifecycle ----------------------------------------------------
 
-    def connect(self, session: SessionId, cert_fingerprint: bytes) -> list[Action]:
+    def connect(self, session: SessionId, cert_fingerprint: HelloBinding) -> list[Action]:
         """A QUIC connection finished its handshake, served with this certificate."""
         if session in self._sessions:
             raise ValueError(f"session {session} already exists")

@@ -28,6 +28,7 @@ from aioquic.quic.connection import QuicConnection
 
 from voip.proto import voip_pb2
 from voip.protocol.framing import encode_envelope
+from voip.server.certs.web_cert import WebIdentity
 from voip.server.core import Action, Close, Persist, Route, Send, ServerCore
 from voip.server.quic import ServerProtocol
 from voip.server.records import StoreChange
@@ -70,6 +71,8 @@ class Hub:
         self._flush_handle: asyncio.Handle | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._next_flush_at = 0.0  # loop time before which no flush starts
+        #: The certificate browsers get instead of the server's (None: the same one).
+        self.web_identity: WebIdentity | None = None
 
     # --- aioquic hooks ------------------------------------------------------------------
 

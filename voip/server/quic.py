@@ -38,6 +38,8 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from voip.errors import ProtocolError
 from voip.protocol.fingerprint import certificate_fingerprint
 from voip.protocol.framing import FrameDecoder, parse_envelope
+from voip.protocol.handshake import HelloBinding
+from voip.server.webtransport import H3_ALPN, WebSession, choose_certificate, hello_bindings
 
 if TYPE_CHECKING:
     from voip.server.hub import Hub
@@ -118,6 +120,9 @@ class ServerProtocol(QuicConnectionProtocol):
         self._registered = False
         self._stream_open = False
         self._gone = False
+        #: Set when the connection negotiated ``h3``: a browser (webtransport.py).
+        self.web: WebSession | None = None
+        choose_certificate(quic, lambda: hub.web_identity)
 
     def __repr__(self) -> str:
         return f"<session {self.session_id}>"
@@ -125,25 +130,40 @@ class ServerProtocol(QuicConnectionProtocol):
     # Identity-based hashing: the relay keeps protocols in sets and dicts.
     __hash__ = object.__hash__
 
-    def served_fingerprint(self) -> bytes:
+    def served_fingerprint(self) -> HelloBinding:
         """SHA-256 of the leaf certificate this very connection was served with.
 
         Read from the connection's TLS context, not from the server's current
         configuration: the certificate can be swapped for new connections
-        while this one keeps the one it started with.
+        while this one keeps the one it started with. A browser session may
+        also sign its web origin binding (webtransport.hello_bindings).
         """
         certificate = self._quic.tls.certificate
         if certificate is None:
             raise ProtocolError("the connection has no server certificate")
+        if self.web is not None:
+            return hello_bindings(certificate, self.web.authority)
         return certificate_fingerprint(certificate.public_bytes(Encoding.DER))
 
     @property
     def control_open(self) -> bool:
         """True once the client opened the control stream (before that we cannot send on it)."""
-        return self._stream_open
+        return self._stream_open if self.web is None else self.web.control_stream is not None
 
     def send_control(self, data: bytes) -> None:
+        if self.web is not None:
+            self.web.send_control(data)
+            return
         self._quic.send_stream_data(CONTROL_STREAM_ID, data)
+
+    def web_session_started(self) -> None:
+        """The browser's WebTransport session is open: from now on a client like any other."""
+        assert self.web is not None
+        self.queue_datagram = self.web.queue_datagram_for(self._quic._datagrams_pending.append)
+        self.hub.connected(self)
+
+    def web_session_ended(self, reason: str) -> None:
+        self.hub.stream_ended(self)
 
     def send_pending(self, now: float) -> None:
         """Send what is queued (the hub's flush): `transmit()` plus stale-voice dropping."""
@@ -216,16 +236,22 @@ class ServerProtocol(QuicConnectionProtocol):
     # --- aioquic events --------------------------------------------------------------
 
     def quic_event_received(self, event: QuicEvent) -> None:
-        if isinstance(event, DatagramFrameReceived):
+        if self.web is not None and not isinstance(event, ConnectionTerminated):
+            self.web.event(event)
+        elif isinstance(event, DatagramFrameReceived):
             self.hub.relay.on_datagram(self, event.data)
         elif isinstance(event, StreamDataReceived):
             self._stream_data(event)
         elif isinstance(event, HandshakeCompleted):
             self._registered = True
+            if event.alpn_protocol == H3_ALPN:
+                self.web = WebSession(self, self._quic)
+                return
             self.hub.connected(self)
         elif isinstance(event, ConnectionTerminated) and not self._gone:
             self._gone = True
-            self.hub.disconnected(self, event.error_code, event.reason_phrase)
+            if self.web is None or self.web.established:
+                self.hub.disconnected(self, event.error_code, event.reason_phrase)
 
     def _stream_data(self, event: StreamDataReceived) -> None:
         if not self._registered:

@@ -1,0 +1,213 @@
+"""The browser client in real headless Chromium against a real server.
+
+The page is loaded from the server's own page listener with a join link
+(pinned WebTransport certificate hashes); the browser's microphone is
+Chromium's fake capture device playing a speech WAV. What is checked is what
+a user sees and hears: the browser user appears in a native client's state,
+chat goes both ways, speech from the browser reaches a recording `voip-bot`
+and speech from a bot reaches the page's playback (tapped from its playout
+worklet), and a refusal is shown with the server's sentence.
+
+Speech is compared with the e2e tests' segmental correlation. Measured here
+(espeak-ng speech, loopback): see the module constants; the browser applies
+its own echo cancellation, noise suppression and gain control to the
+microphone, so the browser -> native figure is lower than native -> native.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select
+
+from voip.audio.analysis import align, segmental_correlation
+from voip.audio.audiofile import read_audio
+from voip.audio.codec import SAMPLE_RATE
+from voip.client import BackendHandle
+from voip.client import commands as c
+from voip.client.audio_io import ArrayIO
+from voip.client.state import AwaitingTrust, State, TransmissionMode
+
+log = logging.getLogger(__name__)
+
+#: Asserted floors; unrelated speech scores below 0.2 (tests/e2e).
+BROWSER_TO_NATIVE_THRESHOLD = 0.6
+NATIVE_TO_BROWSER_THRESHOLD = 0.7
+SEGMENT = SAMPLE_RATE // 2
+SLACK = SAMPLE_RATE // 10
+
+
+def native_client(w: Any, tmp_path: Path, port: int, name: str) -> BackendHandle:
+    backend = BackendHandle(config_dir=tmp_path / f"native-{name}", audio_io=ArrayIO())
+    backend.send(c.SetTransmissionMode(TransmissionMode.MUTED))
+    backend.send(c.Connect(f"127.0.0.1:{port}", name, password=w.PASSWORD))
+    state = backend.wait_for(
+        lambda s: isinstance(s.connection, AwaitingTrust) or (s.is_connected and bool(s.rooms)),
+        w.WAIT,
+    )
+    if isinstance(state.connection, AwaitingTrust):
+        backend.send(c.AcceptCertificate())
+    backend.wait_for(lambda s: s.is_connected and s.me is not None, w.WAIT)
+    return backend
+
+
+def user_named(state: State, name: str) -> Any:
+    return next((u for u in state.users if u.name == name), None)
+
+
+def test_the_page_joins_from_a_link_and_chats_with_a_native_client(
+    w: Any, web_server: Any, browser: Any, tmp_path: Path
+) -> None:
+    native = native_client(w, tmp_path, web_server.server.port, "Nat")
+    try:
+        w.join(browser, web_server.link(), "Browser Bea")
+        w.wait_until(lambda: "connected as Browser Bea" in w.text_of(browser, "status"))
+        # The browser user is a user like any other in the native client's state.
+        seen = native.wait_for(lambda s: user_named(s, "Browser Bea") is not None, w.WAIT)
+        bea = user_named(seen, "Browser Bea")
+        assert bea.room_id == seen.me.room_id
+        # And the page shows the native user in the same room.
+        w.wait_until(lambda: "Nat" in w.text_of(browser, "tree"), what="native user in the tree")
+
+        native.send(c.SendChat("hello from the native side"))
+        w.wait_until(
+            lambda: "hello from the native side" in w.text_of(browser, "chat-log"),
+            what="native chat in the page",
+        )
+        box = browser.find_element(By.ID, "chat-input")
+        box.send_keys("hello from the browser")
+        browser.find_element(By.ID, "chat-form").submit()
+        native.wait_for(
+            lambda s: any(
+                line.text == "hello from the browser" and line.sender_name == "Browser Bea"
+                for line in s.chat
+            ),
+            w.WAIT,
+        )
+        # Moving rooms from the page reaches the native client's state too.
+        native.send(c.CreateRoom(seen.me.room_id, "Upstairs"))
+        room = native.wait_for(lambda s: s.find_room("Upstairs") is not None, w.WAIT)
+        upstairs = room.find_room("Upstairs")
+        assert upstairs is not None
+        w.wait_until(lambda: browser.find_elements(By.CSS_SELECTOR, f'[data-room="{upstairs.id}"]'))
+        browser.find_element(By.CSS_SELECTOR, f'[data-room="{upstairs.id}"] > .room-name').click()
+        native.wait_for(
+            lambda s: (u := user_named(s, "Browser Bea")) is not None and u.room_id == upstairs.id,
+            w.WAIT,
+        )
+    finally:
+        browser.find_element(By.ID, "leave").click()
+        native.shutdown()
+
+
+def bot(web_server: Any, tmp_path: Path, name: str, *args: str) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "voip.client.bot",
+        "--server",
+        f"127.0.0.1:{web_server.server.port}",
+        "--password",
+        "open sesame",
+        "--name",
+        name,
+        "--accept-new-certificate",
+        "--config-dir",
+        str(tmp_path / name),
+        *args,
+    ]
+
+
+def score(source: Any, heard: Any) -> tuple[float, float]:
+    found = align(source, heard, max_lag=heard.size - 1)
+    segmental = segmental_correlation(source, heard, found.lag_samples, SEGMENT, SLACK)
+    return segmental, found.correlation
+
+
+def test_a_bot_hears_the_browser_and_the_browser_hears_a_bot(
+    w: Any, web_server: Any, browser: Any, speech: Path, tmp_path: Path
+) -> None:
+    source = read_audio(speech)
+    seconds = source.size / SAMPLE_RATE
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    recording = tmp_path / "heard-from-browser.wav"
+    recorder = subprocess.Popen(
+        bot(web_server, tmp_path, "listener", "--room", "Studio", "--record", str(recording)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert recorder.stdout is not None
+        for line in recorder.stdout:
+            if "ready:" in line:
+                break
+        else:
+            raise AssertionError(f"the recorder bot never got ready: {recorder.stderr}")
+        w.join(browser, web_server.link(room="Studio"), "Browser Bea")
+        w.wait_until(lambda: "connected as Browser Bea" in w.text_of(browser, "status"))
+        Select(browser.find_element(By.ID, "mode")).select_by_value("continuous")
+        w.wait_until(
+            lambda: current_room(browser) == "Studio",
+            what="in Studio",
+            driver=browser,
+        )
+        # The fake microphone loops the file: two passes hold one whole copy.
+        deadline_wait(2 * seconds + 1.5)
+    finally:
+        recorder.send_signal(signal.SIGTERM)
+        _, err = recorder.communicate(timeout=30)
+    assert recorder.returncode == 0, err
+    heard = read_audio(recording)
+    segmental, overall = score(source, heard)
+    log.warning("browser -> native: segmental %.3f, global %.3f", segmental, overall)
+    print(f"browser -> native: segmental {segmental:.3f}, global {overall:.3f}")
+    assert segmental >= BROWSER_TO_NATIVE_THRESHOLD
+
+    # Now the other way: a bot speaks in the room, the page's playback is tapped.
+    browser.find_element(By.ID, "mute").click()
+    browser.execute_script("window.voip.audio.startTap()")
+    speaker = subprocess.run(
+        bot(web_server, tmp_path, "speaker", "--room", "Studio", "--play", str(speech)),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert speaker.returncode == 0, speaker.stderr
+    deadline_wait(0.5)
+    played = w.page_playback(browser)
+    segmental, overall = score(source, played)
+    log.warning("native -> browser: segmental %.3f, global %.3f", segmental, overall)
+    print(f"native -> browser: segmental {segmental:.3f}, global {overall:.3f}")
+    assert segmental >= NATIVE_TO_BROWSER_THRESHOLD
+    browser.find_element(By.ID, "leave").click()
+
+
+def deadline_wait(seconds: float) -> None:
+    """Let real-time audio run for a while (the speech plays at its own pace)."""
+    time.sleep(seconds)
+
+
+def current_room(browser: Any) -> str:
+    rooms = browser.find_elements(By.CSS_SELECTOR, ".current > .room-name")
+    return str(rooms[0].text) if len(rooms) == 1 else ""
+
+
+def test_a_wrong_password_is_refused_with_the_servers_sentence(
+    w: Any, web_server: Any, browser: Any
+) -> None:
+    w.join(browser, web_server.link(), "Browser Bea", password="not it")
+    notice = w.wait_until(lambda: w.text_of(browser, "notice"), what="a refusal")
+    assert "wrong server password" in notice
+    assert "WRONG_PASSWORD" in notice
+    assert browser.find_element(By.ID, "join-form").is_displayed()

@@ -1,0 +1,86 @@
+// The shared server state (rooms and users), the updates that change it and
+// its BLAKE3 state hash (docs/PROTOCOL.md, "State", "State hash"). Values are
+// replaced, never mutated, so the UI can compare snapshots.
+
+import { create, toBinary } from "@bufbuild/protobuf";
+import { blake3 } from "@noble/hashes/blake3.js";
+import { RoomInfoSchema, ServerStateSchema, UserSchema } from "./gen/voip_pb.js";
+
+export class Divergence extends Error {}
+
+export function fromServerState(msg) {
+  const rooms = new Map();
+  const users = new Map();
+  for (const r of msg.rooms) rooms.set(r.id, { id: r.id, name: r.name, parentId: r.parentId });
+  for (const u of msg.users) users.set(u.id, { id: u.id, name: u.name, roomId: u.roomId });
+  return { rooms, users };
+}
+
+export function stateHash(state) {
+  const rooms = [...state.rooms.values()].sort((a, b) => a.id - b.id)
+    .map((r) => create(RoomInfoSchema, { id: r.id, name: r.name, parentId: r.parentId }));
+  const users = [...state.users.values()].sort((a, b) => a.id - b.id)
+    .map((u) => create(UserSchema, { id: u.id, name: u.name, roomId: u.roomId }));
+  return blake3(toBinary(ServerStateSchema, create(ServerStateSchema, { rooms, users })));
+}
+
+export function sameBytes(a, b) {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+// Apply one StateUpdate; throws Divergence when it does not fit the state.
+export function applyChange(state, update) {
+  const rooms = new Map(state.rooms);
+  const users = new Map(state.users);
+  const c = update.change;
+  const need = (ok, what) => { if (!ok) throw new Divergence(what); };
+  switch (c.case) {
+    case "userJoined": {
+      const u = c.value.user;
+      need(u && rooms.has(u.roomId), "user joined an unknown room");
+      users.set(u.id, { id: u.id, name: u.name, roomId: u.roomId });
+      break;
+    }
+    case "userLeft":
+      need(users.has(c.value.userId), "unknown user left");
+      users.delete(c.value.userId);
+      break;
+    case "userMoved": {
+      const u = users.get(c.value.userId);
+      need(u && rooms.has(c.value.roomId), "unknown user or room in a move");
+      users.set(u.id, { ...u, roomId: c.value.roomId });
+      break;
+    }
+    case "userRenamed": {
+      const u = users.get(c.value.userId);
+      need(u, "unknown user renamed");
+      users.set(u.id, { ...u, name: c.value.name });
+      break;
+    }
+    case "roomCreated": {
+      const r = c.value.room;
+      need(r && r.parentId !== 0 && rooms.has(r.parentId) && !rooms.has(r.id), "bad new room");
+      rooms.set(r.id, { id: r.id, name: r.name, parentId: r.parentId });
+      break;
+    }
+    case "roomDeleted": {
+      const gone = rooms.get(c.value.roomId);
+      need(gone && gone.parentId !== 0, "unknown or root room deleted");
+      rooms.delete(gone.id);
+      for (const [id, r] of rooms) if (r.parentId === gone.id) rooms.set(id, { ...r, parentId: gone.parentId });
+      for (const [id, u] of users) if (u.roomId === gone.id) users.set(id, { ...u, roomId: gone.parentId });
+      break;
+    }
+    case "roomRenamed": {
+      const r = rooms.get(c.value.roomId);
+      need(r, "unknown room renamed");
+      rooms.set(r.id, { ...r, name: c.value.name });
+      break;
+    }
+    default:
+      throw new Divergence(`unknown state change ${c.case}`);
+  }
+  return { rooms, users };
+}
