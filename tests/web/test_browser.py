@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
@@ -211,3 +212,39 @@ def test_a_wrong_password_is_refused_with_the_servers_sentence(
     assert "wrong server password" in notice
     assert "WRONG_PASSWORD" in notice
     assert browser.find_element(By.ID, "join-form").is_displayed()
+
+
+def test_the_page_fits_a_phone_and_a_desktop(
+    w: Any, web_server: Any, browser: Any, tmp_path: Path
+) -> None:
+    """Screenshots at desktop and phone sizes; on the phone nothing overflows sideways."""
+    native = native_client(w, tmp_path, web_server.server.port, "Nat")
+    artifacts = Path(os.environ.get("VOIP_ARTIFACTS", "artifacts")) / "web"
+    artifacts.mkdir(parents=True, exist_ok=True)
+    try:
+        w.join(browser, web_server.link(), "Browser Bea")
+        w.wait_until(lambda: "connected as Browser Bea" in w.text_of(browser, "status"))
+        Select(browser.find_element(By.ID, "mode")).select_by_value("push_to_talk")
+        native.send(c.SendChat("Welcome! Hold the button (or Space) to talk."))
+        w.wait_until(lambda: "Welcome!" in w.text_of(browser, "chat-log"))
+        for name, size in (("desktop", (1280, 800)), ("phone", (390, 844))):
+            browser.set_window_size(*size)
+            inner = browser.execute_script(
+                "return [innerWidth, document.documentElement.scrollWidth]"
+            )
+            ptt = browser.find_element(By.ID, "ptt")
+            assert ptt.is_displayed()
+            if name == "phone":
+                assert inner[1] <= inner[0], f"{inner[1]} px of page in a {inner[0]} px screen"
+                assert ptt.size["height"] >= 48  # a thumb-sized button
+            browser.save_screenshot(str(artifacts / f"web-{name}.png"))
+        # Holding the on-screen button transmits; releasing stops (the level meter says so).
+        ActionChains(browser).click_and_hold(ptt).perform()
+        w.wait_until(lambda: "held" in (ptt.get_attribute("class") or ""))
+        assert browser.execute_script("return window.voip.audio.pttHeld") is True
+        ActionChains(browser).release(ptt).perform()
+        w.wait_until(lambda: browser.execute_script("return !window.voip.audio.pttHeld"))
+    finally:
+        browser.set_window_size(1280, 800)
+        browser.find_element(By.ID, "leave").click()
+        native.shutdown()
