@@ -10,8 +10,8 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from voip.server.certs import generate_self_signed
-from voip.server.web_cert import RENEW_BEFORE, VALIDITY, WebCertificates, join_link
+from voip.server.certs.self_signed import generate_self_signed
+from voip.server.certs.web_cert import RENEW_BEFORE, VALIDITY, WebCertificates, join_link
 from voip.server.webtransport import authority_host, hello_bindings
 
 NOW = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 
 from cryptography.hazmat.primitives.serialization import Encoding
 from voip_tests_server_client import Client
@@ -18,8 +17,7 @@ from voip_tests_server_web_client import WebClient
 from voip.proto import voip_pb2
 from voip.protocol.handshake import web_origin_binding
 from voip.protocol.voice import VoiceFrame, encode_voice
-from voip.server.app import RunningServer, ServerOptions, start_server
-from voip.server.web_cert import WebCertificates
+from voip.server.app import RunningServer, ServerOptions
 
 Options = Callable[..., ServerOptions]
 
@@ -75,34 +73,31 @@ def test_browser_and_native_users_share_a_room_state_chat_and_voice(
     run(scenario)
 
 
-def test_h3_gets_the_web_certificate_and_voip_the_servers_own(
-    tmp_path: Path, make_options: Options
-) -> None:
-    web_certs = WebCertificates(tmp_path, ("localhost",))
-    options = make_options(tmp_path, web_identity=web_certs.current.identity())
+def test_h3_gets_the_web_certificate_and_voip_the_servers_own(server: RunningServer) -> None:
+    assert server.web is not None and server.web.certificates is not None
+    web_cert = server.web.certificates.current
 
     def served(client: Client) -> bytes:
         cert = client.protocol._quic.tls._peer_certificate
         assert cert is not None
         return hashlib.sha256(cert.public_bytes(Encoding.DER)).digest()
 
-    async def scenario(server: RunningServer) -> None:
+    async def scenario() -> None:
         web = await web_join(server.port, "browser")  # its hello signs the served cert
         native = await Client.join(server.port, name="native")
-        assert served(web) == web_certs.current.sha256
-        assert served(native) == server.fingerprint != web_certs.current.sha256
+        assert served(web) == web_cert.sha256 in server.web.hashes()
+        assert served(native) == server.fingerprint != web_cert.sha256
         await web.close()
         await native.close()
 
-    with start_server(options) as server:
-        run(lambda: scenario(server))
+    run(scenario)
 
 
 def test_a_browser_may_bind_its_hello_to_a_certificate_name_and_only_to_one(
     server: RunningServer,
 ) -> None:
-    # The server's self-signed certificate names localhost; serving it to h3
-    # (no web certificate here) stands in for a CA-issued one the page cannot read.
+    # The certificate served to h3 names localhost: signing the origin binding
+    # is what a page does that verified a CA-issued certificate it cannot read.
     async def attempt(authority: str, signed_host: str) -> voip_pb2.Envelope:
         client = await WebClient.open(server.port, name="browser", authority=authority)
         await client.hello(fingerprint=web_origin_binding(signed_host))

@@ -16,8 +16,10 @@ microphone, so the browser -> native figure is lower than native -> native.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
+import runpy
 import signal
 import subprocess
 import sys
@@ -36,6 +38,7 @@ from voip.client import BackendHandle
 from voip.client import commands as c
 from voip.client.audio_io import ArrayIO
 from voip.client.state import AwaitingTrust, State, TransmissionMode
+from voip.proto import voip_pb2
 
 log = logging.getLogger(__name__)
 
@@ -248,3 +251,48 @@ def test_the_page_fits_a_phone_and_a_desktop(
         browser.set_window_size(1280, 800)
         browser.find_element(By.ID, "leave").click()
         native.shutdown()
+
+
+def test_a_missing_permission_is_shown_and_refused_with_the_servers_sentence(
+    w: Any, web_server: Any, browser: Any
+) -> None:
+    # A native user makes a room nobody else may enter (its creator may edit its ACL).
+    client_module = runpy.run_path(
+        str(Path(__file__).resolve().parents[1] / "server" / "quic_client.py")
+    )
+
+    async def make_private_room() -> int:
+        owner = await client_module["Client"].join(
+            web_server.server.port, name="Owner", password=w.PASSWORD
+        )
+        made = await owner.request(create_room=voip_pb2.CreateRoom(parent_id=1, name="Private"))
+        assert made.WhichOneof("payload") == "ack", made
+        room = next(r.id for r in owner.sync().rooms.values() if r.name == "Private")
+        everyone_out = voip_pb2.AclEntry(
+            role="everyone", deny=voip_pb2.ENTER, apply_here=True, apply_subs=True
+        )
+        owner_in = voip_pb2.AclEntry(
+            user_id=owner.user_id, allow=voip_pb2.ENTER, apply_here=True, apply_subs=True
+        )
+        answer = await owner.request(
+            set_acl=voip_pb2.SetAcl(room_id=room, inherit=True, entries=[everyone_out, owner_in])
+        )
+        assert answer.WhichOneof("payload") == "ack", answer
+        await owner.close()
+        return int(room)
+
+    room = asyncio.run(make_private_room())
+    w.join(browser, web_server.link(), "Browser Bea")
+    w.wait_until(lambda: "connected as Browser Bea" in w.text_of(browser, "status"))
+    button = f'[data-room="{room}"] > .room-name'
+    # The page knows from the pushed permissions, and says so before anyone clicks.
+
+    def locked() -> bool:
+        return "locked" in str(browser.find_element(By.CSS_SELECTOR, button).get_attribute("class"))
+
+    w.wait_until(locked, what="the room shown as locked", driver=browser)
+    browser.find_element(By.CSS_SELECTOR, button).click()
+    notice = w.wait_until(lambda: w.text_of(browser, "notice"), what="the refusal", driver=browser)
+    assert "permission" in notice.lower() and "enter" in notice.lower(), notice
+    assert current_room(browser) != "Private"
+    browser.find_element(By.ID, "leave").click()

@@ -230,8 +230,14 @@ class ServerProtocol(QuicConnectionProtocol):
     def close_with(self, code: int, reason: str) -> None:
         """Send what is queued (the error or goodbye), then the QUIC close."""
         self.transmit()
-        self._quic.close(error_code=code, reason_phrase=reason)
-        self.transmit()
+        if self.web is not None and self.web.linger(lambda: self.close_now(code, reason)):
+            return  # a browser first reads the error (webtransport.py, linger)
+        self.close_now(code, reason)
+
+    def close_now(self, code: int, reason: str) -> None:
+        if not self._gone:
+            self._quic.close(error_code=code, reason_phrase=reason)
+            self.transmit()
 
     # --- aioquic events --------------------------------------------------------------
 

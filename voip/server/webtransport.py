@@ -55,6 +55,9 @@ logger = logging.getLogger(__name__)
 H3_ALPN = "h3"
 #: The path of the WebTransport session (``https://host:port/voip``).
 SESSION_PATH = "/voip"
+#: How long a refused or leaving browser gets to read the last messages
+#: before the connection is closed (seconds).
+CLOSE_GRACE = 1.0
 
 
 def choose_certificate(quic: QuicConnection, identity: Callable[[], WebIdentity | None]) -> None:
@@ -149,6 +152,22 @@ class WebSession:
             append(prefix + data)
 
         return queue
+
+    def linger(self, close: Callable[[], None]) -> bool:
+        """End the control stream now and `close` the connection a little later.
+
+        A browser drops what it has not yet read from its streams the moment
+        the QUIC connection closes, so the error that explains a refusal
+        (wrong password, ...) would be lost. The stream's FIN follows the
+        error; the page reads both and closes the session itself, and the
+        connection is closed after `CLOSE_GRACE` in any case.
+        """
+        if self.control_stream is None:
+            return False
+        self._quic.send_stream_data(self.control_stream, b"", end_stream=True)
+        self._protocol.transmit()
+        self._protocol._loop.call_later(CLOSE_GRACE, close)
+        return True
 
     def send_control(self, data: bytes) -> None:
         if self.control_stream is None:

@@ -5,6 +5,7 @@
 import { Audio, MODES } from "./audio.js";
 import { loadOrCreateIdentity } from "./identity.js";
 import { Session, base64urlDecode, errorName } from "./session.js";
+import { Perm, may } from "./state.js";
 
 const $ = (id) => document.getElementById(id);
 const ui = { talking: new Set(), state: null, selfId: 0, session: null, audio: null };
@@ -68,12 +69,20 @@ function render() {
   const byName = (a, b) => a.name.localeCompare(b.name) || a.id - b.id;
   const roomNode = (room) => {
     const users = [...state.users.values()].filter((u) => u.roomId === room.id).sort(byName);
+    const perms = ui.session ? ui.session.permissions : new Map();
+    const enter = may(perms, room.id, Perm.ENTER);
     const li = el("li", { class: `room${me && me.roomId === room.id ? " current" : ""}`, "data-room": room.id },
-      el("button", { class: "room-name", type: "button", title: `Join ${room.name}`, onclick: () => joinRoom(room.id) }, room.name));
+      el("button", {
+        class: `room-name${enter ? "" : " locked"}`, type: "button",
+        title: enter ? `Join ${room.name}` : `You may not enter ${room.name}`, onclick: () => joinRoom(room.id),
+      }, room.name));
     const list = el("ul");
     for (const u of users) {
       const cls = `user${ui.talking.has(u.id) ? " talking" : ""}${u.id === selfId ? " self" : ""}`;
-      list.append(el("li", { class: cls, "data-user": u.id }, el("span", { class: "dot" }), u.name));
+      const flags = [u.serverDeaf ? "deafened" : u.serverMute ? "muted" : "", ...u.roles].filter(Boolean);
+      const item = el("li", { class: cls, "data-user": u.id }, el("span", { class: "dot" }), u.name);
+      if (flags.length) item.append(el("span", { class: "flags" }, flags.join(" · ")));
+      list.append(item);
     }
     for (const sub of (children.get(room.id) || []).sort(byName)) list.append(roomNode(sub));
     li.append(list);
@@ -82,6 +91,14 @@ function render() {
   const tree = $("tree");
   tree.replaceChildren(...(children.get(0) || []).map(roomNode));
   $("chat-room").textContent = me ? `· ${state.rooms.get(me.roomId)?.name ?? ""}` : "";
+  // What the user may do here: the server enforces it, the page only says so.
+  const perms = ui.session ? ui.session.permissions : new Map();
+  const text = !me || may(perms, me.roomId, Perm.TEXT);
+  $("chat-input").disabled = !text;
+  $("chat-input").placeholder = text ? "Message" : "You may not write in this room";
+  const speak = !me || (may(perms, me.roomId, Perm.SPEAK) && !me.serverMute && !me.serverDeaf);
+  $("ptt").disabled = !speak;
+  $("ptt").textContent = speak ? "Hold to talk" : me && (me.serverMute || me.serverDeaf) ? "Muted by a moderator" : "You may not speak here";
 }
 
 function chatLine(who, text, cls = "") {

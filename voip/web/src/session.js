@@ -10,7 +10,9 @@ import {
   ClientHelloSchema, EnvelopeSchema, ErrorCode, VoiceDatagramSchema,
 } from "./gen/voip_pb.js";
 import { FrameDecoder, encodeFrame } from "./framing.js";
-import { Divergence, applyChange, fromServerState, sameBytes, stateHash } from "./state.js";
+import {
+  Divergence, applyChange, fromServerState, mergePermissions, sameBytes, stateHash,
+} from "./state.js";
 
 export const PROTOCOL_VERSION = 1;
 export const SESSION_PATH = "/voip";
@@ -56,6 +58,7 @@ export class Session {
     this.password = password;
     this.on = on;
     this.state = null;
+    this.permissions = new Map(); // room id -> allowed bits
     this.selfId = 0;
     this.welcome = null;
     this.nextRequest = 1;
@@ -213,6 +216,13 @@ export class Session {
       }
       case "chatMessage":
         this.on.chat(p.value);
+        return;
+      case "permissions":
+        this.permissions = mergePermissions(this.permissions, p.value);
+        if (this.state) {
+          for (const id of [...this.permissions.keys()]) if (!this.state.rooms.has(id)) this.permissions.delete(id);
+          this.on.state(this.state, this.selfId);
+        }
         return;
       case "ack": {
         const r = this.pending.get(env.requestId);

@@ -1,6 +1,7 @@
 // The shared server state (rooms and users), the updates that change it and
-// its BLAKE3 state hash (docs/PROTOCOL.md, "State", "State hash"). Values are
-// replaced, never mutated, so the UI can compare snapshots.
+// its BLAKE3 state hash (docs/PROTOCOL.md, "State", "State hash"), and the
+// user's effective permissions per room. Values are replaced, never mutated,
+// so the UI can compare snapshots.
 
 import { create, toBinary } from "@bufbuild/protobuf";
 import { blake3 } from "@noble/hashes/blake3.js";
@@ -8,11 +9,18 @@ import { RoomInfoSchema, ServerStateSchema, UserSchema } from "./gen/voip_pb.js"
 
 export class Divergence extends Error {}
 
+function userOf(u) {
+  return {
+    id: u.id, name: u.name, roomId: u.roomId,
+    serverMute: u.serverMute, serverDeaf: u.serverDeaf, roles: [...u.roles].sort(),
+  };
+}
+
 export function fromServerState(msg) {
   const rooms = new Map();
   const users = new Map();
   for (const r of msg.rooms) rooms.set(r.id, { id: r.id, name: r.name, parentId: r.parentId });
-  for (const u of msg.users) users.set(u.id, { id: u.id, name: u.name, roomId: u.roomId });
+  for (const u of msg.users) users.set(u.id, userOf(u));
   return { rooms, users };
 }
 
@@ -20,7 +28,10 @@ export function stateHash(state) {
   const rooms = [...state.rooms.values()].sort((a, b) => a.id - b.id)
     .map((r) => create(RoomInfoSchema, { id: r.id, name: r.name, parentId: r.parentId }));
   const users = [...state.users.values()].sort((a, b) => a.id - b.id)
-    .map((u) => create(UserSchema, { id: u.id, name: u.name, roomId: u.roomId }));
+    .map((u) => create(UserSchema, {
+      id: u.id, name: u.name, roomId: u.roomId,
+      serverMute: u.serverMute, serverDeaf: u.serverDeaf, roles: [...u.roles].sort(),
+    }));
   return blake3(toBinary(ServerStateSchema, create(ServerStateSchema, { rooms, users })));
 }
 
@@ -40,7 +51,7 @@ export function applyChange(state, update) {
     case "userJoined": {
       const u = c.value.user;
       need(u && rooms.has(u.roomId), "user joined an unknown room");
-      users.set(u.id, { id: u.id, name: u.name, roomId: u.roomId });
+      users.set(u.id, userOf(u));
       break;
     }
     case "userLeft":
@@ -79,8 +90,36 @@ export function applyChange(state, update) {
       rooms.set(r.id, { ...r, name: c.value.name });
       break;
     }
+    case "userServerMuted": {
+      const u = users.get(c.value.userId);
+      need(u, "unknown user server-muted");
+      users.set(u.id, { ...u, serverMute: c.value.serverMute, serverDeaf: c.value.serverDeaf });
+      break;
+    }
+    case "userRolesChanged": {
+      const u = users.get(c.value.userId);
+      need(u, "unknown user's roles changed");
+      users.set(u.id, { ...u, roles: [...c.value.roles].sort() });
+      break;
+    }
     default:
       throw new Divergence(`unknown state change ${c.case}`);
   }
   return { rooms, users };
+}
+
+// Permission bits (voip.proto `Permission`); ADMIN implies every other bit.
+export const Perm = { ENTER: 1, SPEAK: 2, TEXT: 4, MAKE_ROOM: 8, WRITE: 16, ADMIN: 1024 };
+
+export function mergePermissions(previous, msg) {
+  const next = new Map(previous);
+  for (const r of msg.rooms) next.set(r.roomId, r.allowed);
+  return next;
+}
+
+// Unknown (not yet told): allowed, the server decides and says why not.
+export function may(permissions, roomId, bit) {
+  const allowed = permissions.get(roomId);
+  if (allowed === undefined) return true;
+  return (allowed & bit) !== 0 || (allowed & Perm.ADMIN) !== 0;
 }

@@ -12,7 +12,7 @@ import { enumDesc, fileDesc, messageDesc, tsEnum } from "@bufbuild/protobuf/code
  * Describes the file voip.proto.
  */
 export const file_voip = /*@__PURE__*/
-  fileDesc("Cgp2b2lwLnByb3RvEgR2b2lwIrEFCghFbnZlbG9wZRISCgpzdGF0ZV9oYXNoGAEgASgMEhIKCnJlcXVlc3RfaWQYAiABKA0SJAoJY2hhbGxlbmdlGAogASgLMg8udm9pcC5DaGFsbGVuZ2VIABIpCgxjbGllbnRfaGVsbG8YCyABKAsyES52b2lwLkNsaWVudEhlbGxvSAASIAoHd2VsY29tZRgMIAEoCzINLnZvaXAuV2VsY29tZUgAEikKDHNlcnZlcl9zdGF0ZRgNIAEoCzIRLnZvaXAuU2VydmVyU3RhdGVIABIpCgxzdGF0ZV91cGRhdGUYDiABKAsyES52b2lwLlN0YXRlVXBkYXRlSAASIwoJam9pbl9yb29tGBQgASgLMg4udm9pcC5Kb2luUm9vbUgAEicKC2NyZWF0ZV9yb29tGBUgASgLMhAudm9pcC5DcmVhdGVSb29tSAASJwoLZGVsZXRlX3Jvb20YFiABKAsyEC52b2lwLkRlbGV0ZVJvb21IABInCgtyZW5hbWVfcm9vbRgXIAEoCzIQLnZvaXAuUmVuYW1lUm9vbUgAEiMKCXNlbmRfY2hhdBgYIAEoCzIOLnZvaXAuU2VuZENoYXRIABItCg5yZXN5bmNfcmVxdWVzdBgZIAEoCzITLnZvaXAuUmVzeW5jUmVxdWVzdEgAEjAKEHNldF9kaXNwbGF5X25hbWUYGiABKAsyFC52b2lwLlNldERpc3BsYXlOYW1lSAASKQoMY2hhdF9tZXNzYWdlGB4gASgLMhEudm9pcC5DaGF0TWVzc2FnZUgAEhwKBWVycm9yGB8gASgLMgsudm9pcC5FcnJvckgAEhgKA2FjaxggIAEoCzIJLnZvaXAuQWNrSAASIAoHZ29vZGJ5ZRghIAEoCzINLnZvaXAuR29vZGJ5ZUgAQgkKB3BheWxvYWQiSQoJQ2hhbGxlbmdlEg0KBW5vbmNlGAEgASgMEhgKEHByb3RvY29sX3ZlcnNpb24YAiABKA0SEwoLc2VydmVyX25hbWUYAyABKAkidgoLQ2xpZW50SGVsbG8SGAoQcHJvdG9jb2xfdmVyc2lvbhgBIAEoDRIUCgxkaXNwbGF5X25hbWUYAiABKAkSEgoKcHVibGljX2tleRgDIAEoDBIQCghwYXNzd29yZBgEIAEoCRIRCglzaWduYXR1cmUYBSABKAwihwEKB1dlbGNvbWUSDwoHdXNlcl9pZBgBIAEoDRITCgtzZXJ2ZXJfbmFtZRgCIAEoCRIUCgxyb290X3Jvb21faWQYAyABKA0SFwoPbWF4X2NoYXRfbGVuZ3RoGAQgASgNEhkKEW1heF9kYXRhZ3JhbV9zaXplGAUgASgNEgwKBG1vdGQYBiABKAkiNwoIUm9vbUluZm8SCgoCaWQYASABKA0SDAoEbmFtZRgCIAEoCRIRCglwYXJlbnRfaWQYAyABKA0iMQoEVXNlchIKCgJpZBgBIAEoDRIMCgRuYW1lGAIgASgJEg8KB3Jvb21faWQYAyABKA0iRwoLU2VydmVyU3RhdGUSHQoFcm9vbXMYASADKAsyDi52b2lwLlJvb21JbmZvEhkKBXVzZXJzGAIgAygLMgoudm9pcC5Vc2VyIiYKClVzZXJKb2luZWQSGAoEdXNlchgBIAEoCzIKLnZvaXAuVXNlciIbCghVc2VyTGVmdBIPCgd1c2VyX2lkGAEgASgNIi0KCVVzZXJNb3ZlZBIPCgd1c2VyX2lkGAEgASgNEg8KB3Jvb21faWQYAiABKA0iLAoLVXNlclJlbmFtZWQSDwoHdXNlcl9pZBgBIAEoDRIMCgRuYW1lGAIgASgJIisKC1Jvb21DcmVhdGVkEhwKBHJvb20YASABKAsyDi52b2lwLlJvb21JbmZvIh4KC1Jvb21EZWxldGVkEg8KB3Jvb21faWQYASABKA0iLAoLUm9vbVJlbmFtZWQSDwoHcm9vbV9pZBgBIAEoDRIMCgRuYW1lGAIgASgJIrgCCgtTdGF0ZVVwZGF0ZRInCgt1c2VyX2pvaW5lZBgBIAEoCzIQLnZvaXAuVXNlckpvaW5lZEgAEiMKCXVzZXJfbGVmdBgCIAEoCzIOLnZvaXAuVXNlckxlZnRIABIlCgp1c2VyX21vdmVkGAMgASgLMg8udm9pcC5Vc2VyTW92ZWRIABIpCgxyb29tX2NyZWF0ZWQYBCABKAsyES52b2lwLlJvb21DcmVhdGVkSAASKQoMcm9vbV9kZWxldGVkGAUgASgLMhEudm9pcC5Sb29tRGVsZXRlZEgAEikKDHJvb21fcmVuYW1lZBgGIAEoCzIRLnZvaXAuUm9vbVJlbmFtZWRIABIpCgx1c2VyX3JlbmFtZWQYByABKAsyES52b2lwLlVzZXJSZW5hbWVkSABCCAoGY2hhbmdlIhsKCEpvaW5Sb29tEg8KB3Jvb21faWQYASABKA0iLQoKQ3JlYXRlUm9vbRIRCglwYXJlbnRfaWQYASABKA0SDAoEbmFtZRgCIAEoCSIdCgpEZWxldGVSb29tEg8KB3Jvb21faWQYASABKA0iKwoKUmVuYW1lUm9vbRIPCgdyb29tX2lkGAEgASgNEgwKBG5hbWUYAiABKAkiGAoIU2VuZENoYXQSDAoEdGV4dBgBIAEoCSIPCg1SZXN5bmNSZXF1ZXN0Ih4KDlNldERpc3BsYXlOYW1lEgwKBG5hbWUYASABKAkibAoLQ2hhdE1lc3NhZ2USEQoJc2VuZGVyX2lkGAEgASgNEhMKC3NlbmRlcl9uYW1lGAIgASgJEg8KB3Jvb21faWQYAyABKA0SDAoEdGV4dBgEIAEoCRIWCg5zZXJ2ZXJfdGltZV9tcxgFIAEoBCI3CgVFcnJvchIdCgRjb2RlGAEgASgOMg8udm9pcC5FcnJvckNvZGUSDwoHbWVzc2FnZRgCIAEoCSIFCgNBY2siOQoHR29vZGJ5ZRIdCgRjb2RlGAEgASgOMg8udm9pcC5FcnJvckNvZGUSDwoHbWVzc2FnZRgCIAEoCSKhAQoNVm9pY2VEYXRhZ3JhbRIRCglzZW5kZXJfaWQYASABKA0SDwoHcm9vbV9pZBgCIAEoDRIQCghzZXF1ZW5jZRgDIAEoDRIMCgRvcHVzGAQgASgMEhsKE2VuZF9vZl90cmFuc21pc3Npb24YBSABKAgSFwoPY2FwdHVyZV90aW1lX3VzGAYgASgEEhYKDnJlZHVuZGFudF9vcHVzGAcgASgMInMKClN0b3JlZFVzZXISCgoCaWQYASABKA0SEgoKcHVibGljX2tleRgCIAEoDBIMCgRuYW1lGAMgASgJEg0KBXJvbGVzGAQgAygJEhIKCmNyZWF0ZWRfbXMYBSABKAQSFAoMbGFzdF9zZWVuX21zGAYgASgEIioKClN0b3JlZFJvb20SHAoEcm9vbRgBIAEoCzIOLnZvaXAuUm9vbUluZm8ibgoIQWNsRW50cnkSDwoHdXNlcl9pZBgBIAEoDRIMCgRyb2xlGAIgASgJEg0KBWFsbG93GAMgASgNEgwKBGRlbnkYBCABKA0SEgoKYXBwbHlfaGVyZRgFIAEoCBISCgphcHBseV9zdWJzGAYgASgIIk4KCVN0b3JlZEFjbBIPCgdyb29tX2lkGAEgASgNEg8KB2luaGVyaXQYAiABKAgSHwoHZW50cmllcxgDIAMoCzIOLnZvaXAuQWNsRW50cnkqywIKCUVycm9yQ29kZRIVChFFUlJPUl9VTlNQRUNJRklFRBAAEhUKEU1BTEZPUk1FRF9NRVNTQUdFEAESFAoQUFJPVE9DT0xfVkVSU0lPThACEhIKDldST05HX1BBU1NXT1JEEAMSEQoNQkFEX1NJR05BVFVSRRAEEhUKEU5PVF9BVVRIRU5USUNBVEVEEAUSEAoMVU5LTk9XTl9ST09NEAYSEAoMSU5WQUxJRF9OQU1FEAcSEQoNQ0hBVF9UT09fTE9ORxAIEg0KCVJPT1RfUk9PTRAJEhUKEVBFUk1JU1NJT05fREVOSUVEEAoSFQoRQUxSRUFEWV9DT05ORUNURUQQCxITCg9TRVJWRVJfU0hVVERPV04QDBIQCgxSQVRFX0xJTUlURUQQDRIMCghJTlRFUk5BTBAOEhMKD0FMUkVBRFlfSU5fUk9PTRAPKlsKClBlcm1pc3Npb24SEwoPUEVSTUlTU0lPTl9OT05FEAASCQoFRU5URVIQARIJCgVTUEVBSxACEggKBFRFWFQQBBINCglNQUtFX1JPT00QCBIJCgVXUklURRAQYgZwcm90bzM");
+  fileDesc("Cgp2b2lwLnByb3RvEgR2b2lwIrMLCghFbnZlbG9wZRISCgpzdGF0ZV9oYXNoGAEgASgMEhIKCnJlcXVlc3RfaWQYAiABKA0SJAoJY2hhbGxlbmdlGAogASgLMg8udm9pcC5DaGFsbGVuZ2VIABIpCgxjbGllbnRfaGVsbG8YCyABKAsyES52b2lwLkNsaWVudEhlbGxvSAASIAoHd2VsY29tZRgMIAEoCzINLnZvaXAuV2VsY29tZUgAEikKDHNlcnZlcl9zdGF0ZRgNIAEoCzIRLnZvaXAuU2VydmVyU3RhdGVIABIpCgxzdGF0ZV91cGRhdGUYDiABKAsyES52b2lwLlN0YXRlVXBkYXRlSAASIwoJam9pbl9yb29tGBQgASgLMg4udm9pcC5Kb2luUm9vbUgAEicKC2NyZWF0ZV9yb29tGBUgASgLMhAudm9pcC5DcmVhdGVSb29tSAASJwoLZGVsZXRlX3Jvb20YFiABKAsyEC52b2lwLkRlbGV0ZVJvb21IABInCgtyZW5hbWVfcm9vbRgXIAEoCzIQLnZvaXAuUmVuYW1lUm9vbUgAEiMKCXNlbmRfY2hhdBgYIAEoCzIOLnZvaXAuU2VuZENoYXRIABItCg5yZXN5bmNfcmVxdWVzdBgZIAEoCzITLnZvaXAuUmVzeW5jUmVxdWVzdEgAEjAKEHNldF9kaXNwbGF5X25hbWUYGiABKAsyFC52b2lwLlNldERpc3BsYXlOYW1lSAASKQoMY2hhdF9tZXNzYWdlGB4gASgLMhEudm9pcC5DaGF0TWVzc2FnZUgAEhwKBWVycm9yGB8gASgLMgsudm9pcC5FcnJvckgAEhgKA2FjaxggIAEoCzIJLnZvaXAuQWNrSAASIAoHZ29vZGJ5ZRghIAEoCzINLnZvaXAuR29vZGJ5ZUgAEh8KB2dldF9hY2wYKCABKAsyDC52b2lwLkdldEFjbEgAEiEKCHJvb21fYWNsGCkgASgLMg0udm9pcC5Sb29tQWNsSAASHwoHc2V0X2FjbBgqIAEoCzIMLnZvaXAuU2V0QWNsSAASJQoKbGlzdF9yb2xlcxgrIAEoCzIPLnZvaXAuTGlzdFJvbGVzSAASIwoJcm9sZV9saXN0GCwgASgLMg4udm9pcC5Sb2xlTGlzdEgAEicKC2NyZWF0ZV9yb2xlGC0gASgLMhAudm9pcC5DcmVhdGVSb2xlSAASJwoLZGVsZXRlX3JvbGUYLiABKAsyEC52b2lwLkRlbGV0ZVJvbGVIABIlCgpncmFudF9yb2xlGC8gASgLMg8udm9pcC5HcmFudFJvbGVIABInCgtyZXZva2Vfcm9sZRgwIAEoCzIQLnZvaXAuUmV2b2tlUm9sZUgAEiMKCWtpY2tfdXNlchgxIAEoCzIOLnZvaXAuS2lja1VzZXJIABIhCghiYW5fdXNlchgyIAEoCzINLnZvaXAuQmFuVXNlckgAEhwKBXVuYmFuGDMgASgLMgsudm9pcC5VbmJhbkgAEiMKCWxpc3RfYmFucxg0IAEoCzIOLnZvaXAuTGlzdEJhbnNIABIhCghiYW5fbGlzdBg1IAEoCzINLnZvaXAuQmFuTGlzdEgAEiMKCW1vdmVfdXNlchg2IAEoCzIOLnZvaXAuTW92ZVVzZXJIABIuCg9zZXRfc2VydmVyX211dGUYNyABKAsyEy52b2lwLlNldFNlcnZlck11dGVIABI0ChJyZWRlZW1fYWRtaW5fdG9rZW4YOCABKAsyFi52b2lwLlJlZGVlbUFkbWluVG9rZW5IABIlCgpsaXN0X3VzZXJzGDkgASgLMg8udm9pcC5MaXN0VXNlcnNIABIjCgl1c2VyX2xpc3QYOiABKAsyDi52b2lwLlVzZXJMaXN0SAASKAoLcGVybWlzc2lvbnMYOyABKAsyES52b2lwLlBlcm1pc3Npb25zSABCCQoHcGF5bG9hZCJJCglDaGFsbGVuZ2USDQoFbm9uY2UYASABKAwSGAoQcHJvdG9jb2xfdmVyc2lvbhgCIAEoDRITCgtzZXJ2ZXJfbmFtZRgDIAEoCSJ2CgtDbGllbnRIZWxsbxIYChBwcm90b2NvbF92ZXJzaW9uGAEgASgNEhQKDGRpc3BsYXlfbmFtZRgCIAEoCRISCgpwdWJsaWNfa2V5GAMgASgMEhAKCHBhc3N3b3JkGAQgASgJEhEKCXNpZ25hdHVyZRgFIAEoDCKHAQoHV2VsY29tZRIPCgd1c2VyX2lkGAEgASgNEhMKC3NlcnZlcl9uYW1lGAIgASgJEhQKDHJvb3Rfcm9vbV9pZBgDIAEoDRIXCg9tYXhfY2hhdF9sZW5ndGgYBCABKA0SGQoRbWF4X2RhdGFncmFtX3NpemUYBSABKA0SDAoEbW90ZBgGIAEoCSI3CghSb29tSW5mbxIKCgJpZBgBIAEoDRIMCgRuYW1lGAIgASgJEhEKCXBhcmVudF9pZBgDIAEoDSJqCgRVc2VyEgoKAmlkGAEgASgNEgwKBG5hbWUYAiABKAkSDwoHcm9vbV9pZBgDIAEoDRITCgtzZXJ2ZXJfbXV0ZRgGIAEoCBITCgtzZXJ2ZXJfZGVhZhgHIAEoCBINCgVyb2xlcxgIIAMoCSJHCgtTZXJ2ZXJTdGF0ZRIdCgVyb29tcxgBIAMoCzIOLnZvaXAuUm9vbUluZm8SGQoFdXNlcnMYAiADKAsyCi52b2lwLlVzZXIiJgoKVXNlckpvaW5lZBIYCgR1c2VyGAEgASgLMgoudm9pcC5Vc2VyIhsKCFVzZXJMZWZ0Eg8KB3VzZXJfaWQYASABKA0iLQoJVXNlck1vdmVkEg8KB3VzZXJfaWQYASABKA0SDwoHcm9vbV9pZBgCIAEoDSIsCgtVc2VyUmVuYW1lZBIPCgd1c2VyX2lkGAEgASgNEgwKBG5hbWUYAiABKAkiKwoLUm9vbUNyZWF0ZWQSHAoEcm9vbRgBIAEoCzIOLnZvaXAuUm9vbUluZm8iHgoLUm9vbURlbGV0ZWQSDwoHcm9vbV9pZBgBIAEoDSIsCgtSb29tUmVuYW1lZBIPCgdyb29tX2lkGAEgASgNEgwKBG5hbWUYAiABKAkiTAoPVXNlclNlcnZlck11dGVkEg8KB3VzZXJfaWQYASABKA0SEwoLc2VydmVyX211dGUYAiABKAgSEwoLc2VydmVyX2RlYWYYAyABKAgiMgoQVXNlclJvbGVzQ2hhbmdlZBIPCgd1c2VyX2lkGAEgASgNEg0KBXJvbGVzGAIgAygJIqIDCgtTdGF0ZVVwZGF0ZRInCgt1c2VyX2pvaW5lZBgBIAEoCzIQLnZvaXAuVXNlckpvaW5lZEgAEiMKCXVzZXJfbGVmdBgCIAEoCzIOLnZvaXAuVXNlckxlZnRIABIlCgp1c2VyX21vdmVkGAMgASgLMg8udm9pcC5Vc2VyTW92ZWRIABIpCgxyb29tX2NyZWF0ZWQYBCABKAsyES52b2lwLlJvb21DcmVhdGVkSAASKQoMcm9vbV9kZWxldGVkGAUgASgLMhEudm9pcC5Sb29tRGVsZXRlZEgAEikKDHJvb21fcmVuYW1lZBgGIAEoCzIRLnZvaXAuUm9vbVJlbmFtZWRIABIpCgx1c2VyX3JlbmFtZWQYByABKAsyES52b2lwLlVzZXJSZW5hbWVkSAASMgoRdXNlcl9zZXJ2ZXJfbXV0ZWQYCiABKAsyFS52b2lwLlVzZXJTZXJ2ZXJNdXRlZEgAEjQKEnVzZXJfcm9sZXNfY2hhbmdlZBgLIAEoCzIWLnZvaXAuVXNlclJvbGVzQ2hhbmdlZEgAQggKBmNoYW5nZSIbCghKb2luUm9vbRIPCgdyb29tX2lkGAEgASgNIi0KCkNyZWF0ZVJvb20SEQoJcGFyZW50X2lkGAEgASgNEgwKBG5hbWUYAiABKAkiHQoKRGVsZXRlUm9vbRIPCgdyb29tX2lkGAEgASgNIisKClJlbmFtZVJvb20SDwoHcm9vbV9pZBgBIAEoDRIMCgRuYW1lGAIgASgJIhgKCFNlbmRDaGF0EgwKBHRleHQYASABKAkiDwoNUmVzeW5jUmVxdWVzdCIeCg5TZXREaXNwbGF5TmFtZRIMCgRuYW1lGAEgASgJImwKC0NoYXRNZXNzYWdlEhEKCXNlbmRlcl9pZBgBIAEoDRITCgtzZW5kZXJfbmFtZRgCIAEoCRIPCgdyb29tX2lkGAMgASgNEgwKBHRleHQYBCABKAkSFgoOc2VydmVyX3RpbWVfbXMYBSABKAQiUwoFRXJyb3ISHQoEY29kZRgBIAEoDjIPLnZvaXAuRXJyb3JDb2RlEg8KB21lc3NhZ2UYAiABKAkSGgoSbWlzc2luZ19wZXJtaXNzaW9uGAQgASgNIgUKA0FjayI5CgdHb29kYnllEh0KBGNvZGUYASABKA4yDy52b2lwLkVycm9yQ29kZRIPCgdtZXNzYWdlGAIgASgJIm4KCEFjbEVudHJ5Eg8KB3VzZXJfaWQYASABKA0SDAoEcm9sZRgCIAEoCRINCgVhbGxvdxgDIAEoDRIMCgRkZW55GAQgASgNEhIKCmFwcGx5X2hlcmUYBSABKAgSEgoKYXBwbHlfc3VicxgGIAEoCCIZCgZHZXRBY2wSDwoHcm9vbV9pZBgBIAEoDSJMCgdSb29tQWNsEg8KB3Jvb21faWQYASABKA0SDwoHaW5oZXJpdBgCIAEoCBIfCgdlbnRyaWVzGAMgAygLMg4udm9pcC5BY2xFbnRyeSJLCgZTZXRBY2wSDwoHcm9vbV9pZBgBIAEoDRIPCgdpbmhlcml0GAIgASgIEh8KB2VudHJpZXMYAyADKAsyDi52b2lwLkFjbEVudHJ5IgsKCUxpc3RSb2xlcyI7CghSb2xlSW5mbxIMCgRuYW1lGAEgASgJEg8KB2J1aWx0aW4YAiABKAgSEAoIdXNlcl9pZHMYAyADKA0iKQoIUm9sZUxpc3QSHQoFcm9sZXMYASADKAsyDi52b2lwLlJvbGVJbmZvIhoKCkNyZWF0ZVJvbGUSDAoEbmFtZRgBIAEoCSIaCgpEZWxldGVSb2xlEgwKBG5hbWUYASABKAkiKgoJR3JhbnRSb2xlEg8KB3VzZXJfaWQYASABKA0SDAoEcm9sZRgCIAEoCSIrCgpSZXZva2VSb2xlEg8KB3VzZXJfaWQYASABKA0SDAoEcm9sZRgCIAEoCSIrCghLaWNrVXNlchIPCgd1c2VyX2lkGAEgASgNEg4KBnJlYXNvbhgCIAEoCSJSCgdCYW5Vc2VyEg8KB3VzZXJfaWQYASABKA0SEgoKcHVibGljX2tleRgCIAEoDBISCgpkdXJhdGlvbl9zGAMgASgNEg4KBnJlYXNvbhgEIAEoCSIbCgVVbmJhbhISCgpwdWJsaWNfa2V5GAEgASgMIgoKCExpc3RCYW5zIoYBCgdCYW5JbmZvEhIKCnB1YmxpY19rZXkYASABKAwSDwoHdXNlcl9pZBgCIAEoDRIMCgRuYW1lGAMgASgJEg4KBnJlYXNvbhgEIAEoCRIQCgh1bnRpbF9tcxgFIAEoBBISCgpjcmVhdGVkX21zGAYgASgEEhIKCmJ5X3VzZXJfaWQYByABKA0iJgoHQmFuTGlzdBIbCgRiYW5zGAEgAygLMg0udm9pcC5CYW5JbmZvIiwKCE1vdmVVc2VyEg8KB3VzZXJfaWQYASABKA0SDwoHcm9vbV9pZBgCIAEoDSJKCg1TZXRTZXJ2ZXJNdXRlEg8KB3VzZXJfaWQYASABKA0SEwoLc2VydmVyX211dGUYAiABKAgSEwoLc2VydmVyX2RlYWYYAyABKAgiIQoQUmVkZWVtQWRtaW5Ub2tlbhINCgV0b2tlbhgBIAEoCSILCglMaXN0VXNlcnMibgoJS25vd25Vc2VyEgoKAmlkGAEgASgNEgwKBG5hbWUYAiABKAkSEgoKcHVibGljX2tleRgDIAEoDBINCgVyb2xlcxgEIAMoCRIOCgZvbmxpbmUYBSABKAgSFAoMbGFzdF9zZWVuX21zGAYgASgEIioKCFVzZXJMaXN0Eh4KBXVzZXJzGAEgAygLMg8udm9pcC5Lbm93blVzZXIiMwoPUm9vbVBlcm1pc3Npb25zEg8KB3Jvb21faWQYASABKA0SDwoHYWxsb3dlZBgCIAEoDSIzCgtQZXJtaXNzaW9ucxIkCgVyb29tcxgBIAMoCzIVLnZvaXAuUm9vbVBlcm1pc3Npb25zIqEBCg1Wb2ljZURhdGFncmFtEhEKCXNlbmRlcl9pZBgBIAEoDRIPCgdyb29tX2lkGAIgASgNEhAKCHNlcXVlbmNlGAMgASgNEgwKBG9wdXMYBCABKAwSGwoTZW5kX29mX3RyYW5zbWlzc2lvbhgFIAEoCBIXCg9jYXB0dXJlX3RpbWVfdXMYBiABKAQSFgoOcmVkdW5kYW50X29wdXMYByABKAwicwoKU3RvcmVkVXNlchIKCgJpZBgBIAEoDRISCgpwdWJsaWNfa2V5GAIgASgMEgwKBG5hbWUYAyABKAkSDQoFcm9sZXMYBCADKAkSEgoKY3JlYXRlZF9tcxgFIAEoBBIUCgxsYXN0X3NlZW5fbXMYBiABKAQiKgoKU3RvcmVkUm9vbRIcCgRyb29tGAEgASgLMg4udm9pcC5Sb29tSW5mbyJOCglTdG9yZWRBY2wSDwoHcm9vbV9pZBgBIAEoDRIPCgdpbmhlcml0GAIgASgIEh8KB2VudHJpZXMYAyADKAsyDi52b2lwLkFjbEVudHJ5IhoKClN0b3JlZFJvbGUSDAoEbmFtZRgBIAEoCSKIAQoJU3RvcmVkQmFuEhIKCnB1YmxpY19rZXkYASABKAwSDgoGcmVhc29uGAIgASgJEhAKCHVudGlsX21zGAMgASgEEhIKCmNyZWF0ZWRfbXMYBCABKAQSEgoKYnlfdXNlcl9pZBgFIAEoDRIMCgRuYW1lGAYgASgJEg8KB3VzZXJfaWQYByABKA0q6wMKCUVycm9yQ29kZRIVChFFUlJPUl9VTlNQRUNJRklFRBAAEhUKEU1BTEZPUk1FRF9NRVNTQUdFEAESFAoQUFJPVE9DT0xfVkVSU0lPThACEhIKDldST05HX1BBU1NXT1JEEAMSEQoNQkFEX1NJR05BVFVSRRAEEhUKEU5PVF9BVVRIRU5USUNBVEVEEAUSEAoMVU5LTk9XTl9ST09NEAYSEAoMSU5WQUxJRF9OQU1FEAcSEQoNQ0hBVF9UT09fTE9ORxAIEg0KCVJPT1RfUk9PTRAJEhUKEVBFUk1JU1NJT05fREVOSUVEEAoSFQoRQUxSRUFEWV9DT05ORUNURUQQCxITCg9TRVJWRVJfU0hVVERPV04QDBIQCgxSQVRFX0xJTUlURUQQDRIMCghJTlRFUk5BTBAOEhMKD0FMUkVBRFlfSU5fUk9PTRAPEgoKBktJQ0tFRBAZEgoKBkJBTk5FRBAaEg4KCk5BTUVfVEFLRU4QGxIRCg1OQU1FX1JFU0VSVkVEEBwSEAoMVU5LTk9XTl9VU0VSEB0SEAoMVU5LTk9XTl9ST0xFEB4SDwoLUk9MRV9FWElTVFMQHxIPCgtJTlZBTElEX0FDTBAgEg0KCUJBRF9UT0tFThAhEg4KCk5PVF9CQU5ORUQQIiqqAQoKUGVybWlzc2lvbhITCg9QRVJNSVNTSU9OX05PTkUQABIJCgVFTlRFUhABEgkKBVNQRUFLEAISCAoEVEVYVBAEEg0KCU1BS0VfUk9PTRAIEgkKBVdSSVRFEBASCAoETU9WRRAgEg8KC01VVEVfREVBRkVOEEASCQoES0lDSxCAARIICgNCQU4QgAISEQoMTUFOQUdFX1JPTEVTEIAEEgoKBUFETUlOEIAIYgZwcm90bzM");
 
 /**
  * Describes the message voip.Envelope.
@@ -113,123 +113,319 @@ export const RoomRenamedSchema = /*@__PURE__*/
   messageDesc(file_voip, 13);
 
 /**
+ * Describes the message voip.UserServerMuted.
+ * Use `create(UserServerMutedSchema)` to create a new message.
+ */
+export const UserServerMutedSchema = /*@__PURE__*/
+  messageDesc(file_voip, 14);
+
+/**
+ * Describes the message voip.UserRolesChanged.
+ * Use `create(UserRolesChangedSchema)` to create a new message.
+ */
+export const UserRolesChangedSchema = /*@__PURE__*/
+  messageDesc(file_voip, 15);
+
+/**
  * Describes the message voip.StateUpdate.
  * Use `create(StateUpdateSchema)` to create a new message.
  */
 export const StateUpdateSchema = /*@__PURE__*/
-  messageDesc(file_voip, 14);
+  messageDesc(file_voip, 16);
 
 /**
  * Describes the message voip.JoinRoom.
  * Use `create(JoinRoomSchema)` to create a new message.
  */
 export const JoinRoomSchema = /*@__PURE__*/
-  messageDesc(file_voip, 15);
+  messageDesc(file_voip, 17);
 
 /**
  * Describes the message voip.CreateRoom.
  * Use `create(CreateRoomSchema)` to create a new message.
  */
 export const CreateRoomSchema = /*@__PURE__*/
-  messageDesc(file_voip, 16);
+  messageDesc(file_voip, 18);
 
 /**
  * Describes the message voip.DeleteRoom.
  * Use `create(DeleteRoomSchema)` to create a new message.
  */
 export const DeleteRoomSchema = /*@__PURE__*/
-  messageDesc(file_voip, 17);
+  messageDesc(file_voip, 19);
 
 /**
  * Describes the message voip.RenameRoom.
  * Use `create(RenameRoomSchema)` to create a new message.
  */
 export const RenameRoomSchema = /*@__PURE__*/
-  messageDesc(file_voip, 18);
+  messageDesc(file_voip, 20);
 
 /**
  * Describes the message voip.SendChat.
  * Use `create(SendChatSchema)` to create a new message.
  */
 export const SendChatSchema = /*@__PURE__*/
-  messageDesc(file_voip, 19);
+  messageDesc(file_voip, 21);
 
 /**
  * Describes the message voip.ResyncRequest.
  * Use `create(ResyncRequestSchema)` to create a new message.
  */
 export const ResyncRequestSchema = /*@__PURE__*/
-  messageDesc(file_voip, 20);
+  messageDesc(file_voip, 22);
 
 /**
  * Describes the message voip.SetDisplayName.
  * Use `create(SetDisplayNameSchema)` to create a new message.
  */
 export const SetDisplayNameSchema = /*@__PURE__*/
-  messageDesc(file_voip, 21);
+  messageDesc(file_voip, 23);
 
 /**
  * Describes the message voip.ChatMessage.
  * Use `create(ChatMessageSchema)` to create a new message.
  */
 export const ChatMessageSchema = /*@__PURE__*/
-  messageDesc(file_voip, 22);
+  messageDesc(file_voip, 24);
 
 /**
  * Describes the message voip.Error.
  * Use `create(ErrorSchema)` to create a new message.
  */
 export const ErrorSchema = /*@__PURE__*/
-  messageDesc(file_voip, 23);
+  messageDesc(file_voip, 25);
 
 /**
  * Describes the message voip.Ack.
  * Use `create(AckSchema)` to create a new message.
  */
 export const AckSchema = /*@__PURE__*/
-  messageDesc(file_voip, 24);
+  messageDesc(file_voip, 26);
 
 /**
  * Describes the message voip.Goodbye.
  * Use `create(GoodbyeSchema)` to create a new message.
  */
 export const GoodbyeSchema = /*@__PURE__*/
-  messageDesc(file_voip, 25);
-
-/**
- * Describes the message voip.VoiceDatagram.
- * Use `create(VoiceDatagramSchema)` to create a new message.
- */
-export const VoiceDatagramSchema = /*@__PURE__*/
-  messageDesc(file_voip, 26);
-
-/**
- * Describes the message voip.StoredUser.
- * Use `create(StoredUserSchema)` to create a new message.
- */
-export const StoredUserSchema = /*@__PURE__*/
   messageDesc(file_voip, 27);
-
-/**
- * Describes the message voip.StoredRoom.
- * Use `create(StoredRoomSchema)` to create a new message.
- */
-export const StoredRoomSchema = /*@__PURE__*/
-  messageDesc(file_voip, 28);
 
 /**
  * Describes the message voip.AclEntry.
  * Use `create(AclEntrySchema)` to create a new message.
  */
 export const AclEntrySchema = /*@__PURE__*/
+  messageDesc(file_voip, 28);
+
+/**
+ * Describes the message voip.GetAcl.
+ * Use `create(GetAclSchema)` to create a new message.
+ */
+export const GetAclSchema = /*@__PURE__*/
   messageDesc(file_voip, 29);
+
+/**
+ * Describes the message voip.RoomAcl.
+ * Use `create(RoomAclSchema)` to create a new message.
+ */
+export const RoomAclSchema = /*@__PURE__*/
+  messageDesc(file_voip, 30);
+
+/**
+ * Describes the message voip.SetAcl.
+ * Use `create(SetAclSchema)` to create a new message.
+ */
+export const SetAclSchema = /*@__PURE__*/
+  messageDesc(file_voip, 31);
+
+/**
+ * Describes the message voip.ListRoles.
+ * Use `create(ListRolesSchema)` to create a new message.
+ */
+export const ListRolesSchema = /*@__PURE__*/
+  messageDesc(file_voip, 32);
+
+/**
+ * Describes the message voip.RoleInfo.
+ * Use `create(RoleInfoSchema)` to create a new message.
+ */
+export const RoleInfoSchema = /*@__PURE__*/
+  messageDesc(file_voip, 33);
+
+/**
+ * Describes the message voip.RoleList.
+ * Use `create(RoleListSchema)` to create a new message.
+ */
+export const RoleListSchema = /*@__PURE__*/
+  messageDesc(file_voip, 34);
+
+/**
+ * Describes the message voip.CreateRole.
+ * Use `create(CreateRoleSchema)` to create a new message.
+ */
+export const CreateRoleSchema = /*@__PURE__*/
+  messageDesc(file_voip, 35);
+
+/**
+ * Describes the message voip.DeleteRole.
+ * Use `create(DeleteRoleSchema)` to create a new message.
+ */
+export const DeleteRoleSchema = /*@__PURE__*/
+  messageDesc(file_voip, 36);
+
+/**
+ * Describes the message voip.GrantRole.
+ * Use `create(GrantRoleSchema)` to create a new message.
+ */
+export const GrantRoleSchema = /*@__PURE__*/
+  messageDesc(file_voip, 37);
+
+/**
+ * Describes the message voip.RevokeRole.
+ * Use `create(RevokeRoleSchema)` to create a new message.
+ */
+export const RevokeRoleSchema = /*@__PURE__*/
+  messageDesc(file_voip, 38);
+
+/**
+ * Describes the message voip.KickUser.
+ * Use `create(KickUserSchema)` to create a new message.
+ */
+export const KickUserSchema = /*@__PURE__*/
+  messageDesc(file_voip, 39);
+
+/**
+ * Describes the message voip.BanUser.
+ * Use `create(BanUserSchema)` to create a new message.
+ */
+export const BanUserSchema = /*@__PURE__*/
+  messageDesc(file_voip, 40);
+
+/**
+ * Describes the message voip.Unban.
+ * Use `create(UnbanSchema)` to create a new message.
+ */
+export const UnbanSchema = /*@__PURE__*/
+  messageDesc(file_voip, 41);
+
+/**
+ * Describes the message voip.ListBans.
+ * Use `create(ListBansSchema)` to create a new message.
+ */
+export const ListBansSchema = /*@__PURE__*/
+  messageDesc(file_voip, 42);
+
+/**
+ * Describes the message voip.BanInfo.
+ * Use `create(BanInfoSchema)` to create a new message.
+ */
+export const BanInfoSchema = /*@__PURE__*/
+  messageDesc(file_voip, 43);
+
+/**
+ * Describes the message voip.BanList.
+ * Use `create(BanListSchema)` to create a new message.
+ */
+export const BanListSchema = /*@__PURE__*/
+  messageDesc(file_voip, 44);
+
+/**
+ * Describes the message voip.MoveUser.
+ * Use `create(MoveUserSchema)` to create a new message.
+ */
+export const MoveUserSchema = /*@__PURE__*/
+  messageDesc(file_voip, 45);
+
+/**
+ * Describes the message voip.SetServerMute.
+ * Use `create(SetServerMuteSchema)` to create a new message.
+ */
+export const SetServerMuteSchema = /*@__PURE__*/
+  messageDesc(file_voip, 46);
+
+/**
+ * Describes the message voip.RedeemAdminToken.
+ * Use `create(RedeemAdminTokenSchema)` to create a new message.
+ */
+export const RedeemAdminTokenSchema = /*@__PURE__*/
+  messageDesc(file_voip, 47);
+
+/**
+ * Describes the message voip.ListUsers.
+ * Use `create(ListUsersSchema)` to create a new message.
+ */
+export const ListUsersSchema = /*@__PURE__*/
+  messageDesc(file_voip, 48);
+
+/**
+ * Describes the message voip.KnownUser.
+ * Use `create(KnownUserSchema)` to create a new message.
+ */
+export const KnownUserSchema = /*@__PURE__*/
+  messageDesc(file_voip, 49);
+
+/**
+ * Describes the message voip.UserList.
+ * Use `create(UserListSchema)` to create a new message.
+ */
+export const UserListSchema = /*@__PURE__*/
+  messageDesc(file_voip, 50);
+
+/**
+ * Describes the message voip.RoomPermissions.
+ * Use `create(RoomPermissionsSchema)` to create a new message.
+ */
+export const RoomPermissionsSchema = /*@__PURE__*/
+  messageDesc(file_voip, 51);
+
+/**
+ * Describes the message voip.Permissions.
+ * Use `create(PermissionsSchema)` to create a new message.
+ */
+export const PermissionsSchema = /*@__PURE__*/
+  messageDesc(file_voip, 52);
+
+/**
+ * Describes the message voip.VoiceDatagram.
+ * Use `create(VoiceDatagramSchema)` to create a new message.
+ */
+export const VoiceDatagramSchema = /*@__PURE__*/
+  messageDesc(file_voip, 53);
+
+/**
+ * Describes the message voip.StoredUser.
+ * Use `create(StoredUserSchema)` to create a new message.
+ */
+export const StoredUserSchema = /*@__PURE__*/
+  messageDesc(file_voip, 54);
+
+/**
+ * Describes the message voip.StoredRoom.
+ * Use `create(StoredRoomSchema)` to create a new message.
+ */
+export const StoredRoomSchema = /*@__PURE__*/
+  messageDesc(file_voip, 55);
 
 /**
  * Describes the message voip.StoredAcl.
  * Use `create(StoredAclSchema)` to create a new message.
  */
 export const StoredAclSchema = /*@__PURE__*/
-  messageDesc(file_voip, 30);
+  messageDesc(file_voip, 56);
+
+/**
+ * Describes the message voip.StoredRole.
+ * Use `create(StoredRoleSchema)` to create a new message.
+ */
+export const StoredRoleSchema = /*@__PURE__*/
+  messageDesc(file_voip, 57);
+
+/**
+ * Describes the message voip.StoredBan.
+ * Use `create(StoredBanSchema)` to create a new message.
+ */
+export const StoredBanSchema = /*@__PURE__*/
+  messageDesc(file_voip, 58);
 
 /**
  * Describes the enum voip.ErrorCode.
@@ -250,6 +446,8 @@ export const PermissionSchema = /*@__PURE__*/
   enumDesc(file_voip, 1);
 
 /**
+ * Bits of a permission set (uint32 fields below). Values are wire format.
+ *
  * @generated from enum voip.Permission
  */
 export const Permission = /*@__PURE__*/
