@@ -170,8 +170,11 @@ def measure(port: int, seconds: float, jitter: float) -> Record:
         return asyncio.run_coroutine_threadsafe(coro, loop).result(timeout=30)
 
     try:
-        talker, _ = call(join(port, "talker", stack, None))
-        listener, _ = call(join(port, "listener", stack, None, Listener))
+        # Names are unique per connected user: the previous case's clients may
+        # not have left yet when this one joins.
+        case = f"{jitter * 1000:g}ms"
+        talker, _ = call(join(port, f"talker-{case}", stack, None))
+        listener, _ = call(join(port, f"listener-{case}", stack, None, Listener))
         assert isinstance(listener, Listener)
         samples, _ = click_train(seconds)
         source = TimedSource(samples)
