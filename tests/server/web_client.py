@@ -9,21 +9,34 @@ would not (other paths, extra streams, foreign datagrams).
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import ssl
 from typing import Any
 
 from aioquic.asyncio import connect
+from aioquic.asyncio.protocol import QuicConnectionProtocol
 from aioquic.h3.connection import FrameType, H3Connection
 from aioquic.h3.events import DatagramReceived, HeadersReceived, WebTransportStreamDataReceived
 from aioquic.quic.configuration import QuicConfiguration
 from aioquic.quic.events import ConnectionTerminated, QuicEvent
+from cryptography.hazmat.primitives.serialization import Encoding
 from nacl.signing import SigningKey
-from voip_tests_server_client import Client, ClientProtocol
+from voip_tests_server_client import Client
+
+from voip.proto import voip_pb2
+from voip.protocol.framing import FrameDecoder
+from voip.protocol.handshake import make_hello
 
 
-class WebClientProtocol(ClientProtocol):
+class WebClientProtocol(QuicConnectionProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.decoder = FrameDecoder()
+        self.envelopes: list[voip_pb2.Envelope] = []
+        self.datagrams: list[bytes] = []
+        self.terminated: ConnectionTerminated | None = None
+        self.changed = asyncio.Event()
         self.h3 = H3Connection(self._quic, enable_webtransport=True)
         self.responses: dict[int, dict[bytes, bytes]] = {}
         self.session_id: int | None = None
@@ -73,7 +86,9 @@ class WebClientProtocol(ClientProtocol):
 
 
 class WebClient(Client):
-    protocol: WebClientProtocol
+    """`Client`'s waiting and state checks, over WebTransport and without a client core."""
+
+    protocol: WebClientProtocol  # type: ignore[assignment]
     control_stream: int = -1
 
     @classmethod
@@ -97,7 +112,8 @@ class WebClient(Client):
             "127.0.0.1", port, configuration=config, create_protocol=WebClientProtocol
         )
         protocol = await manager.__aenter__()
-        client = cls(protocol, key or SigningKey.generate(), name)
+        assert isinstance(protocol, WebClientProtocol)
+        client = cls(protocol, key or SigningKey.generate(), name)  # type: ignore[arg-type]
         client._exit = manager
         session = protocol.request_session(authority or f"localhost:{port}")
         status = await client.wait_for(
@@ -108,6 +124,35 @@ class WebClient(Client):
         client.control_stream = protocol.webtransport_stream()
         client.send_raw(b"\x00")
         return client
+
+    @property
+    def fingerprint(self) -> bytes:
+        cert = self.protocol._quic.tls._peer_certificate
+        assert cert is not None
+        return hashlib.sha256(cert.public_bytes(Encoding.DER)).digest()
+
+    async def hello(self, password: str = "", **overrides: Any) -> None:
+        challenge = (await self.wait_envelope("challenge")).challenge
+        hello = make_hello(
+            challenge=challenge,
+            cert_fingerprint=overrides.pop("fingerprint", self.fingerprint),
+            public_key=bytes(self.key.verify_key),
+            sign=lambda data: bytes(self.key.sign(data).signature),
+            display_name=self.name,
+            password=password,
+        )
+        for attr, value in overrides.items():
+            setattr(hello, attr, value)
+        self.send(voip_pb2.Envelope(client_hello=hello))
+
+    async def request(self, **payload: Any) -> voip_pb2.Envelope:
+        rid = self._next_request
+        self._next_request += 1
+        self.send(voip_pb2.Envelope(request_id=rid, **payload))
+        return await self.wait_for(
+            lambda: next((e for e in self.protocol.envelopes if e.request_id == rid), None),
+            f"an answer to request {rid}",
+        )
 
     def send_raw(self, data: bytes) -> None:
         self.protocol._quic.send_stream_data(self.control_stream, data)
