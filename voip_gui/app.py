@@ -37,7 +37,9 @@ from voip_gui.frame_pacer import IDLE_WAIT, INPUT_FRAMES, FramePacer, Glfw
 from voip_gui.inbox import SnapshotInbox
 from voip_gui.notices import NoticeBar
 from voip_gui.ports import Backend
+from voip_gui.prefs import PrefsFile
 from voip_gui.room_tree import RoomTree
+from voip_gui.shortcuts import Shortcuts
 from voip_gui.status_bar import StatusBar
 from voip_gui.transmit_bar import TransmitBar
 from voip_gui.trust_dialog import TrustDialog
@@ -45,10 +47,13 @@ from voip_gui.trust_dialog import TrustDialog
 log = logging.getLogger(__name__)
 
 TITLE = "voip"
-WIDTH, HEIGHT = 1280, 800
+#: The default size (at UI scale 1) fits a 1366x768 laptop screen with its panels;
+#: the minimum still shows every control and label.
+WIDTH, HEIGHT = 1200, 680
+MIN_WIDTH, MIN_HEIGHT = 940, 600
+MIN_SCALE, MAX_SCALE = 0.75, 3.0
 FRAME_SECONDS = 1 / 60
-ROOMS_WIDTH = 330
-AUDIO_WIDTH = 300
+ROOMS_WEIGHT, CHAT_WEIGHT, AUDIO_WEIGHT = 0.27, 0.48, 0.25
 BOTTOM_HEIGHT = 96
 #: While a text field has the keyboard its cursor blinks: a frame this often.
 CURSOR_BLINK = 0.4
@@ -67,8 +72,9 @@ def only_level_changed(old: State, new: State) -> bool:
 class ClientApp:
     """Owns the Dear PyGui context for its lifetime: `start`, then `run` (or `frame`), `close`."""
 
-    def __init__(self, backend: Backend) -> None:
+    def __init__(self, backend: Backend, prefs: PrefsFile | None = None) -> None:
         self.backend = backend
+        self.prefs = prefs if prefs is not None else PrefsFile(None)
         self.inbox = SnapshotInbox()
         self._wake = threading.Event()
         self._unsubscribe: Callable[[], None] | None = None
@@ -79,41 +85,96 @@ class ClientApp:
         #: Frames drawn by `run` (the paced loop), for tests and benchmarks.
         self.frames_drawn = 0
         self.themes: theme.Themes | None = None
+        self.scale = 1.0
+        self._typing_before = False
         self.views: list[object] = []
 
     # --- lifecycle --------------------------------------------------------------------
 
-    def start(self, *, title: str = TITLE, width: int = WIDTH, height: int = HEIGHT) -> None:
+    def start(
+        self,
+        *,
+        title: str = TITLE,
+        width: int = WIDTH,
+        height: int = HEIGHT,
+        ui_scale: float | None = None,
+    ) -> None:
+        """Open the window. `ui_scale` None: from the screen's DPI (Xft.dpi / 96 on X11)."""
         dpg.create_context()
-        self.themes = themes = theme.build_themes()
-        send = self.backend.send
+        dpg.configure_app(manual_callback_management=True)
+        # The viewport comes first: the screen's scale is known only once GLFW runs.
+        dpg.create_viewport(
+            title=title,
+            width=width,
+            height=height,
+            min_width=MIN_WIDTH,
+            min_height=MIN_HEIGHT,
+            clear_color=list(theme.BACKGROUND),
+        )
+        dpg.setup_dearpygui()
+        dpg.show_viewport()
+        self.glfw.attach()
+        scale = ui_scale if ui_scale else self.glfw.content_scale()
+        self.scale = scale = min(MAX_SCALE, max(MIN_SCALE, scale))
+        if scale != 1.0:
+            dpg.configure_viewport(
+                0,
+                width=round(width * scale),
+                height=round(height * scale),
+                min_width=round(MIN_WIDTH * scale),
+                min_height=round(MIN_HEIGHT * scale),
+            )
+        self.themes = themes = theme.build_themes(scale)
+        self._build(themes)
+        self._input_events: Counter[str] = Counter()
+        self._hooked = self.glfw.hook_input(self._on_input)
+        self._unsubscribe = self.backend.subscribe(self._on_state)
+        self.inbox.put(self.backend.state())
+
+    def _build(self, themes: theme.Themes) -> None:
+        send, px = self.backend.send, themes.px
         self.status = StatusBar(send, themes)
-        self.notices = NoticeBar(send)
-        self.rooms = RoomTree(send, themes)
-        self.chat = ChatView(send)
+        self.notices = NoticeBar(send, readable=themes.readable)
+        self.rooms = RoomTree(send, themes, redraw=self.redraw)
+        self.chat = ChatView(send, themes, redraw=self.redraw, readable=themes.readable)
         self.audio = AudioSettings(send)
         self.transmit = TransmitBar(send, themes, typing=self._typing)
-        self.connect_dialog = ConnectDialog(send, themes)
+        self.connect_dialog = ConnectDialog(send, themes, self.prefs)
         self.trust = TrustDialog(send)
+        self.shortcuts = Shortcuts(self, send, self.redraw)
 
         with dpg.window(tag="main_window", no_scrollbar=True, no_background=True) as main:
             self.status.build(main)
             self.notices.build(main)
-            with dpg.group(horizontal=True):
-                rooms = dpg.add_child_window(
-                    tag="rooms_panel", width=ROOMS_WIDTH, height=-BOTTOM_HEIGHT
-                )
-                chat = dpg.add_child_window(
-                    tag="chat_panel", width=-AUDIO_WIDTH - 8, height=-BOTTOM_HEIGHT
-                )
-                audio = dpg.add_child_window(tag="audio_panel", width=-1, height=-BOTTOM_HEIGHT)
+            # Three panes with borders the user drags to resize them.
+            with dpg.child_window(
+                tag="panes_area", height=-px(BOTTOM_HEIGHT), border=False, no_scrollbar=True
+            ), dpg.table(
+                tag="panes",
+                header_row=False,
+                resizable=True,
+                borders_innerV=True,
+                policy=dpg.mvTable_SizingStretchProp,
+                no_pad_outerX=True,
+            ):
+                dpg.add_table_column(init_width_or_weight=ROOMS_WEIGHT)
+                dpg.add_table_column(init_width_or_weight=CHAT_WEIGHT)
+                dpg.add_table_column(init_width_or_weight=AUDIO_WEIGHT)
+                with dpg.table_row():
+                    rooms, chat, audio = (
+                        dpg.add_child_window(tag=tag, border=False, height=-1, no_scrollbar=True)
+                        for tag in ("rooms_panel", "chat_panel", "audio_panel")
+                    )
             bottom = dpg.add_child_window(tag="transmit_panel", width=-1, height=-1)
         self.rooms.build(rooms)
         self.chat.build(chat)
         self.audio.build(audio)
         self.transmit.build(bottom)
+        dpg.add_spacer(height=px(4), parent=audio)
+        self.transmit.build_settings(audio)
         self.connect_dialog.build()
         self.trust.build()
+        self.shortcuts.build()
         self.views = [
             self.status,
             self.notices,
@@ -124,24 +185,12 @@ class ClientApp:
             self.connect_dialog,
             self.trust,
         ]
-
         dpg.bind_item_theme(main, themes.main_window)
-        dpg.create_viewport(
-            title=title,
-            width=width,
-            height=height,
-            min_width=900,
-            min_height=600,
-            clear_color=list(theme.BACKGROUND),
-        )
-        dpg.setup_dearpygui()
-        dpg.show_viewport()
         dpg.set_primary_window(main, True)
-        self.glfw.attach()
-        self._input_events: Counter[str] = Counter()
-        self._hooked = self.glfw.hook_input(self._on_input)
-        self._unsubscribe = self.backend.subscribe(self._on_state)
-        self.inbox.put(self.backend.state())
+
+    def redraw(self, frames: int = 1) -> None:
+        """Draw `frames` more frames (a view changed outside a snapshot; main thread)."""
+        self.pacer.input(time.monotonic(), frames)
 
     def _on_input(self, kind: str) -> None:
         """GLFW delivered input or a window event (main thread, inside the event wait)."""
@@ -174,8 +223,16 @@ class ClientApp:
     )
 
     def _typing(self) -> bool:
-        """Whether a text field has the keyboard (typing keys then go to it, not to PTT)."""
-        return any(
+        """Whether a text field has the keyboard (typing keys then go to it, not to PTT).
+
+        Key handlers run after the frame that saw the key, and Enter lets go of
+        the line in that very frame: so a field that had the keyboard when the
+        frame began counts too.
+        """
+        return self._typing_before or self._typing_now()
+
+    def _typing_now(self) -> bool:
+        return self.chat.keeps_focus or any(
             dpg.is_item_shown(window) and dpg.is_item_active(field)
             for field, window in self.TEXT_FIELDS
         )
@@ -193,7 +250,13 @@ class ClientApp:
         self.rooms.tick()
         self.chat.tick()
         self.transmit.tick()
+        self._typing_before = self._typing_now()
         dpg.render_dearpygui_frame()
+        # Callbacks (clicks, keys, Enter) run here, on this thread, in order.
+        jobs = dpg.get_callback_queue()
+        if jobs:
+            dpg.run_callbacks(jobs)
+            self.pacer.input(time.monotonic(), 3)  # what they changed, a focus, a popup
 
     def run(self, until: Callable[[], bool] | None = None) -> None:
         """The render loop until the window closes (or `until()` is true): frames on demand."""
@@ -316,6 +379,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "fingerprint is shown for you to accept",
     )
     parser.add_argument(
+        "--ui-scale",
+        type=float,
+        default=0.0,
+        metavar="FACTOR",
+        help="size of text and controls, e.g. 1.5 (default: from the screen's DPI, or the "
+        "ui_scale saved in gui.toml)",
+    )
+    parser.add_argument(
         "--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"]
     )
     return parser.parse_args(argv)
@@ -352,11 +423,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
 
     backend = BackendHandle(config_dir=config_dir)
-    app = ClientApp(backend)
+    prefs = PrefsFile.open(config_dir)
+    app = ClientApp(backend, prefs)
     # SIGTERM (e.g. from a launcher) ends the render loop, so the backend still says goodbye.
     signal.signal(signal.SIGTERM, lambda *_: dpg.stop_dearpygui())
     try:
-        app.start()
+        app.start(ui_scale=args.ui_scale or prefs.prefs.ui_scale or None)
         app.connect_dialog.prefill(args.connect, args.name, args.password)
         if args.connect:
             name = args.name or backend.state().config.display_name

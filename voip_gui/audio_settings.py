@@ -58,8 +58,14 @@ class AudioSettings:
 
     def build(self, parent: int | str) -> None:
         with dpg.group(parent=parent):
-            dpg.add_text("Audio", color=theme.TEXT_DIM)
-            dpg.add_text("Microphone")
+            with dpg.group(horizontal=True):
+                dpg.add_text("Microphone")
+                dpg.add_button(
+                    label="Refresh devices",
+                    tag="refresh_devices",
+                    small=True,
+                    callback=lambda: self._send(RefreshAudioDevices()),
+                )
             self.input_device = dpg.add_combo(
                 [SYSTEM_DEFAULT],
                 tag="input_device",
@@ -76,7 +82,10 @@ class AudioSettings:
                 width=-1,
                 callback=self._on_input_volume,
             )
-            dpg.add_spacer(height=4)
+            self.meter = dpg.add_progress_bar(
+                tag="input_meter", default_value=0.0, overlay="silence", width=-1
+            )
+            self.threshold_note = dpg.add_text("", tag="meter_note", color=theme.TEXT_DIM, wrap=0)
             dpg.add_text("Speakers / headphones")
             self.output_device = dpg.add_combo(
                 [SYSTEM_DEFAULT],
@@ -94,19 +103,6 @@ class AudioSettings:
                 width=-1,
                 callback=self._on_output_volume,
             )
-            dpg.add_button(
-                label="Refresh device list",
-                tag="refresh_devices",
-                width=-1,
-                callback=lambda: self._send(RefreshAudioDevices()),
-            )
-            dpg.add_spacer(height=4)
-            dpg.add_text("Input level")
-            self.meter = dpg.add_progress_bar(
-                tag="input_meter", default_value=0.0, overlay="silence", width=-1
-            )
-            self.threshold_note = dpg.add_text("", tag="meter_note", color=theme.TEXT_DIM, wrap=0)
-            dpg.add_spacer(height=4)
             self.loopback = dpg.add_checkbox(
                 label="Hear myself (loopback test)",
                 tag="loopback_test",
@@ -156,7 +152,8 @@ class AudioSettings:
         level = audio.input_level_db
         dpg.set_value(self.meter, meter_fraction(level))
         dpg.configure_item(
-            self.meter, overlay="silence" if level <= METER_FLOOR_DB else f"{level:.0f} dB"
+            self.meter,
+            overlay="input: silence" if level <= METER_FLOOR_DB else f"input {level:.0f} dB",
         )
         if audio.transmission_mode == TransmissionMode.VOICE_ACTIVATED:
             above = level >= audio.vad_threshold_db

@@ -1,12 +1,17 @@
 """The connect dialog: where to connect and as whom, and how the connection is going.
 
 Visible whenever there is no connection. It is also where a lost connection
-is explained: the reason in red and a Reconnect button that reuses the
-fields, so the password typed earlier does not have to be typed again (it is
-kept in this dialog only, never in the config).
+is explained (the one place that says it): the reason in red and a
+Reconnect button that reuses the fields, so the password typed earlier does
+not have to be typed again (it is kept in this dialog only, never in the
+config). Servers used before and favourites are one click away; the name
+starts as the one used last, else the computer's user name.
 """
 
 from __future__ import annotations
+
+import getpass
+from typing import Any
 
 import dearpygui.dearpygui as dpg
 
@@ -21,14 +26,42 @@ from voip.client.state import (
 )
 from voip_gui import theme
 from voip_gui.ports import SendFn
+from voip_gui.prefs import PrefsFile
 
 WIDTH = 480
+NO_SERVERS = "(no servers used yet)"
+
+
+def os_user_name() -> str:
+    """The computer's user name as a display-name suggestion ("" if unknown)."""
+    try:
+        return getpass.getuser().strip()
+    except (KeyError, OSError):
+        return ""
+
+
+def explain(error: str, password_given: bool) -> str:
+    """The connection failure in the user's terms, with what to do."""
+    lower = error.lower()
+    if "password" in lower and not password_given:
+        return "This server needs a password: type it below and connect again."
+    if "password" in lower:
+        return "The server did not accept that password: check it and connect again."
+    return f"{error[:1].upper()}{error[1:]}"
 
 
 class ConnectDialog:
-    def __init__(self, send: SendFn, themes: theme.Themes) -> None:
+    def __init__(
+        self, send: SendFn, themes: theme.Themes, prefs: PrefsFile | None = None
+    ) -> None:
         self._send = send
         self._themes = themes
+        self._prefs = prefs if prefs is not None else PrefsFile(None)
+        self._used_for: object = None
+        self.busy = False
+        self._was_connected = False
+        self.servers: int | str = 0
+        self.favourite: int | str = 0
         self._prefilled = False
         self._local_problem: str | None = None
         self._last_connection: object = None
@@ -52,6 +85,21 @@ class ConnectDialog:
             no_resize=True,
             no_saved_settings=True,
         ) as self.window:
+            dpg.add_text("Servers used before", color=theme.TEXT_DIM)
+            with dpg.group(horizontal=True):
+                self.servers = dpg.add_combo(
+                    [NO_SERVERS],
+                    tag="connect_servers",
+                    default_value=NO_SERVERS,
+                    width=-150,
+                    callback=self._on_pick_server,
+                )
+                self.favourite = dpg.add_button(
+                    label="Add to favourites",
+                    tag="connect_favourite",
+                    width=-1,
+                    callback=self.toggle_favourite,
+                )
             dpg.add_text("Server address", color=theme.TEXT_DIM)
             self.address = dpg.add_input_text(
                 tag="connect_address",
@@ -98,6 +146,35 @@ class ConnectDialog:
         if address or name:
             self._prefilled = True
 
+    def _server_items(self) -> list[str]:
+        prefs = self._prefs.prefs
+        return [
+            f"* {a}" if a in prefs.favourites else a for a in prefs.servers()
+        ] or [NO_SERVERS]
+
+    def _refresh_servers(self) -> None:
+        dpg.configure_item(self.servers, items=self._server_items())
+        address = str(dpg.get_value(self.address)).strip()
+        favourite = address in self._prefs.prefs.favourites
+        dpg.configure_item(
+            self.favourite, label="Remove favourite" if favourite else "Add to favourites"
+        )
+
+    def _on_pick_server(self, sender: Any, app_data: Any) -> None:
+        self.pick_server(str(app_data))
+
+    def pick_server(self, item: str) -> None:
+        if item == NO_SERVERS:
+            return
+        dpg.set_value(self.address, item.removeprefix("* "))
+        self._refresh_servers()
+
+    def toggle_favourite(self) -> None:
+        address = str(dpg.get_value(self.address)).strip()
+        if address:
+            self._prefs.update(self._prefs.prefs.toggled_favourite(address))
+        self._refresh_servers()
+
     def connect(self) -> None:
         """Send Connect with the fields as typed (also what Reconnect does)."""
         command = Connect(
@@ -124,12 +201,21 @@ class ConnectDialog:
         dpg.set_item_pos(self.window, [max(0, (width - WIDTH) // 2), max(0, height // 2 - 190)])
 
     def render(self, state: State) -> None:
-        if not self._prefilled and (state.config.last_server or state.config.display_name):
+        if not self._prefilled:
             if not dpg.get_value(self.address):
-                dpg.set_value(self.address, state.config.last_server)
+                recent = self._prefs.prefs.recent
+                last = state.config.last_server or (recent[0] if recent else "")
+                dpg.set_value(self.address, last)
             if not dpg.get_value(self.name):
-                dpg.set_value(self.name, state.config.display_name)
+                dpg.set_value(self.name, state.config.display_name or os_user_name())
             self._prefilled = True
+            self._refresh_servers()
+        if isinstance(state.connection, Connected) and state.connection != self._used_for:
+            self._used_for = state.connection
+            address = str(dpg.get_value(self.address)).strip() or state.connection.server_addr
+            if address:
+                self._prefs.update(self._prefs.prefs.used(address))
+                self._refresh_servers()
 
         connection = state.connection
         was_shown = dpg.is_item_shown(self.window)
@@ -139,15 +225,22 @@ class ConnectDialog:
             self._center()
         if connection != self._last_connection:
             self._local_problem = None
+            if isinstance(connection, Connected):
+                self._was_connected = True
+            elif isinstance(connection, Connecting):
+                self._was_connected = False
         self._last_connection = connection
 
-        busy = isinstance(connection, Connecting | AwaitingTrust)
+        self.busy = busy = isinstance(connection, Connecting | AwaitingTrust)
         for item in (self.address, self.name, self.password):
             dpg.configure_item(item, enabled=not busy)
         dpg.configure_item(self.connect_button, enabled=not busy)
         dpg.configure_item(self.cancel_button, show=busy)
         lost = isinstance(connection, ConnectionLost)
-        dpg.configure_item(self.connect_button, label="Reconnect" if lost else "Connect")
+        label = "Connect"
+        if lost:
+            label = "Reconnect" if self._was_connected else "Try again"
+        dpg.configure_item(self.connect_button, label=label)
 
         if self._local_problem is not None:
             return
@@ -162,8 +255,12 @@ class ConnectDialog:
                     theme.WARNING,
                 )
             case ConnectionLost(error=error, server_addr=addr):
-                where = f" to {addr}" if addr else ""
-                self._show_status(f"Connection{where} lost: {error}", theme.ERROR)
+                given = bool(dpg.get_value(self.password))
+                if self._was_connected:
+                    head = f"Connection to {addr} lost." if addr else "Connection lost."
+                else:
+                    head = f"Could not connect to {addr}." if addr else "Could not connect."
+                self._show_status(f"{head} {explain(error, given)}", theme.ERROR)
             case Disconnected():
                 self._show_status("", theme.TEXT)
             case _:

@@ -15,6 +15,9 @@ from voip.client.state import State
 
 #: What views call to act: hand a command to the backend (never blocks, never raises).
 SendFn = Callable[[Command], None]
+#: What views call when what they show changes outside a snapshot (a scroll, a
+#: focus change, a menu): draw this many more frames (the window draws on demand).
+RedrawFn = Callable[[int], None]
 
 
 class Backend(Protocol):

@@ -17,7 +17,7 @@ import dearpygui.dearpygui as dpg
 from voip.client.commands import CreateRoom, DeleteRoom, JoinRoom, RenameRoom, problem
 from voip.client.state import RoomView, State, UserView
 from voip_gui import theme
-from voip_gui.ports import SendFn
+from voip_gui.ports import RedrawFn, SendFn
 
 INDENT = 18
 
@@ -87,9 +87,12 @@ class RoomNameDialog:
 
 
 class RoomTree:
-    def __init__(self, send: SendFn, themes: theme.Themes) -> None:
+    def __init__(
+        self, send: SendFn, themes: theme.Themes, redraw: RedrawFn = lambda frames: None
+    ) -> None:
         self._send = send
         self._themes = themes
+        self._frames = redraw
         self._drawn: tuple[object, ...] | None = None
         self._state: State | None = None
         self.selected_room_id: int | None = None
@@ -124,21 +127,28 @@ class RoomTree:
             )
         with dpg.group(parent=parent):
             dpg.add_text("Rooms", color=theme.TEXT_DIM)
-            self.list = dpg.add_child_window(tag="room_list", height=-44, border=False)
+            self.list = dpg.add_child_window(
+                tag="room_list", height=-self._themes.px(40), border=False
+            )
             with dpg.theme() as tight, dpg.theme_component(dpg.mvAll):
                 dpg.add_theme_style(dpg.mvStyleVar_ItemSpacing, 8, 4)
             dpg.bind_item_theme(self.list, tight)
             with dpg.group(horizontal=True):
                 for key, label, callback in (
                     ("join", "Join", self.join_selected),
-                    ("create", "New room", self.ask_create),
+                    ("create", "New", self.ask_create),
                     ("rename", "Rename", self.ask_rename),
                     ("delete", "Delete", self.ask_delete),
                 ):
                     self.buttons[key] = dpg.add_button(
-                        label=label, tag=f"room_{key}_button", callback=callback
+                        label=label, tag=f"room_{key}_button", small=True, callback=callback
                     )
             dpg.bind_item_theme(self.buttons["delete"], self._themes.danger_button)
+            with dpg.tooltip(self.list):
+                dpg.add_text(
+                    "Double-click or Enter joins; arrow keys select; F2 renames; Delete deletes; "
+                    "right-click for more"
+                )
         with dpg.window(
             tag="room_menu",
             popup=True,
@@ -198,6 +208,17 @@ class RoomTree:
         for rid, item in self.room_items.items():
             dpg.set_value(item, rid == room_id)
         self._update_buttons()
+        self._frames(1)
+
+    def select_next(self, step: int) -> None:
+        """Arrow keys: the room above (-1) or below (+1) the selected one, in tree order."""
+        state = self._state
+        if state is None or not state.rooms:
+            return
+        ids = [room.id for room in state.rooms]
+        current = self._target()
+        index = ids.index(current.id) if current is not None and current.id in ids else 0
+        self.select(ids[max(0, min(len(ids) - 1, index + step))])
 
     def join(self, room_id: int) -> None:
         if self._state is not None and self._state.my_room_id == room_id:
@@ -289,6 +310,7 @@ class RoomTree:
         self.menu_room_id = room_id
         dpg.configure_item(self.menu, show=True)
         dpg.set_item_pos(self.menu, dpg.get_mouse_pos(local=False))
+        self._frames(2)
 
     def _close_menu(self, then: Callable[[], None] | None = None) -> None:
         dpg.configure_item(self.menu, show=False)
@@ -297,6 +319,7 @@ class RoomTree:
         if then is not None:
             self._after_menu.append(then)
             self._menu_frames = 2
+            self._frames(4)
 
     def tick(self) -> None:
         """Every frame: run what the context menu asked for once it is gone."""
@@ -362,7 +385,8 @@ class RoomTree:
         glyphs = self._themes.glyphs
         for room, users in state.room_tree():
             here = room.id == state.my_room_id
-            label = room.name if not users else f"{room.name}  ({len(users)})"
+            name = self._themes.readable(room.name)
+            label = name if not users else f"{name}  ({len(users)})"
             item = dpg.add_selectable(
                 label=label,
                 parent=self.list,
@@ -389,8 +413,9 @@ class RoomTree:
                         glyphs.talking if talking else glyphs.silent,
                         color=theme.TALKING if talking else theme.TEXT_DIM,
                     )
+                    name = self._themes.readable(user.name)
                     self.user_items[user.id] = dpg.add_text(
-                        f"{user.name} (you)" if me else user.name,
+                        f"{name} (you)" if me else name,
                         color=colour,
                         user_data={"talking": talking},
                     )

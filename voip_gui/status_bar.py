@@ -61,8 +61,10 @@ class StatusBar:
                 text, colour = f"Connecting to {addr}{ellipsis}", theme.WARNING
             case AwaitingTrust(server_addr=addr):
                 text, colour = f"Waiting for you to check {addr}'s certificate", theme.WARNING
-            case ConnectionLost(error=error):
-                text, colour = f"Connection lost: {error}", theme.ERROR
+            case ConnectionLost(server_addr=addr):
+                # The connect dialog says why and what to do; here only where things stand.
+                text = f"Not connected to {addr}" if addr else "Not connected"
+                colour = theme.ERROR
             case Disconnected():
                 text, colour = "Not connected", theme.TEXT_DIM
             case _:

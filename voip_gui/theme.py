@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from pathlib import Path
 
 import dearpygui.dearpygui as dpg
+
+from voip_gui.glyphs import Coverage, find_font
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +28,11 @@ ACCENT_ACTIVE: Colour = (56, 120, 200, 255)
 TEXT: Colour = (225, 228, 235, 255)
 TEXT_DIM: Colour = (140, 146, 160, 255)
 TALKING: Colour = (90, 220, 120, 255)
-ME: Colour = (120, 180, 255, 255)
+ME: Colour = (255, 176, 96, 255)
+#: Chat senders: your own name stands out from everyone else's.
+MY_NAME: Colour = ME
+OTHER_NAME: Colour = (110, 170, 245, 255)
+LINK: Colour = (120, 200, 255, 255)
 ERROR: Colour = (240, 96, 88, 255)
 WARNING: Colour = (240, 196, 80, 255)
 OK: Colour = (90, 220, 120, 255)
@@ -40,11 +45,6 @@ TALKING_MARK = "\u25cf"  # ●
 SILENT_MARK = "\u25cb"  # ○
 ELLIPSIS = "\u2026"
 
-FONT_CANDIDATES = (
-    Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
-    Path("/usr/share/fonts/TTF/DejaVuSans.ttf"),
-    Path("/usr/share/fonts/dejavu/DejaVuSans.ttf"),
-)
 FONT_SIZE = 17
 
 
@@ -73,18 +73,33 @@ class Themes:
     error_text: int | str
     danger_button: int | str
     accent_button: int | str
+    link_button: int | str
     glyphs: Glyphs
+    coverage: Coverage
+    scale: float = 1.0
+
+    def readable(self, text: str) -> str:
+        """`text` as the font can draw it (see `glyphs.Coverage`)."""
+        return self.coverage.readable(text)
+
+    def px(self, size: float) -> int:
+        """A layout size in pixels at this UI scale."""
+        return round(size * self.scale)
 
 
-def _load_font() -> tuple[int | str | None, Glyphs]:
-    for path in FONT_CANDIDATES:
-        if path.is_file():
-            # Dear PyGui 2.x loads glyphs on demand: no ranges to declare.
-            with dpg.font_registry():
-                font = dpg.add_font(str(path), FONT_SIZE)
-            return font, Glyphs(TALKING_MARK, SILENT_MARK, ELLIPSIS)
-    log.info("no DejaVu Sans font found; using Dear PyGui's built-in font")
-    return None, Glyphs()
+def _load_font(scale: float) -> tuple[int | str | None, Glyphs, Coverage]:
+    path = find_font()
+    if path is None:
+        log.info("no font with wide coverage found; using Dear PyGui's built-in font")
+        return None, Glyphs(), Coverage(None)
+    # Dear PyGui 2.x loads glyphs on demand: no ranges to declare.
+    with dpg.font_registry():
+        font = dpg.add_font(str(path), round(FONT_SIZE * scale))
+    coverage = Coverage(path)
+    marks = (TALKING_MARK, SILENT_MARK, ELLIPSIS)
+    if all(coverage.covers(mark) for mark in marks):
+        return font, Glyphs(*marks), coverage
+    return font, Glyphs(), coverage
 
 
 def _button_theme(normal: Colour, hover: Colour, active: Colour, text: Colour = TEXT) -> int | str:
@@ -96,8 +111,12 @@ def _button_theme(normal: Colour, hover: Colour, active: Colour, text: Colour = 
     return theme
 
 
-def build_themes() -> Themes:
-    """Create the global theme, the font and the item themes (call once after create_context)."""
+def build_themes(scale: float = 1.0) -> Themes:
+    """Create the global theme, the font and the item themes (call once after create_context).
+
+    `scale` is the UI scale (1.0 at 96 dpi): the font size and every padding,
+    spacing and rounding grow with it.
+    """
     with dpg.theme() as global_theme, dpg.theme_component(dpg.mvAll):
         colours = {
             dpg.mvThemeCol_WindowBg: BACKGROUND,
@@ -136,10 +155,10 @@ def build_themes() -> Themes:
             dpg.mvStyleVar_FramePadding: (8, 5),
             dpg.mvStyleVar_ItemSpacing: (8, 7),
             dpg.mvStyleVar_ChildBorderSize: (0,),
-            dpg.mvStyleVar_WindowTitleAlign: (0.5, 0.5),
         }
         for var, value in styles.items():
-            dpg.add_theme_style(var, *value)
+            dpg.add_theme_style(var, *(round(v * scale) for v in value))
+        dpg.add_theme_style(dpg.mvStyleVar_WindowTitleAlign, 0.5, 0.5)
     # Disabled items (e.g. Connect while connecting) look disabled.
     with dpg.theme_component(dpg.mvButton, enabled_state=False, parent=global_theme):
         dpg.add_theme_color(dpg.mvThemeCol_Button, FRAME)
@@ -148,7 +167,7 @@ def build_themes() -> Themes:
         dpg.add_theme_color(dpg.mvThemeCol_Text, TEXT_DIM)
     dpg.bind_theme(global_theme)
 
-    font, glyphs = _load_font()
+    font, glyphs, coverage = _load_font(scale)
     if font is not None:
         dpg.bind_font(font)
 
@@ -164,5 +183,8 @@ def build_themes() -> Themes:
         error_text=error_text,
         danger_button=_button_theme((150, 48, 48, 255), (190, 64, 64, 255), (130, 40, 40, 255)),
         accent_button=_button_theme(ACCENT_ACTIVE, ACCENT_HOVER, ACCENT),
+        link_button=_button_theme((0, 0, 0, 0), FRAME_HOVER, FRAME, LINK),
         glyphs=glyphs,
+        coverage=coverage,
+        scale=scale,
     )

@@ -63,8 +63,12 @@ class TransmitBar:
         self._on_air_state: bool | None = None
 
     def build(self, parent: int | str) -> None:
-        with dpg.group(horizontal=True, parent=parent, horizontal_spacing=14):
-            self.on_air = dpg.add_button(label="off air", tag="on_air", width=120, height=46)
+        """The bar: the on-air light, the mode, and what the mode means."""
+        with dpg.group(horizontal=True, parent=parent, horizontal_spacing=self._themes.px(14)):
+            self.on_air = dpg.add_button(
+                label="off air", tag="on_air", width=self._themes.px(120),
+                height=self._themes.px(46),
+            )
             dpg.bind_item_theme(self.on_air, self._themes.off_air)
             with dpg.group():
                 dpg.add_text("Transmit", color=theme.TEXT_DIM)
@@ -75,25 +79,28 @@ class TransmitBar:
                     default_value=MODE_LABELS[self.mode],
                     callback=self._on_mode,
                 )
-            with dpg.group():
-                dpg.add_text("Voice activation threshold", color=theme.TEXT_DIM)
-                self.threshold = dpg.add_slider_float(
-                    tag="vad_threshold",
-                    min_value=-90.0,
-                    max_value=0.0,
-                    format="%.0f dB",
-                    width=200,
-                    callback=self._on_threshold,
-                )
-            with dpg.group():
-                self.ptt_label = dpg.add_text("", tag="ptt_key_label", color=theme.TEXT_DIM)
-                self.ptt_button = dpg.add_button(
-                    label="Set PTT key", tag="ptt_set_button", callback=self.start_capture
-                )
-            self.hint = dpg.add_text("", tag="transmit_hint", color=theme.TEXT_DIM, wrap=260)
+            self.hint = dpg.add_text("", tag="transmit_hint", color=theme.TEXT_DIM, wrap=0)
         with dpg.handler_registry(tag="transmit_keys"):
             dpg.add_key_press_handler(callback=self._on_key_press)
             dpg.add_key_release_handler(callback=self._on_key_release)
+
+    def build_settings(self, parent: int | str) -> None:
+        """The voice activation threshold and the push-to-talk key (in the audio pane)."""
+        with dpg.group(parent=parent):
+            self.threshold = dpg.add_slider_float(
+                tag="vad_threshold",
+                min_value=-90.0,
+                max_value=0.0,
+                format="Voice activation at %.0f dB",
+                width=-1,
+                callback=self._on_threshold,
+            )
+            with dpg.group(horizontal=True):
+                self.ptt_label = dpg.add_text("", tag="ptt_key_label")
+                self.ptt_button = dpg.add_button(
+                    label="Set PTT key", tag="ptt_set_button", width=-1,
+                    callback=self.start_capture,
+                )
 
     # --- user actions -----------------------------------------------------------------
 
@@ -116,7 +123,7 @@ class TransmitBar:
         if self.held:
             self._release()
         self.capturing = True
-        dpg.configure_item(self.ptt_button, label="Press a key... (Esc cancels)")
+        dpg.configure_item(self.ptt_button, label="Press a key (Esc cancels)")
 
     def _stop_capture(self) -> None:
         self.capturing = False
@@ -201,7 +208,8 @@ class TransmitBar:
 
         key = keys.key_label(self.ptt_key)
         hints = {
-            TransmissionMode.PUSH_TO_TALK: f"Hold {key} to talk (while this window has focus).",
+            TransmissionMode.PUSH_TO_TALK: f"Hold {key} to talk (while this window has "
+            "focus; not while you type in a text field).",
             TransmissionMode.VOICE_ACTIVATED: "Sends while your level is above the threshold.",
             TransmissionMode.CONTINUOUS: "Your microphone is always sent.",
             TransmissionMode.MUTED: "Nothing is sent.",

@@ -20,7 +20,7 @@ import dearpygui.dearpygui as dpg
 sys.path.insert(0, str(Path(__file__).parent))
 
 import driving as d
-from scripted_backend import ScriptedBackend, connected_state
+from scripted_backend import NOW_MS, ScriptedBackend, connected_state
 
 from voip.client import commands as c
 from voip.client.state import (
@@ -126,14 +126,15 @@ def _render_main(app: ClientApp, backend: ScriptedBackend, artifacts: Path) -> N
     assert dpg.get_item_user_data(rooms.user_items[12]) == {"talking": False}
     assert dpg.get_value(rooms.user_items[10]) == "alice (you)"
     chat = app.chat.drawn_text
-    assert len(chat) == 4 and chat[1].endswith("bob: morning! can everyone hear me?"), chat
+    # The backend's own local lines ("You joined ...") repeat the status bar: not drawn.
+    assert len(chat) == 3 and chat[0].endswith("bob: morning! can everyone hear me?"), chat
     assert not any("another room" in line for line in chat)
     assert dpg.get_value("chat_title") == "Chat in Engineering"
     assert dpg.get_value("chat_counter") == "0/500"
     notice = next(iter(app.notices.items.values()))
-    assert dpg.get_value(notice) == "RenameRoom: you may not rename this room"
+    assert dpg.get_value(notice) == "Could not rename the room: you may not rename this room"
     assert abs(dpg.get_value("input_meter") - 0.6) < 1e-6
-    assert dpg.get_item_configuration("input_meter")["overlay"] == "-24 dB"
+    assert dpg.get_item_configuration("input_meter")["overlay"] == "input -24 dB"
     assert dpg.get_value("input_device") == "pulse"
     assert dpg.get_value("output_volume") == 80
     assert dpg.get_item_label("on_air") == "off air"
@@ -153,6 +154,15 @@ def _render_main(app: ClientApp, backend: ScriptedBackend, artifacts: Path) -> N
     assert len(dpg.get_value("chat_input")) == 500
     assert dpg.get_value("chat_counter") == "500/500"
     dpg.set_value("chat_input", "")
+    # Enter kept the keyboard in the line; let go of it (as a click elsewhere would),
+    # so the keys below go to push-to-talk and the room tree.
+    app.frames(3)
+    assert app._typing(), "after Enter the line keeps the keyboard"
+    dpg.configure_item("chat_input", show=False)  # an item not drawn for a frame lets go
+    app.frames(3)
+    dpg.configure_item("chat_input", show=True)
+    app.frames(2)
+    assert not app._typing()
 
     # Rooms: double-click joins, the context menu renames, the buttons create and delete.
     gaming = rooms.room_items[3]
@@ -190,6 +200,7 @@ def _render_main(app: ClientApp, backend: ScriptedBackend, artifacts: Path) -> N
     expect_sent(backend, c.SetTransmissionMode(TransmissionMode.PUSH_TO_TALK))
     space = dpg.mvKey_Spacebar
     assert keys.key_code("space") == space
+    app.frames(2)  # the closed dialogs are gone from the screen
     d.key_press(space, repeats=5)  # held: the OS repeats the press
     app.frames(3)  # the key was never really down: the lost-release check must not fire
     d.key_release(space)
@@ -244,7 +255,8 @@ def _render_lost(app: ClientApp, backend: ScriptedBackend, artifacts: Path) -> N
     assert dpg.is_item_shown("connect_dialog")
     assert dpg.get_item_label("connect_button") == "Reconnect"
     assert "shutting down" in dpg.get_value("connect_status")
-    assert dpg.get_value("status_text").startswith("Connection lost:")
+    assert dpg.get_value("connect_status").startswith("Connection to localhost:7731 lost.")
+    assert dpg.get_value("status_text") == "Not connected to localhost:7731"
     shot(app, artifacts, "render_lost")
     d.click("connect_button")
     expect_sent(backend, c.Connect("localhost:7731", "alice", "s3cret"))
@@ -398,8 +410,8 @@ def scenario_flow(artifacts: Path) -> None:
         assert dpg.is_item_shown("connect_dialog")
         assert dpg.get_item_label("connect_button") == "Reconnect"
         reason = state.connection.error  # type: ignore[union-attr]
-        assert reason and reason in dpg.get_value("connect_status")
-        assert dpg.get_value("status_text") == f"Connection lost: {reason}"
+        assert reason and reason.lower() in dpg.get_value("connect_status").lower()
+        assert dpg.get_value("status_text") == f"Not connected to {address}"
         shot(app, artifacts, "lost")
 
         # It comes back on the same port: Reconnect, no new trust prompt (pinned).
@@ -549,6 +561,232 @@ def _until(app: ClientApp, condition: Callable[[], bool], what: str, timeout: fl
         app.frame()
 
 
+def scenario_chat(artifacts: Path) -> None:
+    """Chat reading and writing: own colour, links, history scroll, notes, notices, glyphs."""
+    import os
+
+    from voip.client.state import ChatLine, ErrorNotice
+    from voip_gui import theme
+
+    opened = artifacts / "browser-opened.txt"
+    opened.unlink(missing_ok=True)
+    browser = artifacts / "fake-browser.sh"
+    browser.write_text(f'#!/bin/sh\necho "$1" >> {opened}\n')
+    browser.chmod(0o755)
+    os.environ["BROWSER"] = str(browser)
+
+    backend = ScriptedBackend(connected_state())
+    app = ClientApp(backend)
+    app.start()
+    try:
+        state = publish(app, backend, connected_state())
+        chat = app.chat
+        colours = [dpg.get_item_configuration(i)["color"] for i in chat.name_items]
+        mine = [c for c, t in zip(colours, chat.drawn_text, strict=True) if "alice:" in t]
+        others = [c for c, t in zip(colours, chat.drawn_text, strict=True) if "alice:" not in t]
+        assert mine and others and all(c != others[0] for c in mine), colours
+        assert tuple(round(v * 255) for v in mine[0]) == theme.MY_NAME, mine
+
+        # A link gets a button that opens it in the browser ($BROWSER here).
+        url = "https://example.org/notes?id=7"
+        line = ChatLine(11, "bob", 2, f"notes are at {url}, have a look.", NOW_MS)
+        state = publish(app, backend, replace(state, chat=(*state.chat, line)))
+        button = chat.link_buttons[-1]
+        assert dpg.get_item_user_data(button) == url
+        d.click(button)
+        deadline = time.monotonic() + 10
+        while not (opened.exists() and opened.read_text().strip()):
+            assert time.monotonic() < deadline, "the browser was not started"
+            time.sleep(0.05)
+        assert opened.read_text().strip() == url
+
+        # History: at the bottom, new lines follow; scrolled up, a marker instead.
+        many = tuple(ChatLine(12, "carol", 2, f"line {i}", NOW_MS + i) for i in range(60))
+        state = publish(app, backend, replace(state, chat=(*state.chat, *many)))
+        app.frames(4)
+        print("scroll", dpg.get_y_scroll("chat_log"), dpg.get_y_scroll_max("chat_log"))
+        assert dpg.get_y_scroll("chat_log") >= dpg.get_y_scroll_max("chat_log") - 6
+        dpg.set_y_scroll("chat_log", 0)
+        app.frames(3)
+        more = tuple(ChatLine(12, "carol", 2, f"late {i}", NOW_MS + 100 + i) for i in range(3))
+        state = publish(app, backend, replace(state, chat=(*state.chat, *more)))
+        app.frames(3)
+        assert dpg.get_y_scroll("chat_log") == 0, "reading history must not jump down"
+        assert dpg.is_item_shown("chat_new_messages")
+        assert dpg.get_item_label("chat_new_messages") == "3 new messages below"
+        shot(app, artifacts, "chat_new_messages")
+        d.click("chat_new_messages")
+        app.frames(4)
+        assert not dpg.is_item_shown("chat_new_messages")
+        assert dpg.get_y_scroll("chat_log") >= dpg.get_y_scroll_max("chat_log") - 6
+
+        # Who came and went, from the room list; lines missed while elsewhere are marked.
+        users = tuple(
+            replace(u, room_id=2) if u.name == "dave" else u
+            for u in state.users
+            if u.name != "carol"
+        )
+        state = publish(app, backend, replace(state, users=users))
+        assert any(t.endswith("dave came in from Gaming") for t in chat.drawn_text)
+        assert any(t.endswith("carol left the server") for t in chat.drawn_text)
+        away = replace(state, users=tuple(
+            replace(u, room_id=3) if u.is_me else u for u in state.users
+        ), my_room_id=3)
+        publish(app, backend, away)
+        state = publish(app, backend, state)
+        assert chat.drawn_text[-1].endswith(
+            "Messages sent here while you were elsewhere are not shown."
+        ), chat.drawn_text[-3:]
+
+        # Notices: the same refusal three times is one line; connecting problems are
+        # the connect dialog's and go once connected.
+        errors = (
+            *(
+                ErrorNotice(20 + i, "PERMISSION_DENIED", "you may not delete it", "DeleteRoom")
+                for i in range(3)
+            ),
+            ErrorNotice(30, "WRONG_PASSWORD", "wrong password", "Connect"),
+        )
+        backend.take_sent()
+        state = publish(app, backend, replace(state, errors=errors))
+        texts = [dpg.get_value(item) for item in app.notices.items.values()]
+        assert texts == ["Could not delete the room: you may not delete it (3 times)"]
+        assert c.DismissError(30) in backend.take_sent()
+
+        # Text the font lacks (emoji) is spelled out; CJK is drawn, not "?".
+        line = ChatLine(11, "bob", 2, "漢字テスト 한국어 \U0001F600", NOW_MS + 500)
+        state = publish(app, backend, replace(state, chat=(*state.chat, line)))
+        app.frames(2)
+        themes = app.themes
+        assert themes is not None
+        shown = themes.readable(line.text)
+        assert shown == "漢字テスト 한국어 :grinning face:", shown
+        assert themes.coverage.font is not None and "wqy" in themes.coverage.font.name, (
+            themes.coverage.font
+        )
+        wide = dpg.get_text_size("漢字")
+        narrow = dpg.get_text_size("??")
+        assert wide[0] > 1.5 * narrow[0], (wide, narrow)
+        shot(app, artifacts, "chat_glyphs")
+    finally:
+        app.close()
+
+
+def scenario_typing_keys(artifacts: Path) -> None:
+    """Real keys (xdotool) into the real window on a real server, with real audio:
+    Enter sends and the next words go on into the line; Space while typing never
+    goes on the air; Space outside a text field does. Then dialogs by keyboard."""
+    import subprocess
+    import threading
+
+    from voip.client.backend import BackendHandle
+    from voip.server.app import ServerOptions, start_server
+    from voip.server.certs import load_or_create_self_signed
+    from voip_gui.app import pin_fingerprint
+
+    work = Path(tempfile.mkdtemp(prefix="voip-gui-keys-"))
+    bundle = load_or_create_self_signed(work / "server", ["localhost"])
+    server = start_server(ServerOptions(data_dir=work / "server", bundle=bundle, port=0))
+    address = f"127.0.0.1:{server.port}"
+    pin_fingerprint(work / "alice", address, bundle.fingerprint_text)
+    backend = BackendHandle(config_dir=work / "alice", connect_timeout=5)
+    app = ClientApp(backend)
+    app.start(title="voip-typing-keys")
+    on_air_seen: list[str] = []
+    try:
+        backend.send(c.SetTransmissionMode(TransmissionMode.PUSH_TO_TALK))
+        backend.send(c.Connect(address, "alice"))
+        state = app.pump(lambda s: s.is_connected and s.my_room_id is not None, timeout=20)
+        has_audio = app.pump(lambda s: bool(s.audio.input_devices), timeout=10) is not None
+        window = _x_window("voip-typing-keys")
+
+        def watch() -> bool:
+            if backend.state().audio.is_transmitting:
+                on_air_seen.append("backend")
+            if dpg.get_item_label("on_air") == "ON AIR":
+                on_air_seen.append("light")
+            return False
+
+        def xdo(*args: str) -> None:
+            done = threading.Event()
+
+            def run() -> None:
+                subprocess.run(["xdotool", *args], check=True, timeout=60)
+                done.set()
+
+            threading.Thread(target=run, daemon=True).start()
+            app.run(until=lambda: watch() or done.is_set())
+            _run_for(app, 0.3)
+            watch()
+
+        x, y = dpg.get_item_rect_min("chat_input")
+        xdo("mousemove", "--window", window, str(int(x + 40)), str(int(y + 8)), "click", "1")
+        assert dpg.is_item_active("chat_input"), "the click did not put the keyboard in the line"
+        xdo("type", "--delay", "90", "hello there")
+        xdo("key", "Return")
+        xdo("type", "--delay", "90", "and more words")
+        app.pump(lambda s: any(line.text == "hello there" for line in s.chat), timeout=10)
+        assert dpg.get_value("chat_input") == "and more words", dpg.get_value("chat_input")
+        assert dpg.is_item_active("chat_input"), "Enter must keep the keyboard in the line"
+        xdo("key", "--delay", "150", "space", "space", "space")
+        xdo("keydown", "space")
+        _run_for(app, 0.8)
+        xdo("keyup", "space")
+        assert dpg.get_value("chat_input").startswith("and more words    ")
+        assert not on_air_seen, f"typing went on the air: {on_air_seen}"
+        shot(app, artifacts, "typing_keys")
+
+        # Outside the line, Space is push-to-talk again (so the check above can fail).
+        root_item = app.rooms.room_items[state.my_room_id]  # type: ignore[index]
+        rx, ry = dpg.get_item_rect_min(root_item)
+        xdo("mousemove", "--window", window, str(int(rx + 20)), str(int(ry + 5)), "click", "1")
+        assert not dpg.is_item_active("chat_input")
+        xdo("keydown", "space")
+        if has_audio and backend.state().audio.input_devices:
+            _run_until(app, lambda: watch() or bool(on_air_seen), 10)
+            assert "light" in on_air_seen or "backend" in on_air_seen
+        else:
+            assert app.transmit.held
+        xdo("keyup", "space")
+        app.pump(lambda s: not s.audio.is_transmitting, timeout=10)
+
+        # Dialogs by keyboard: Delete asks, Esc cancels, Delete + Enter deletes.
+        root = state.root_room
+        assert root is not None
+        backend.send(c.CreateRoom(root.id, "Scratch"))
+        state = app.pump(lambda s: s.find_room("Scratch") is not None, timeout=10)
+        scratch = state.find_room("Scratch")
+        assert scratch is not None
+        app.rooms.select(scratch.id)
+        xdo("key", "Delete")
+        assert dpg.is_item_shown("room_delete_dialog")
+        xdo("key", "Escape")
+        assert not dpg.is_item_shown("room_delete_dialog")
+        xdo("key", "Delete")
+        xdo("key", "Return")
+        app.pump(lambda s: s.find_room("Scratch") is None, timeout=10)
+        # Arrow keys move the selection; Enter joins it.
+        backend.send(c.CreateRoom(root.id, "Zed"))
+        state = app.pump(lambda s: s.find_room("Zed") is not None, timeout=10)
+        app.rooms.select(root.id)
+        xdo("key", "Down")
+        zed = state.find_room("Zed")
+        assert zed is not None and app.rooms.selected_room_id == zed.id
+        xdo("key", "Return")
+        app.pump(lambda s: s.my_room_id == zed.id, timeout=10)
+        print(f"keys handled: {app.shortcuts.handled}")
+        assert app.shortcuts.handled == [
+            "delete asked", "delete cancelled", "delete asked", "delete confirmed",
+            "room below", "join",
+        ], "Enter in the chat line must not also join the selected room"
+    finally:
+        try:
+            app.close()
+        finally:
+            backend.shutdown()
+            server.stop()
+
+
 def scenario_on_demand(artifacts: Path) -> None:
     """The paced loop draws nothing while idle or unmapped, and a snapshot at once."""
     import threading
@@ -608,6 +846,8 @@ def _run_until(app: ClientApp, condition: Callable[[], bool], timeout: float) ->
 
 
 SCENARIOS: dict[str, Callable[[Path], None]] = {
+    "typing_keys": scenario_typing_keys,
+    "chat": scenario_chat,
     "on_demand": scenario_on_demand,
     "render": scenario_render,
     "flow": scenario_flow,

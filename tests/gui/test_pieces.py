@@ -79,9 +79,83 @@ def test_device_list_starts_with_the_system_default() -> None:
     assert items == ["System default", "pulse"]
 
 
-def test_notice_names_the_failed_command() -> None:
-    assert notice_text(ErrorNotice(1, "ROOT_ROOM", "no", "DeleteRoom")) == "DeleteRoom: no"
-    assert notice_text(ErrorNotice(2, "CONFIG", "bad file")) == "bad file"
+def test_notice_says_what_failed_in_words_and_groups_repeats() -> None:
+    from voip_gui.notices import grouped
+
+    refusal = ErrorNotice(1, "ROOT_ROOM", "the root room cannot be deleted", "DeleteRoom")
+    assert notice_text(refusal) == "Could not delete the room: the root room cannot be deleted"
+    assert notice_text(ErrorNotice(2, "CONFIG", "bad file")) == "Bad file"
+    assert "DeleteRoom" not in notice_text(refusal)
+    assert notice_text(ErrorNotice(3, "X", "odd", "SomeNewCommand")) == "That did not work: odd"
+    again = ErrorNotice(4, "ROOT_ROOM", "the root room cannot be deleted", "DeleteRoom")
+    other = ErrorNotice(5, "PERMISSION_DENIED", "no", "RenameRoom")
+    groups = grouped((refusal, other, again))
+    assert [(n.id, ids) for n, ids in groups] == [(4, [1, 4]), (5, [5])]
+
+
+def test_connect_failures_are_explained_in_the_users_terms() -> None:
+    from voip_gui.connect_dialog import explain, os_user_name
+
+    assert explain("the server refused the connection: wrong password", False) == (
+        "This server needs a password: type it below and connect again."
+    )
+    assert "did not accept that password" in explain("wrong password", True)
+    assert explain("no answer", False) == "No answer"
+    assert isinstance(os_user_name(), str)
+
+
+def test_gui_prefs_remember_recent_and_favourite_servers(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from voip_gui.prefs import MAX_RECENT, PrefsFile
+
+    prefs = PrefsFile.open(tmp_path)
+    assert prefs.prefs.servers() == []
+    for i in range(MAX_RECENT + 3):
+        prefs.update(prefs.prefs.used(f"host{i}:7731"))
+    prefs.update(prefs.prefs.used("host3:7731"))
+    prefs.update(prefs.prefs.toggled_favourite("fav.example:7731"))
+    again = PrefsFile.open(tmp_path).prefs
+    assert again.recent[0] == "host3:7731" and len(again.recent) == MAX_RECENT
+    assert len(set(again.recent)) == MAX_RECENT
+    assert again.servers()[:2] == ["fav.example:7731", "host3:7731"]
+    assert again.toggled_favourite("fav.example:7731").favourites == ()
+    (tmp_path / "gui.toml").write_text("recent = [1, 'ok:1']\nui_scale = 'big'\n[[[")
+    assert PrefsFile.open(tmp_path).prefs.recent == ()  # unreadable: defaults, no error
+    (tmp_path / "gui.toml").write_text("recent = [1, 'ok:1', 'ok:1']\nui_scale = 9\n")
+    loaded = PrefsFile.open(tmp_path).prefs
+    assert loaded.recent == ("ok:1",) and loaded.ui_scale == 0.0
+
+
+def test_glyph_coverage_spells_out_what_the_font_lacks() -> None:
+    from voip_gui.glyphs import Coverage, find_font
+
+    font = find_font()
+    if font is None:
+        pytest.skip("no font installed")
+    coverage = Coverage(font)
+    assert coverage.readable("plain ascii") == "plain ascii"
+    assert coverage.readable("thumbs \U0001F44D\U0001F3FD!") == "thumbs :thumbs up sign:!"
+    if "wqy" in font.name:
+        assert coverage.readable("漢字 한국어 ñ") == "漢字 한국어 ñ"
+    none = Coverage(None)  # Dear PyGui's built-in font: ASCII only
+    assert none.readable("é") == ":latin small letter e with acute:"
+
+
+def test_presence_notes_say_who_came_went_and_moved() -> None:
+    from voip.client.state import RoomView, UserView
+    from voip_gui.chat_view import links_in, presence_notes
+
+    rooms = (RoomView(1, "Lobby", 0, 0), RoomView(2, "Games", 1, 1))
+    before = (UserView(1, "me", 1, is_me=True), UserView(2, "bob", 1), UserView(3, "cy", 2))
+    after = (UserView(1, "me", 1, is_me=True), UserView(3, "cy", 1), UserView(4, "di", 1))
+    state = State(rooms=rooms, users=after)
+    notes = presence_notes(before, after, 1, state)
+    assert sorted(notes) == ["bob left the server", "cy came in from Games",
+                             "di joined the server here"]
+    moved = (UserView(1, "me", 1, is_me=True), UserView(2, "bob", 2))
+    assert presence_notes(before[:2], moved, 1, State(rooms=rooms)) == ["bob moved to Games"]
+    assert links_in("see https://a.example/x?y=1, and http://b.example.") == [
+        "https://a.example/x?y=1", "http://b.example"
+    ]
 
 
 def test_pacer_sleeps_when_nothing_happens_and_draws_a_snapshot_at_once() -> None:

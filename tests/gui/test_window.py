@@ -39,3 +39,20 @@ def test_window_draws_on_demand_only(scenario: Callable[[str], str]) -> None:
     """Idle: no frames; a snapshot: drawn at once; unmapped: nothing drawn until mapped."""
     out = scenario("on_demand")
     assert "scenario on_demand: OK" in out
+
+
+def test_chat_history_links_notes_notices_and_glyphs(scenario: Callable[[str], str]) -> None:
+    """Own name colour, links open the browser, history scroll, who came and went,
+    repeated notices once, CJK drawn and emoji spelled out."""
+    out = scenario("chat")
+    assert "scenario chat: OK" in out
+
+
+@pytest.mark.skipif(shutil.which("xdotool") is None, reason="xdotool is not installed")
+def test_typing_never_goes_on_the_air_and_dialogs_take_keys(
+    scenario: Callable[[str], str],
+) -> None:
+    """Real keys: Enter then typing goes on in the line, Space while typing never keys
+    the microphone (outside a field it does), Esc/Enter/Delete/arrows do what they say."""
+    out = scenario("typing_keys")
+    assert "scenario typing_keys: OK" in out
