@@ -34,7 +34,7 @@ from voip.protocol.state import ROOT_PARENT, Room, StateModel, UserInfo, apply_u
 log = logging.getLogger(__name__)
 
 #: Core events the state owner turns into `State`.
-ServerEvent = ev.StateSnapshot | ev.StateUpdated | ev.ChatReceived
+ServerEvent = ev.StateSnapshot | ev.StateUpdated | ev.ChatReceived | ev.HistoryReceived
 
 
 def room_views(rooms: Iterable[Room]) -> tuple[RoomView, ...]:
@@ -136,6 +136,8 @@ class ClientModel:
                 return self.state_update(update, digest)
             case ev.ChatReceived(message=message):
                 self.chat(message)
+            case ev.HistoryReceived(history=history):
+                self.history(history)
         return False
 
     def server_state(self, message: voip_pb2.ServerState, expected_hash: bytes) -> None:
@@ -187,6 +189,31 @@ class ClientModel:
                 server_time_ms=message.server_time_ms,
             )
         )
+        self._changed()
+
+    def history(self, history: voip_pb2.RoomHistory) -> None:
+        """Merge a room's past lines, oldest first, without repeating lines already shown.
+
+        A client that reconnects already holds some of them; a line is the same
+        line when sender, room, server time and text agree.
+        """
+        seen = {_line_key(c) for c in self._chat if not c.local}
+        past = [
+            ChatLine(
+                sender_id=m.sender_id,
+                sender_name=m.sender_name,
+                room_id=m.room_id,
+                text=m.text,
+                server_time_ms=m.server_time_ms,
+                from_history=True,
+            )
+            for m in history.messages
+        ]
+        new = [line for line in past if _line_key(line) not in seen]
+        if not new:
+            return
+        merged = sorted([*new, *self._chat], key=lambda c: c.server_time_ms)
+        self._chat = deque(merged[-MAX_CHAT_LINES:], maxlen=MAX_CHAT_LINES)
         self._changed()
 
     def add_error(self, code: str, message: str, command: str) -> ErrorNotice:
@@ -252,3 +279,7 @@ class ClientModel:
             config=self._config,
             resync_count=self._resync_count,
         )
+
+
+def _line_key(line: ChatLine) -> tuple[int, int, int, str]:
+    return (line.sender_id, line.room_id, line.server_time_ms, line.text)

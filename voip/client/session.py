@@ -191,7 +191,7 @@ class Session:
     def _on_event(self, event: ev.CoreEvent) -> None:
         listener = self.client.listener
         match event:
-            case ev.StateSnapshot() | ev.StateUpdated() | ev.ChatReceived():
+            case ev.StateSnapshot() | ev.StateUpdated() | ev.ChatReceived() | ev.HistoryReceived():
                 listener.server_event(event)
             case ev.RequestFailed(command=command, code=code, message=message):
                 listener.error(code, message, command)

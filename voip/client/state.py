@@ -98,6 +98,7 @@ class ChatLine:
     text: str
     server_time_ms: int  # local wall clock for local lines
     local: bool = False  # a system/error line made by this client, not a message
+    from_history: bool = False  # said before we entered the room (the server's history)
 
 
 @dataclass(frozen=True, slots=True)

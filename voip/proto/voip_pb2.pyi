@@ -35,6 +35,10 @@ class ErrorCode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     INVALID_ACL: _ClassVar[ErrorCode]
     BAD_TOKEN: _ClassVar[ErrorCode]
     NOT_BANNED: _ClassVar[ErrorCode]
+    UNKNOWN_FILE: _ClassVar[ErrorCode]
+    FILE_TOO_BIG: _ClassVar[ErrorCode]
+    BAD_TORRENT: _ClassVar[ErrorCode]
+    SEED_STORE_FULL: _ClassVar[ErrorCode]
 
 class Permission(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -76,6 +80,10 @@ ROLE_EXISTS: ErrorCode
 INVALID_ACL: ErrorCode
 BAD_TOKEN: ErrorCode
 NOT_BANNED: ErrorCode
+UNKNOWN_FILE: ErrorCode
+FILE_TOO_BIG: ErrorCode
+BAD_TORRENT: ErrorCode
+SEED_STORE_FULL: ErrorCode
 PERMISSION_NONE: Permission
 ENTER: Permission
 SPEAK: Permission
@@ -90,7 +98,7 @@ MANAGE_ROLES: Permission
 ADMIN: Permission
 
 class Envelope(_message.Message):
-    __slots__ = ("state_hash", "request_id", "challenge", "client_hello", "welcome", "server_state", "state_update", "join_room", "create_room", "delete_room", "rename_room", "send_chat", "resync_request", "set_display_name", "chat_message", "error", "ack", "goodbye", "get_acl", "room_acl", "set_acl", "list_roles", "role_list", "create_role", "delete_role", "grant_role", "revoke_role", "kick_user", "ban_user", "unban", "list_bans", "ban_list", "move_user", "set_server_mute", "redeem_admin_token", "list_users", "user_list", "permissions")
+    __slots__ = ("state_hash", "request_id", "challenge", "client_hello", "welcome", "server_state", "state_update", "join_room", "create_room", "delete_room", "rename_room", "send_chat", "resync_request", "set_display_name", "chat_message", "error", "ack", "goodbye", "get_acl", "room_acl", "set_acl", "list_roles", "role_list", "create_role", "delete_role", "grant_role", "revoke_role", "kick_user", "ban_user", "unban", "list_bans", "ban_list", "move_user", "set_server_mute", "redeem_admin_token", "list_users", "user_list", "permissions", "room_history", "share_file", "file_shared", "announce", "peer_list")
     STATE_HASH_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     CHALLENGE_FIELD_NUMBER: _ClassVar[int]
@@ -129,6 +137,11 @@ class Envelope(_message.Message):
     LIST_USERS_FIELD_NUMBER: _ClassVar[int]
     USER_LIST_FIELD_NUMBER: _ClassVar[int]
     PERMISSIONS_FIELD_NUMBER: _ClassVar[int]
+    ROOM_HISTORY_FIELD_NUMBER: _ClassVar[int]
+    SHARE_FILE_FIELD_NUMBER: _ClassVar[int]
+    FILE_SHARED_FIELD_NUMBER: _ClassVar[int]
+    ANNOUNCE_FIELD_NUMBER: _ClassVar[int]
+    PEER_LIST_FIELD_NUMBER: _ClassVar[int]
     state_hash: bytes
     request_id: int
     challenge: Challenge
@@ -167,7 +180,12 @@ class Envelope(_message.Message):
     list_users: ListUsers
     user_list: UserList
     permissions: Permissions
-    def __init__(self, state_hash: _Optional[bytes] = ..., request_id: _Optional[int] = ..., challenge: _Optional[_Union[Challenge, _Mapping]] = ..., client_hello: _Optional[_Union[ClientHello, _Mapping]] = ..., welcome: _Optional[_Union[Welcome, _Mapping]] = ..., server_state: _Optional[_Union[ServerState, _Mapping]] = ..., state_update: _Optional[_Union[StateUpdate, _Mapping]] = ..., join_room: _Optional[_Union[JoinRoom, _Mapping]] = ..., create_room: _Optional[_Union[CreateRoom, _Mapping]] = ..., delete_room: _Optional[_Union[DeleteRoom, _Mapping]] = ..., rename_room: _Optional[_Union[RenameRoom, _Mapping]] = ..., send_chat: _Optional[_Union[SendChat, _Mapping]] = ..., resync_request: _Optional[_Union[ResyncRequest, _Mapping]] = ..., set_display_name: _Optional[_Union[SetDisplayName, _Mapping]] = ..., chat_message: _Optional[_Union[ChatMessage, _Mapping]] = ..., error: _Optional[_Union[Error, _Mapping]] = ..., ack: _Optional[_Union[Ack, _Mapping]] = ..., goodbye: _Optional[_Union[Goodbye, _Mapping]] = ..., get_acl: _Optional[_Union[GetAcl, _Mapping]] = ..., room_acl: _Optional[_Union[RoomAcl, _Mapping]] = ..., set_acl: _Optional[_Union[SetAcl, _Mapping]] = ..., list_roles: _Optional[_Union[ListRoles, _Mapping]] = ..., role_list: _Optional[_Union[RoleList, _Mapping]] = ..., create_role: _Optional[_Union[CreateRole, _Mapping]] = ..., delete_role: _Optional[_Union[DeleteRole, _Mapping]] = ..., grant_role: _Optional[_Union[GrantRole, _Mapping]] = ..., revoke_role: _Optional[_Union[RevokeRole, _Mapping]] = ..., kick_user: _Optional[_Union[KickUser, _Mapping]] = ..., ban_user: _Optional[_Union[BanUser, _Mapping]] = ..., unban: _Optional[_Union[Unban, _Mapping]] = ..., list_bans: _Optional[_Union[ListBans, _Mapping]] = ..., ban_list: _Optional[_Union[BanList, _Mapping]] = ..., move_user: _Optional[_Union[MoveUser, _Mapping]] = ..., set_server_mute: _Optional[_Union[SetServerMute, _Mapping]] = ..., redeem_admin_token: _Optional[_Union[RedeemAdminToken, _Mapping]] = ..., list_users: _Optional[_Union[ListUsers, _Mapping]] = ..., user_list: _Optional[_Union[UserList, _Mapping]] = ..., permissions: _Optional[_Union[Permissions, _Mapping]] = ...) -> None: ...
+    room_history: RoomHistory
+    share_file: ShareFile
+    file_shared: FileShared
+    announce: Announce
+    peer_list: PeerList
+    def __init__(self, state_hash: _Optional[bytes] = ..., request_id: _Optional[int] = ..., challenge: _Optional[_Union[Challenge, _Mapping]] = ..., client_hello: _Optional[_Union[ClientHello, _Mapping]] = ..., welcome: _Optional[_Union[Welcome, _Mapping]] = ..., server_state: _Optional[_Union[ServerState, _Mapping]] = ..., state_update: _Optional[_Union[StateUpdate, _Mapping]] = ..., join_room: _Optional[_Union[JoinRoom, _Mapping]] = ..., create_room: _Optional[_Union[CreateRoom, _Mapping]] = ..., delete_room: _Optional[_Union[DeleteRoom, _Mapping]] = ..., rename_room: _Optional[_Union[RenameRoom, _Mapping]] = ..., send_chat: _Optional[_Union[SendChat, _Mapping]] = ..., resync_request: _Optional[_Union[ResyncRequest, _Mapping]] = ..., set_display_name: _Optional[_Union[SetDisplayName, _Mapping]] = ..., chat_message: _Optional[_Union[ChatMessage, _Mapping]] = ..., error: _Optional[_Union[Error, _Mapping]] = ..., ack: _Optional[_Union[Ack, _Mapping]] = ..., goodbye: _Optional[_Union[Goodbye, _Mapping]] = ..., get_acl: _Optional[_Union[GetAcl, _Mapping]] = ..., room_acl: _Optional[_Union[RoomAcl, _Mapping]] = ..., set_acl: _Optional[_Union[SetAcl, _Mapping]] = ..., list_roles: _Optional[_Union[ListRoles, _Mapping]] = ..., role_list: _Optional[_Union[RoleList, _Mapping]] = ..., create_role: _Optional[_Union[CreateRole, _Mapping]] = ..., delete_role: _Optional[_Union[DeleteRole, _Mapping]] = ..., grant_role: _Optional[_Union[GrantRole, _Mapping]] = ..., revoke_role: _Optional[_Union[RevokeRole, _Mapping]] = ..., kick_user: _Optional[_Union[KickUser, _Mapping]] = ..., ban_user: _Optional[_Union[BanUser, _Mapping]] = ..., unban: _Optional[_Union[Unban, _Mapping]] = ..., list_bans: _Optional[_Union[ListBans, _Mapping]] = ..., ban_list: _Optional[_Union[BanList, _Mapping]] = ..., move_user: _Optional[_Union[MoveUser, _Mapping]] = ..., set_server_mute: _Optional[_Union[SetServerMute, _Mapping]] = ..., redeem_admin_token: _Optional[_Union[RedeemAdminToken, _Mapping]] = ..., list_users: _Optional[_Union[ListUsers, _Mapping]] = ..., user_list: _Optional[_Union[UserList, _Mapping]] = ..., permissions: _Optional[_Union[Permissions, _Mapping]] = ..., room_history: _Optional[_Union[RoomHistory, _Mapping]] = ..., share_file: _Optional[_Union[ShareFile, _Mapping]] = ..., file_shared: _Optional[_Union[FileShared, _Mapping]] = ..., announce: _Optional[_Union[Announce, _Mapping]] = ..., peer_list: _Optional[_Union[PeerList, _Mapping]] = ...) -> None: ...
 
 class Challenge(_message.Message):
     __slots__ = ("nonce", "protocol_version", "server_name")
@@ -194,20 +212,24 @@ class ClientHello(_message.Message):
     def __init__(self, protocol_version: _Optional[int] = ..., display_name: _Optional[str] = ..., public_key: _Optional[bytes] = ..., password: _Optional[str] = ..., signature: _Optional[bytes] = ...) -> None: ...
 
 class Welcome(_message.Message):
-    __slots__ = ("user_id", "server_name", "root_room_id", "max_chat_length", "max_datagram_size", "motd")
+    __slots__ = ("user_id", "server_name", "root_room_id", "max_chat_length", "max_datagram_size", "motd", "history_lines", "max_share_size")
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     SERVER_NAME_FIELD_NUMBER: _ClassVar[int]
     ROOT_ROOM_ID_FIELD_NUMBER: _ClassVar[int]
     MAX_CHAT_LENGTH_FIELD_NUMBER: _ClassVar[int]
     MAX_DATAGRAM_SIZE_FIELD_NUMBER: _ClassVar[int]
     MOTD_FIELD_NUMBER: _ClassVar[int]
+    HISTORY_LINES_FIELD_NUMBER: _ClassVar[int]
+    MAX_SHARE_SIZE_FIELD_NUMBER: _ClassVar[int]
     user_id: int
     server_name: str
     root_room_id: int
     max_chat_length: int
     max_datagram_size: int
     motd: str
-    def __init__(self, user_id: _Optional[int] = ..., server_name: _Optional[str] = ..., root_room_id: _Optional[int] = ..., max_chat_length: _Optional[int] = ..., max_datagram_size: _Optional[int] = ..., motd: _Optional[str] = ...) -> None: ...
+    history_lines: int
+    max_share_size: int
+    def __init__(self, user_id: _Optional[int] = ..., server_name: _Optional[str] = ..., root_room_id: _Optional[int] = ..., max_chat_length: _Optional[int] = ..., max_datagram_size: _Optional[int] = ..., motd: _Optional[str] = ..., history_lines: _Optional[int] = ..., max_share_size: _Optional[int] = ...) -> None: ...
 
 class RoomInfo(_message.Message):
     __slots__ = ("id", "name", "parent_id")
@@ -619,6 +641,84 @@ class Permissions(_message.Message):
     rooms: _containers.RepeatedCompositeFieldContainer[RoomPermissions]
     def __init__(self, rooms: _Optional[_Iterable[_Union[RoomPermissions, _Mapping]]] = ...) -> None: ...
 
+class RoomHistory(_message.Message):
+    __slots__ = ("room_id", "messages", "files")
+    ROOM_ID_FIELD_NUMBER: _ClassVar[int]
+    MESSAGES_FIELD_NUMBER: _ClassVar[int]
+    FILES_FIELD_NUMBER: _ClassVar[int]
+    room_id: int
+    messages: _containers.RepeatedCompositeFieldContainer[ChatMessage]
+    files: _containers.RepeatedCompositeFieldContainer[SharedFile]
+    def __init__(self, room_id: _Optional[int] = ..., messages: _Optional[_Iterable[_Union[ChatMessage, _Mapping]]] = ..., files: _Optional[_Iterable[_Union[SharedFile, _Mapping]]] = ...) -> None: ...
+
+class SharedFile(_message.Message):
+    __slots__ = ("info_hash", "info_hash_v1", "name", "size", "room_id", "sharer_id", "sharer_name", "server_time_ms", "server_seeds")
+    INFO_HASH_FIELD_NUMBER: _ClassVar[int]
+    INFO_HASH_V1_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    ROOM_ID_FIELD_NUMBER: _ClassVar[int]
+    SHARER_ID_FIELD_NUMBER: _ClassVar[int]
+    SHARER_NAME_FIELD_NUMBER: _ClassVar[int]
+    SERVER_TIME_MS_FIELD_NUMBER: _ClassVar[int]
+    SERVER_SEEDS_FIELD_NUMBER: _ClassVar[int]
+    info_hash: bytes
+    info_hash_v1: bytes
+    name: str
+    size: int
+    room_id: int
+    sharer_id: int
+    sharer_name: str
+    server_time_ms: int
+    server_seeds: bool
+    def __init__(self, info_hash: _Optional[bytes] = ..., info_hash_v1: _Optional[bytes] = ..., name: _Optional[str] = ..., size: _Optional[int] = ..., room_id: _Optional[int] = ..., sharer_id: _Optional[int] = ..., sharer_name: _Optional[str] = ..., server_time_ms: _Optional[int] = ..., server_seeds: _Optional[bool] = ...) -> None: ...
+
+class ShareFile(_message.Message):
+    __slots__ = ("torrent",)
+    TORRENT_FIELD_NUMBER: _ClassVar[int]
+    torrent: bytes
+    def __init__(self, torrent: _Optional[bytes] = ...) -> None: ...
+
+class FileShared(_message.Message):
+    __slots__ = ("file",)
+    FILE_FIELD_NUMBER: _ClassVar[int]
+    file: SharedFile
+    def __init__(self, file: _Optional[_Union[SharedFile, _Mapping]] = ...) -> None: ...
+
+class Announce(_message.Message):
+    __slots__ = ("info_hash", "port", "complete", "stopped")
+    INFO_HASH_FIELD_NUMBER: _ClassVar[int]
+    PORT_FIELD_NUMBER: _ClassVar[int]
+    COMPLETE_FIELD_NUMBER: _ClassVar[int]
+    STOPPED_FIELD_NUMBER: _ClassVar[int]
+    info_hash: bytes
+    port: int
+    complete: bool
+    stopped: bool
+    def __init__(self, info_hash: _Optional[bytes] = ..., port: _Optional[int] = ..., complete: _Optional[bool] = ..., stopped: _Optional[bool] = ...) -> None: ...
+
+class Peer(_message.Message):
+    __slots__ = ("user_id", "host", "port")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    HOST_FIELD_NUMBER: _ClassVar[int]
+    PORT_FIELD_NUMBER: _ClassVar[int]
+    user_id: int
+    host: str
+    port: int
+    def __init__(self, user_id: _Optional[int] = ..., host: _Optional[str] = ..., port: _Optional[int] = ...) -> None: ...
+
+class PeerList(_message.Message):
+    __slots__ = ("info_hash", "torrent", "peers", "interval_s")
+    INFO_HASH_FIELD_NUMBER: _ClassVar[int]
+    TORRENT_FIELD_NUMBER: _ClassVar[int]
+    PEERS_FIELD_NUMBER: _ClassVar[int]
+    INTERVAL_S_FIELD_NUMBER: _ClassVar[int]
+    info_hash: bytes
+    torrent: bytes
+    peers: _containers.RepeatedCompositeFieldContainer[Peer]
+    interval_s: int
+    def __init__(self, info_hash: _Optional[bytes] = ..., torrent: _Optional[bytes] = ..., peers: _Optional[_Iterable[_Union[Peer, _Mapping]]] = ..., interval_s: _Optional[int] = ...) -> None: ...
+
 class VoiceDatagram(_message.Message):
     __slots__ = ("sender_id", "room_id", "sequence", "opus", "end_of_transmission", "capture_time_us", "redundant_opus")
     SENDER_ID_FIELD_NUMBER: _ClassVar[int]
@@ -674,6 +774,12 @@ class StoredRole(_message.Message):
     NAME_FIELD_NUMBER: _ClassVar[int]
     name: str
     def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class StoredChat(_message.Message):
+    __slots__ = ("message",)
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    message: ChatMessage
+    def __init__(self, message: _Optional[_Union[ChatMessage, _Mapping]] = ...) -> None: ...
 
 class StoredBan(_message.Message):
     __slots__ = ("public_key", "reason", "until_ms", "created_ms", "by_user_id", "name", "user_id")

@@ -64,6 +64,8 @@ class CoreView(Protocol):
 
     def _remove_user(self, s: Any, now: float, *, persist: bool = True) -> list[Any]: ...
 
+    def _entered(self, s: Any, room_id: int, now: float) -> list[Any]: ...
+
 
 def permission_name(perm: Perm) -> str:
     return PERM_NAMES.get(perm, str(int(perm)))

@@ -26,6 +26,7 @@ from voip.server.certs.bundle import CertificateBundle
 from voip.server.certs.source import CertificateSettings, resolve_certificate
 from voip.server.certs.web_cert import WebIdentity
 from voip.server.core import DEFAULT_MAX_CHAT_LENGTH, CoreSettings
+from voip.server.history import HistorySettings
 from voip.server.store import Store
 from voip.server.web_frontend import WebFrontend, WebSettings
 
@@ -52,6 +53,7 @@ class ServerOptions:
     password: str = ""
     motd: str = ""
     max_chat_length: int = DEFAULT_MAX_CHAT_LENGTH
+    history: HistorySettings = field(default_factory=HistorySettings)
     flush_interval: float = 0.020  # seconds; see NetworkSettings
     ack_delay: float | None = 0.02
     use_uvloop: bool = True
@@ -189,6 +191,7 @@ def start_server(options: ServerOptions) -> RunningServer:
                 password=options.password,
                 max_chat_length=options.max_chat_length,
                 motd=options.motd,
+                history=options.history,
             ),
             flush_interval=options.flush_interval,
             ack_delay=options.ack_delay,

@@ -27,6 +27,7 @@ from voip.server.config import (
     load_config_file,
     parse_listen,
 )
+from voip.server.history import HistorySettings
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +66,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     web.add_argument(
         "--no-web", action="store_true", help="do not accept browsers (HTTP/3) on the QUIC port"
+    )
+    hist = p.add_argument_group("room history", "each room's chat, kept in the database")
+    hist.add_argument(
+        "--history-lines", type=int, metavar="N", help="lines kept per room (500; 0: none)"
+    )
+    hist.add_argument(
+        "--history-bytes", type=int, metavar="BYTES", help="text kept per room (524288)"
+    )
+    hist.add_argument(
+        "--history-days", type=float, metavar="DAYS", help="drop older lines (30; 0: never)"
+    )
+    hist.add_argument(
+        "--history-on-entry",
+        type=int,
+        metavar="N",
+        help="lines sent to a member entering a room (50)",
     )
     acme = p.add_argument_group(
         "ACME certificates (docs/ACME.md)",
@@ -121,6 +138,12 @@ def options_from_config(config: ServerConfig) -> ServerOptions:
         name=config.name,
         password=config.password or "",
         motd=config.motd,
+        history=HistorySettings(
+            lines=config.history_lines,
+            max_bytes=config.history_bytes,
+            days=config.history_days,
+            sent_on_entry=config.history_on_entry,
+        ),
         flush_interval=config.flush_interval_ms / 1000,
         ack_delay=None if config.ack_delay_ms is None else config.ack_delay_ms / 1000,
         web=config.web,
@@ -140,6 +163,10 @@ def load_config(args: argparse.Namespace) -> ServerConfig:
         "key": args.key,
         "name": args.name,
         "log_level": args.log_level,
+        "history_lines": args.history_lines,
+        "history_bytes": args.history_bytes,
+        "history_days": args.history_days,
+        "history_on_entry": args.history_on_entry,
         "acme_domain": args.acme_domain,
         "acme_email": args.acme_email,
         "acme_directory": args.acme_directory,

@@ -41,6 +41,11 @@ class ServerConfig:
     key: Path | None = None
     name: str = DEFAULT_NAME
     motd: str = ""
+    # Room chat history (docs/SERVER.md, "Room history"): kept per room.
+    history_lines: int = 500  # 0: no history
+    history_bytes: int = 512 * 1024
+    history_days: float = 30.0  # 0: no age limit
+    history_on_entry: int = 50  # lines sent to a member entering a room
     log_level: str = "INFO"
     hostnames: tuple[str, ...] = ("localhost",)  # names in a generated self-signed cert
     # Longest batching window under load (adaptive); 0: per loop iteration.
@@ -103,6 +108,10 @@ class ServerConfig:
             parse_listen(self.web_listen)
         if self.public_address is not None:
             parse_listen(self.public_address)
+        if min(self.history_lines, self.history_bytes, self.history_on_entry) < 0 or (
+            self.history_days < 0
+        ):
+            raise ConfigError("the history_* settings must not be negative")
         if self.log_level.upper() not in logging.getLevelNamesMapping():
             raise ConfigError(f"unknown log level {self.log_level!r}; use DEBUG, INFO, WARNING")
         return self

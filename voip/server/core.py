@@ -44,6 +44,7 @@ from voip.server.actions import (
     SessionId,
     error_envelope,
 )
+from voip.server.history import HistoryHandlers, HistorySettings, RoomHistories
 from voip.server.moderation import ModerationHandlers
 from voip.server.records import AclRecord, BanRecord, Snapshot, StoreChange, UserRecord
 from voip.server.session_state import (
@@ -74,6 +75,7 @@ class CoreSettings:
     max_chat_length: int = DEFAULT_MAX_CHAT_LENGTH
     max_datagram_size: int = MAX_VOICE_DATAGRAM
     motd: str = ""
+    history: HistorySettings = field(default_factory=HistorySettings)
 
 
 @dataclass(slots=True)
@@ -87,7 +89,7 @@ class _Session:
     route: tuple[int, bool, bool] | None = None  # last Route sent: room, speaks, hears
 
 
-class ServerCore(ModerationHandlers):
+class ServerCore(ModerationHandlers, HistoryHandlers):
     """Rooms, users, sessions and the rules between them. Single-threaded."""
 
     def __init__(self, settings: CoreSettings, snapshot: Snapshot) -> None:
@@ -113,6 +115,7 @@ class ServerCore(ModerationHandlers):
         self._roles: set[str] = set(snapshot.roles)
         self._bans: dict[bytes, BanRecord] = {b.public_key: b for b in snapshot.bans}
         self._admin_token: str = snapshot.admin_token
+        self.history = RoomHistories(settings.history, snapshot.chat)
 
     # --- queries ---------------------------------------------------------------
 
@@ -312,6 +315,9 @@ class ServerCore(ModerationHandlers):
                         max_chat_length=self.settings.max_chat_length,
                         max_datagram_size=self.settings.max_datagram_size,
                         motd=self.settings.motd,
+                        history_lines=min(
+                            self.settings.history.sent_on_entry, self.settings.history.lines
+                        ),
                     )
                 ),
             )
@@ -325,6 +331,7 @@ class ServerCore(ModerationHandlers):
         update = voip_pb2.StateUpdate(user_joined=voip_pb2.UserJoined(user=user.to_proto()))
         actions += self._broadcast_update(update, digest, exclude=s.id)
         actions += self._refresh_permissions([s])  # the full set, and the first Route
+        actions += self._entered(s, self.root_id, now)
         logger.info("session %d authenticated as user %d (%s)", s.id, record.id, record.name)
         return actions
 
@@ -346,6 +353,7 @@ class ServerCore(ModerationHandlers):
         )
         actions = self._change(update)
         actions += self._sync_route(s)
+        actions += self._entered(s, room_id, now)
         actions.append(self._ack(s.id, rid))
         return actions
 
@@ -402,6 +410,7 @@ class ServerCore(ModerationHandlers):
         children = self.state.children(room_id)
         reparented = tuple(Room(c.id, c.name, room.parent_id) for c in children)
         self._acls.pop(room_id, None)
+        self.history.forget_room(room_id)
         update = voip_pb2.StateUpdate(room_deleted=voip_pb2.RoomDeleted(room_id=room_id))
         actions: list[Action] = [
             Persist(StoreChange(rooms=reparented, deleted_rooms=(room_id,), reason="room deleted"))
@@ -465,7 +474,8 @@ class ServerCore(ModerationHandlers):
                 server_time_ms=_ms(now),
             )
         )
-        actions: list[Action] = [
+        actions: list[Action] = self._record_chat(message.chat_message)
+        actions += [
             Send(self._session_of_user[u.id], message)
             for u in self.state.users_in(me.room_id)
             if u.id in self._session_of_user

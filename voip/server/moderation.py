@@ -390,6 +390,7 @@ class ModerationHandlers(AccessRules):
         )
         actions = self._change(update)
         actions += self._sync_route(target)
+        actions += self._entered(target, req.room_id, now)
         actions.append(_ack(s, rid))
         return actions
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from voip.proto import voip_pb2
 from voip.protocol.permissions import RoomAcl
 from voip.protocol.state import Room
 
@@ -51,6 +52,31 @@ class BanRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class ChatRecord:
+    """One line of a room's chat history (voip/server/history.py)."""
+
+    room_id: int
+    sequence: int  # per room, from 1, never reused
+    sender_id: int
+    sender_name: str
+    text: str
+    server_time_ms: int
+
+    @property
+    def size(self) -> int:
+        return len(self.text.encode())
+
+    def to_proto(self) -> voip_pb2.ChatMessage:
+        return voip_pb2.ChatMessage(
+            sender_id=self.sender_id,
+            sender_name=self.sender_name,
+            room_id=self.room_id,
+            text=self.text,
+            server_time_ms=self.server_time_ms,
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class StoreChange:
     """One logical change: everything here is written in one WriteBatch."""
 
@@ -63,6 +89,8 @@ class StoreChange:
     bans: tuple[BanRecord, ...] = ()
     lifted_bans: tuple[bytes, ...] = ()  # public keys
     admin_token: str | None = None  # "" clears it (redeemed)
+    chat: tuple[ChatRecord, ...] = ()  # history lines kept
+    deleted_chat: tuple[tuple[int, int], ...] = ()  # (room id, sequence) dropped
     next_user_id: int | None = None
     next_room_id: int | None = None
     reason: str = ""  # for logs when the write fails
@@ -80,3 +108,4 @@ class Snapshot:
     roles: tuple[str, ...] = ()
     bans: tuple[BanRecord, ...] = ()
     admin_token: str = ""  # unredeemed first-admin token, "" if none
+    chat: tuple[ChatRecord, ...] = ()

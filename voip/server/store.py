@@ -11,6 +11,7 @@ Layout (all values are protobuf or ASCII):
     acl:<room id, 4 B BE>   StoredAcl               docs/PERMISSIONS.md
     role:<name, UTF-8>      StoredRole              custom roles
     ban:<public key>        StoredBan
+    chat:<room id BE 4><sequence BE 8>  StoredChat  room history (server/history.py)
 
 Schema 1 (before access control) is migrated on open: the root room gets
 the default ACL, in one batch with the new version number. Rooms made
@@ -38,7 +39,14 @@ from voip.errors import SchemaTooNew, StorageError
 from voip.proto import voip_pb2
 from voip.protocol.permissions import ADMIN_ROLE, RoomAcl, default_root_acl
 from voip.protocol.state import ROOT_PARENT, Room
-from voip.server.records import AclRecord, BanRecord, Snapshot, StoreChange, UserRecord
+from voip.server.records import (
+    AclRecord,
+    BanRecord,
+    ChatRecord,
+    Snapshot,
+    StoreChange,
+    UserRecord,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +63,7 @@ _ACL = b"acl:"
 _ROLE = b"role:"
 _BAN = b"ban:"
 _ADMIN_TOKEN = b"meta:admin_token"
+_CHAT = b"chat:"
 
 
 def _room_key(room_id: int) -> bytes:
@@ -63,6 +72,10 @@ def _room_key(room_id: int) -> bytes:
 
 def _acl_key(room_id: int) -> bytes:
     return _ACL + struct.pack(">I", room_id)
+
+
+def _chat_key(room_id: int, sequence: int) -> bytes:
+    return _CHAT + struct.pack(">IQ", room_id, sequence)
 
 
 class Store:
@@ -171,6 +184,7 @@ class Store:
         role_keys = db.iterator(prefix=_ROLE, include_value=False)
         roles = tuple(sorted(key[len(_ROLE) :].decode() for key in role_keys))
         bans = tuple(_ban_from_bytes(value) for _key, value in db.iterator(prefix=_BAN))
+        chat = tuple(_chat_from_bytes(k, v) for k, v in db.iterator(prefix=_CHAT))
         token = (db.get(_ADMIN_TOKEN) or b"").decode()
         has_admin = any(ADMIN_ROLE in u.roles for u in users)
         if not token and not has_admin:
@@ -191,6 +205,7 @@ class Store:
             roles=roles,
             bans=bans,
             admin_token=token,
+            chat=chat,
         )
 
     def acl(self, room_id: int) -> RoomAcl | None:
@@ -210,6 +225,13 @@ class Store:
                 for room_id in change.deleted_rooms:
                     batch.delete(_room_key(room_id))
                     batch.delete(_acl_key(room_id))
+                    prefix = _CHAT + struct.pack(">I", room_id)
+                    for key in self._handle.iterator(prefix=prefix, include_value=False):
+                        batch.delete(key)
+                for line in change.chat:
+                    batch.put(_chat_key(line.room_id, line.sequence), _chat_to_bytes(line))
+                for room_id, sequence in change.deleted_chat:
+                    batch.delete(_chat_key(room_id, sequence))
                 for acl in change.acls:
                     batch.put(_acl_key(acl.room_id), _acl_to_bytes(acl.room_id, acl.acl))
                 for role in change.roles:
@@ -343,6 +365,24 @@ def _ban_from_bytes(raw: bytes) -> BanRecord:
         by_user_id=m.by_user_id,
         name=m.name,
         user_id=m.user_id,
+    )
+
+
+def _chat_to_bytes(line: ChatRecord) -> bytes:
+    return voip_pb2.StoredChat(message=line.to_proto()).SerializeToString()
+
+
+def _chat_from_bytes(key: bytes, raw: bytes) -> ChatRecord:
+    room_id, sequence = struct.unpack(">IQ", key[len(_CHAT) :])
+    m = voip_pb2.StoredChat()
+    m.ParseFromString(raw)
+    return ChatRecord(
+        room_id=room_id,
+        sequence=sequence,
+        sender_id=m.message.sender_id,
+        sender_name=m.message.sender_name,
+        text=m.message.text,
+        server_time_ms=m.message.server_time_ms,
     )
 
 

@@ -311,6 +311,8 @@ class ClientCore:
             self._events.append(ev.StateUpdated(envelope.state_update, envelope.state_hash))
         elif kind == "chat_message":
             self._events.append(ev.ChatReceived(envelope.chat_message))
+        elif kind == "room_history":
+            self._events.append(ev.HistoryReceived(envelope.room_history))
         elif kind in _REPLY_KINDS and envelope.request_id in self._pending:
             pending = self._pending.pop(envelope.request_id)
             reply = None if kind == "ack" else getattr(envelope, kind)

@@ -76,6 +76,13 @@ class ChatReceived:
 
 
 @dataclass(frozen=True, slots=True)
+class HistoryReceived:
+    """The recent chat (and shared files) of the room we just entered."""
+
+    history: voip_pb2.RoomHistory
+
+
+@dataclass(frozen=True, slots=True)
 class RequestAcked:
     """A request succeeded; a query's `reply` is its answer message (None for an ack)."""
 
@@ -133,6 +140,7 @@ CoreEvent = (
     | StateSnapshot
     | StateUpdated
     | ChatReceived
+    | HistoryReceived
     | RequestAcked
     | PermissionsReceived
     | RequestFailed
