@@ -42,7 +42,7 @@ from voip.client.core.events import (
     Welcomed,
 )
 from voip.client.transport import ACK_DELAY, CoreProtocol, client_configuration
-from voip.client.trust import Verified
+from voip.client.trust_policy import Verified
 from voip.proto import voip_pb2
 
 FRAME = 0.020

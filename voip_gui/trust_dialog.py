@@ -40,6 +40,7 @@ class TrustDialog:
         self.window: int | str = 0
         self.server: int | str = 0
         self.fingerprint: int | str = 0
+        self.reason: int | str = 0
 
     def build(self, parent: int | str | None = None) -> None:
         with dpg.window(
@@ -55,8 +56,8 @@ class TrustDialog:
             on_close=self._on_close,
         ) as self.window:
             self.server = dpg.add_text("", tag="trust_server", wrap=WIDTH - 30)
+            self.reason = dpg.add_text("", tag="trust_reason", wrap=WIDTH - 30, color=theme.WARNING)
             dpg.add_text(
-                "Its certificate is not signed by an authority this computer trusts. "
                 "Compare this SHA-256 fingerprint with the one the server's operator "
                 "published (the server prints it when it starts):",
                 wrap=WIDTH - 30,
@@ -105,6 +106,8 @@ class TrustDialog:
         self._shown_for = connection
         self._answered = False
         dpg.set_value(self.server, f"You are connecting to {connection.server_addr}.")
+        reason = connection.reason or "no authority this computer trusts vouches for it"
+        dpg.set_value(self.reason, f"Its certificate cannot be verified: {reason}.")
         dpg.set_value(self.fingerprint, fingerprint_lines(connection.fingerprint_text))
         width = dpg.get_viewport_client_width() or 1280
         height = dpg.get_viewport_client_height() or 800

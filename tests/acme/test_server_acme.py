@@ -17,7 +17,7 @@ import pytest
 
 from voip.client import BackendHandle
 from voip.client import commands as c
-from voip.client.state import AwaitingTrust, State
+from voip.client.state import AwaitingTrust, ConnectionLost, State
 from voip.client.trust import KnownServers
 
 pytestmark = pytest.mark.acme
@@ -202,3 +202,47 @@ def presented_fingerprint(quic_probe: Any, port: int, root_pem: bytes) -> str:
         )
 
     return asyncio.run(asyncio.wait_for(handshake(), 20))
+
+
+def test_a_pin_of_the_self_signed_fallback_gives_way_to_the_acme_certificate_with_the_ca(
+    pebble: Any, tmp_path: Path, processes: list[Any], resolve_domain: None
+) -> None:
+    """Both users pinned the fallback the server served before ACME finished.
+
+    The one who trusts the CA connects without a prompt and the pin moves to
+    the ACME certificate (said once); the one without the CA still gets the
+    pin check: refused, naming both fingerprints and why the new one does not
+    verify.
+    """
+    root = tmp_path / "pebble-root.pem"
+    root.write_bytes(pebble.issuing_root_pem)
+    server = acme_server(pebble, tmp_path / "data", processes)
+    port = server.wait_port()
+    fallback = server.wait_line(STARTED_WITH).group(1)
+    installed = server.wait_line(INSTALLED, timeout=WAIT).group(1)
+    address = f"{DOMAIN}:{port}"
+    for user in ("carol", "dave"):
+        KnownServers(tmp_path / user).pin(address, fallback)
+
+    carol = BackendHandle(config_dir=tmp_path / "carol", connect_timeout=10.0)
+    dave = BackendHandle(config_dir=tmp_path / "dave", connect_timeout=10.0)
+    try:
+        seen: list[State] = []
+        carol.subscribe(seen.append)
+        carol.send(c.Connect(address, "carol", ca_file=str(root)))
+        state = carol.wait_for(lambda s: s.is_connected and s.me is not None, WAIT)
+        assert not any(isinstance(s.connection, AwaitingTrust) for s in seen)
+        assert KnownServers(tmp_path / "carol").pinned(address) == installed
+        notes = [line.text for line in state.chat if line.local and "pin" in line.text]
+        assert len(notes) == 1 and fallback in notes[0] and installed in notes[0]
+
+        dave.send(c.Connect(address, "dave"))
+        lost = dave.wait_for(lambda s: isinstance(s.connection, ConnectionLost), WAIT)
+        assert isinstance(lost.connection, ConnectionLost)
+        error = lost.connection.error
+        assert fallback in error and installed in error and "may be an attack" in error
+        assert "this client does not trust" in error
+        assert KnownServers(tmp_path / "dave").pinned(address) == fallback
+    finally:
+        carol.shutdown()
+        dave.shutdown()

@@ -17,7 +17,7 @@ from nacl.signing import SigningKey
 
 from voip.client.core import ClientCore, Credentials, Timeouts
 from voip.client.core import events as ev
-from voip.client.trust import TrustDecision, Verified
+from voip.client.trust_policy import TrustDecision, Verified
 from voip.proto import voip_pb2
 from voip.protocol.framing import FrameDecoder, encode_envelope, parse_envelope
 from voip.protocol.state import Room

@@ -7,6 +7,7 @@ here at the protocol layer in microseconds, plus the timers.
 
 from __future__ import annotations
 
+import datetime as dt
 import runpy
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ import pytest
 from voip.client.core import EMPTY_FRAME, Phase, Timeouts
 from voip.client.core import events as ev
 from voip.client.model import ClientModel
-from voip.client.trust import decide
+from voip.client.trust_policy import CertificateFacts, decide
 from voip.errors import ProtocolError
 from voip.proto import voip_pb2
 from voip.protocol.fingerprint import format_fingerprint
@@ -78,11 +79,28 @@ def test_the_right_password_gets_in() -> None:
     assert net.join("alice", password="sesame").core.ready
 
 
+NOW = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
+
+
+def judged(pinned: str | None, *, issuer_trusted: bool = False, host: str = "voip.test") -> Any:
+    """The trust decision for FP, a certificate valid now for voip.test, reached as `host`."""
+    facts = CertificateFacts(
+        fingerprint=FP,
+        names=("voip.test",),
+        not_before=NOW - dt.timedelta(days=1),
+        not_after=NOW + dt.timedelta(days=1),
+        issuer_trusted=issuer_trusted,
+        name_matches=host == "voip.test",
+        self_signed=not issuer_trusted,
+    )
+    return decide(f"{host}:7731", host, facts, pinned, NOW)
+
+
 def test_a_pin_mismatch_fails_before_anything_is_sent() -> None:
     net = Network()
     end = net.client()
     pinned = format_fingerprint(bytes(32))
-    net.tls(end, decide("voip.test:7731", FP, verifies=True, pinned=pinned))
+    net.tls(end, judged(pinned))
     assert end.sent == []  # no stream opened, no hello signed for an impostor
     ended = end.ended
     assert ended is not None
@@ -92,15 +110,32 @@ def test_a_pin_mismatch_fails_before_anything_is_sent() -> None:
 def test_an_unknown_certificate_asks_the_user_and_sends_nothing() -> None:
     net = Network()
     end = net.client()
-    net.tls(end, decide("voip.test:7731", FP, verifies=False, pinned=None))
-    assert end.last(ev.TrustRequired).fingerprint_text == format_fingerprint(FP)
+    net.tls(end, judged(None))
+    asked = end.last(ev.TrustRequired)
+    assert asked.fingerprint_text == format_fingerprint(FP)
+    assert asked.reason == "the certificate is self-signed: no certificate authority vouches for it"
     assert end.sent == [] and end.core.phase is Phase.CLOSED
 
 
 def test_a_pinned_certificate_is_trusted() -> None:
     net = Network()
-    end = net.tls(net.client(), decide("voip.test:7731", FP, False, format_fingerprint(FP)))
+    end = net.tls(net.client(), judged(format_fingerprint(FP)))
     assert end.core.ready
+
+
+def test_a_verified_certificate_is_trusted_whatever_is_pinned() -> None:
+    net = Network()
+    end = net.tls(net.client(), judged(format_fingerprint(bytes(32)), issuer_trusted=True))
+    assert end.core.ready
+
+
+def test_a_certificate_for_other_names_is_refused_before_anything_is_sent() -> None:
+    net = Network()
+    end = net.client()
+    net.tls(end, judged(None, issuer_trusted=True, host="10.0.0.5"))
+    assert end.sent == []
+    ended = end.ended
+    assert ended is not None and "the certificate is for voip.test, not 10.0.0.5" in ended.reason
 
 
 @pytest.mark.parametrize(

@@ -1,32 +1,13 @@
-"""Trust decisions and the known servers file."""
+"""The known servers file (the decisions are in test_trust_policy.py)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from voip.client.trust import (
-    KnownServers,
-    Mismatch,
-    Pinned,
-    Unknown,
-    Verified,
-    decide,
-)
+from voip.client.trust import KnownServers
 from voip.protocol.fingerprint import format_fingerprint
 
 FP_A = bytes(range(32))
-FP_B = bytes(range(1, 33))
-
-
-def test_decisions() -> None:
-    addr = "example.org:7731"
-    assert decide(addr, FP_A, verifies=True, pinned=None) == Verified()
-    assert decide(addr, FP_A, verifies=False, pinned=None) == Unknown(format_fingerprint(FP_A))
-    assert decide(addr, FP_A, verifies=False, pinned=format_fingerprint(FP_A)) == Pinned()
-    mismatch = decide(addr, FP_B, verifies=True, pinned=format_fingerprint(FP_A))
-    assert isinstance(mismatch, Mismatch)
-    text = str(mismatch.error)
-    assert format_fingerprint(FP_A) in text and format_fingerprint(FP_B) in text and addr in text
 
 
 def test_pins_persist(tmp_path: Path) -> None:

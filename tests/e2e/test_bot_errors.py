@@ -66,3 +66,75 @@ def test_a_room_name_is_created_when_missing_and_the_fingerprint_can_be_given(
     assert result.returncode == 0, result.stderr
     assert "creating it" in result.stdout
     assert "in room 'Bots only'" in result.stdout
+
+
+def test_a_closed_stdout_stops_the_bot_quietly(server: Any, tmp_path: Path) -> None:
+    """`voip-bot ... | head -1`: the reader leaves after one line; no BrokenPipeError traceback.
+
+    The bot would listen for 120 s; it stops as on Ctrl-C once its output is gone.
+    """
+    bot = subprocess.Popen(
+        [
+            sys.executable, "-m", "voip.client.bot",
+            "--server", f"127.0.0.1:{server.port}",
+            "--config-dir", str(tmp_path / "bot"),
+            "--name", "bot", "--accept-new-certificate", "--seconds", "120",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    assert bot.stdout is not None and bot.stderr is not None
+    first = bot.stdout.readline()
+    assert first.startswith("voip-bot: trusting the new certificate")
+    bot.stdout.close()  # what head does after its line
+    try:
+        code = bot.wait(timeout=60)
+    finally:
+        if bot.poll() is None:
+            bot.kill()
+    stderr = bot.stderr.read()
+    assert code == 0, stderr
+    assert "Traceback" not in stderr and "BrokenPipeError" not in stderr
+
+
+@pytest.mark.parametrize("fault", ["name mismatch", "expired", "unknown CA"])
+def test_the_bot_says_why_a_certificate_fails(tmp_path: Path, fault: str) -> None:
+    """Real certificates with each fault, served by a real server; exit 4 and the reason."""
+    import datetime as dt
+    import runpy
+
+    from voip.server.app import ServerOptions, start_server
+    from voip.server.certs import bundle_from_pem
+
+    pki = runpy.run_path(str(Path(__file__).resolve().parents[1] / "support" / "pki.py"))
+    now = dt.datetime.now(dt.UTC)
+    hour = dt.timedelta(hours=1)
+    valid = (now - 50 * hour, now - 2 * hour) if fault == "expired" else (now - hour, now + hour)
+    ca, leaf, key = pki["make_ca_and_leaf"]("Example Company CA", *valid)
+    (tmp_path / "ca.pem").write_bytes(pki["cert_pem"](ca))
+    bundle = bundle_from_pem(pki["cert_pem"](leaf), pki["key_pem"](key), "files")
+    host = "127.0.0.2" if fault == "name mismatch" else "127.0.0.1"  # the certificate: 127.0.0.1
+    ca_args = () if fault == "unknown CA" else ("--ca-file", str(tmp_path / "ca.pem"))
+    with start_server(
+        ServerOptions(data_dir=tmp_path / "server", bundle=bundle, host=host, port=0)
+    ) as server:
+        result = subprocess.run(
+            [
+                sys.executable, "-m", "voip.client.bot",
+                "--server", f"{host}:{server.port}",
+                "--config-dir", str(tmp_path / "bot"),
+                "--name", "bot", *ca_args,
+            ],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    assert result.returncode == 4, result.stderr
+    assert "Traceback" not in result.stderr
+    words = {
+        "name mismatch": "the certificate is for localhost, 127.0.0.1, not 127.0.0.2",
+        "expired": "the certificate expired on " + (now - 2 * hour).strftime("%Y-%m-%d %H:%M"),
+        "unknown CA": "issued by an authority (Example Company CA) this client does not trust",
+    }[fault]
+    assert words in result.stderr, result.stderr
+    offers_pinning = "--accept-new-certificate" in result.stderr
+    assert offers_pinning == (fault == "unknown CA"), result.stderr

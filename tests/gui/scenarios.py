@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import dearpygui.dearpygui as dpg
 
@@ -544,6 +545,103 @@ def scenario_real_input(artifacts: Path) -> None:
         app.close()
 
 
+# --- certificate failures, from real certificates --------------------------------------------
+
+
+def scenario_certificates(artifacts: Path) -> None:
+    """Three real servers whose certificates fail in three ways; the GUI says which.
+
+    A private CA stands in for the system store (``SSL_CERT_FILE``, as an
+    operator would point OpenSSL at a company CA). A certificate it issued
+    for localhost/127.0.0.1, reached as 127.0.0.2, is a name mismatch; an
+    expired one says since when; one from another CA is unknown, and only
+    that one is offered for pinning.
+    """
+    import datetime as dt
+    import os
+    import runpy
+
+    from voip.client.backend import BackendHandle
+    from voip.server.app import ServerOptions, start_server
+    from voip.server.certs import bundle_from_pem
+
+    pki = runpy.run_path(str(Path(__file__).resolve().parents[1] / "support" / "pki.py"))
+    work = Path(tempfile.mkdtemp(prefix="voip-gui-certs-"))
+    now = dt.datetime.now(dt.UTC)
+    hour = dt.timedelta(hours=1)
+
+    def issued(name: str, not_before: dt.datetime, not_after: dt.datetime) -> tuple[Any, bytes]:
+        ca, leaf, key = pki["make_ca_and_leaf"](name, not_before, not_after)
+        bundle = bundle_from_pem(pki["cert_pem"](leaf), pki["key_pem"](key), "files")
+        return bundle, pki["cert_pem"](ca)
+
+    good, ca_pem = issued("Example Company CA", now - hour, now + hour)
+    (work / "company-ca.pem").write_bytes(ca_pem)
+    os.environ["SSL_CERT_FILE"] = str(work / "company-ca.pem")
+    expired, expired_ca = issued("Example Company CA", now - 50 * hour, now - 2 * hour)
+    (work / "company-ca.pem").write_bytes(ca_pem + expired_ca)  # both "company" roots
+    stranger, _ = issued("Stranger CA", now - hour, now + hour)
+
+    servers = []
+    for i, (bundle, host) in enumerate(
+        [(good, "127.0.0.2"), (expired, "127.0.0.1"), (stranger, "127.0.0.1")]
+    ):
+        servers.append(
+            start_server(
+                ServerOptions(data_dir=work / f"server{i}", bundle=bundle, host=host, port=0)
+            )
+        )
+    backend = BackendHandle(config_dir=work / "alice", connect_timeout=5, idle_timeout=10)
+    app = ClientApp(backend)
+    app.start()
+    try:
+        app.frames(3)
+        dpg.set_value("connect_name", "alice")
+
+        def attempt(address: str) -> State:
+            dpg.set_value("connect_address", address)
+            d.click("connect_button")
+            return app.pump(
+                lambda s: isinstance(s.connection, ConnectionLost | AwaitingTrust)
+                and s.connection.server_addr == address,
+                timeout=15,
+            )
+
+        mismatch = f"127.0.0.2:{servers[0].port}"
+        state = attempt(mismatch)
+        app.frames(3)
+        status = dpg.get_value("connect_status")
+        assert isinstance(state.connection, ConnectionLost), state.connection
+        assert "the certificate is for localhost, 127.0.0.1, not 127.0.0.2" in status, status
+        assert not dpg.is_item_shown("trust_dialog")
+        shot(app, artifacts, "cert_name_mismatch")
+
+        state = attempt(f"127.0.0.1:{servers[1].port}")
+        app.frames(3)
+        status = dpg.get_value("connect_status")
+        assert isinstance(state.connection, ConnectionLost), state.connection
+        since = (now - 2 * hour).strftime("%Y-%m-%d %H:%M")
+        assert f"the certificate expired on {since}" in status, status
+        assert not dpg.is_item_shown("trust_dialog")
+        shot(app, artifacts, "cert_expired")
+
+        state = attempt(f"127.0.0.1:{servers[2].port}")
+        app.frames(3)
+        assert isinstance(state.connection, AwaitingTrust), state.connection
+        assert dpg.is_item_shown("trust_dialog")
+        reason = dpg.get_value("trust_reason")
+        assert "issued by an authority (Stranger CA) this client does not trust" in reason, reason
+        assert dpg.get_value("trust_fingerprint").replace("\n", "") == stranger.fingerprint_text
+        shot(app, artifacts, "cert_unknown_ca")
+        d.click("trust_cancel")
+        app.pump(lambda s: not isinstance(s.connection, AwaitingTrust), timeout=10)
+    finally:
+        app.close()
+        backend.shutdown()
+        for server in servers:
+            server.stop()
+
+
 def _x_window(title: str) -> str:
     import subprocess
 
@@ -853,6 +951,7 @@ SCENARIOS: dict[str, Callable[[Path], None]] = {
     "flow": scenario_flow,
     "real_input": scenario_real_input,
     "docs": scenario_docs,
+    "certificates": scenario_certificates,
 }
 
 

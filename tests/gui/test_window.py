@@ -28,6 +28,14 @@ def test_session_against_a_real_server(scenario: Callable[[str], str], gui_artif
         assert (gui_artifacts / f"{name}.png").stat().st_size > 5000
 
 
+def test_certificate_failures_say_why(scenario: Callable[[str], str], gui_artifacts: Path) -> None:
+    """Name mismatch, expired, unknown CA: real certificates, the reasons on screen."""
+    out = scenario("certificates")
+    assert "scenario certificates: OK" in out
+    for name in ("cert_name_mismatch", "cert_expired", "cert_unknown_ca"):
+        assert (gui_artifacts / f"{name}.png").stat().st_size > 5000
+
+
 @pytest.mark.skipif(shutil.which("xdotool") is None, reason="xdotool is not installed")
 def test_real_key_and_mouse_input(scenario: Callable[[str], str]) -> None:
     out = scenario("real_input")

@@ -25,7 +25,7 @@ from nacl.signing import SigningKey
 
 from voip.client.core import ClientCore, Credentials, Timeouts
 from voip.client.transport import CoreProtocol, client_configuration
-from voip.client.trust import Verified
+from voip.client.trust_policy import Verified
 from voip.proto import voip_pb2
 from voip.protocol.framing import FrameDecoder, encode_envelope
 from voip.protocol.handshake import make_hello

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import re
 import signal
 import sys
@@ -107,9 +108,18 @@ class Bot:
         self.loss: SeededLoss | None = None
         self._ready_at: float | None = None
         self._room_name = ""
+        self._output_gone = False
 
     def say(self, text: str) -> None:
-        print(f"voip-bot: {text}", file=self.out, flush=True)
+        if self._output_gone:
+            return
+        try:
+            print(f"voip-bot: {text}", file=self.out, flush=True)
+        except BrokenPipeError:
+            # The reader left (`voip-bot ... | head`): stop as on Ctrl-C, without a traceback.
+            self._output_gone = True
+            self.stop_requested.set()
+            _silence(self.out)
 
     # --- the run -----------------------------------------------------------------------
 
@@ -207,11 +217,13 @@ class Bot:
             backend.send(c.AcceptCertificate())
             return
         backend.send(c.RejectCertificate())
+        why = prompt.reason or "no authority this client trusts vouches for it"
         raise BotError(
             EXIT_CERTIFICATE,
-            f"the server {prompt.server_addr} presents an unknown certificate "
-            f"{prompt.fingerprint_text}; compare it with the one the server logs and pass "
-            "--trust-fingerprint, or --accept-new-certificate to trust it on first use",
+            f"the server {prompt.server_addr} presents a certificate that cannot be verified "
+            f"({why}), fingerprint {prompt.fingerprint_text}; compare it with the one the "
+            "server logs and pass --trust-fingerprint, or --accept-new-certificate to trust "
+            "it on first use",
         )
 
     def _join_room(self, backend: BackendHandle, state: State) -> State:
@@ -450,6 +462,19 @@ def parse_options(argv: Sequence[str] | None = None) -> tuple[BotOptions, int]:
         ),
         args.verbose,
     )
+
+
+def _silence(stream: Any) -> None:
+    """Point a closed pipe's descriptor at /dev/null so the final flush at exit is quiet."""
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -119,6 +119,9 @@ class ClientModel:
         if isinstance(connection, Connected):
             self._my_user_id = connection.user_id
             self._local_line(f"Connected to {connection.server_name}.")
+            if connection.certificate_note:
+                note = connection.certificate_note
+                self._local_line(note[:1].upper() + note[1:] + ".")
         else:
             self._my_user_id = None
             self._server = StateModel()

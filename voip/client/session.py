@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 from collections.abc import Callable
 from typing import Protocol
@@ -39,12 +40,8 @@ from voip.client.state import (
     LocalErrorCode,
 )
 from voip.client.transport import ACK_DELAY, CoreProtocol, client_configuration
-from voip.client.trust import (
-    KnownServers,
-    TrustDecision,
-    certificate_verifies,
-    decide,
-)
+from voip.client.trust import KnownServers, examine
+from voip.client.trust_policy import TrustDecision, Verified, decide, pin_moved_notice
 from voip.errors import CertificateError, IdentityError
 from voip.identity import Identity
 from voip.protocol.voice import VoiceFrame
@@ -95,6 +92,8 @@ class Session:
         self.task: asyncio.Task[None] | None = None
         self.stopped = False
         self._proto: CoreProtocol | None = None
+        #: Said once when connected: a CA-verified certificate took over the pin.
+        self._certificate_note = ""
 
     @property
     def ready(self) -> bool:
@@ -170,11 +169,14 @@ class Session:
         cert, chain = peer
         key = self.address.key
         pinned = self.client.known.pinned(key) or self.accepted_fingerprint
-        verifies = pinned is None and certificate_verifies(
-            cert, chain, self.address.host, self.command.ca_file
-        )
-        decision = decide(key, fingerprint, verifies, pinned)
-        log.info("certificate of %s: %s", key, type(decision).__name__)
+        now = dt.datetime.now(dt.UTC)
+        facts = examine(cert, chain, self.address.host, self.command.ca_file, now)
+        decision = decide(key, self.address.host, facts, pinned, now)
+        log.info("certificate of %s: %s", key, decision)
+        if isinstance(decision, Verified) and decision.replaced_pin is not None:
+            self._certificate_note = self.client.move_pin(
+                key, decision.replaced_pin, facts.fingerprint_text
+            )
         return decision
 
     def stop(self, reason: str) -> None:
@@ -204,13 +206,14 @@ class Session:
                         root_room_id=welcome.root_room_id,
                         max_chat_length=welcome.max_chat_length,
                         motd=welcome.motd,
+                        certificate_note=self._certificate_note,
                     )
                 )
                 listener.voice_path(self.send_voice, welcome.user_id)
             case ev.Refused(code=code, message=message):
                 listener.error(code, message, "Connect")
-            case ev.TrustRequired(fingerprint_text=text):
-                self.client.awaiting_trust(self, text)
+            case ev.TrustRequired(fingerprint_text=text, reason=reason):
+                self.client.awaiting_trust(self, text, reason)
             case ev.ConnectionEnded(reason=reason, was_ready=was_ready):
                 self.client.session_ended(self, reason, was_ready)
 
@@ -333,11 +336,21 @@ class ConnectionClient:
 
     # --- from sessions ----------------------------------------------------------------------
 
-    def awaiting_trust(self, session: Session, fingerprint_text: str) -> None:
+    def awaiting_trust(self, session: Session, fingerprint_text: str, reason: str) -> None:
         if session is not self._session:
             return
         self._pending_trust = (session.command, session.address, fingerprint_text)
-        self.listener.connection(AwaitingTrust(session.address.key, fingerprint_text))
+        self.listener.connection(AwaitingTrust(session.address.key, fingerprint_text, reason))
+
+    def move_pin(self, address: str, old: str, new: str) -> str:
+        """A verified certificate takes over `address`'s pin; returns what to tell the user."""
+        notice = pin_moved_notice(address, old, new)
+        log.warning("%s", notice)
+        try:
+            self.known.pin(address, new)
+        except CertificateError as exc:
+            self.listener.error(LocalErrorCode.CERTIFICATE.value, str(exc), "")
+        return notice
 
     def session_ended(self, session: Session, reason: str, was_ready: bool) -> None:
         if was_ready:

@@ -42,11 +42,13 @@ class AwaitingTrust:
     """The server's certificate is unknown: the user must accept or reject it.
 
     `fingerprint_text` is the ``SHA256:AB:CD:...`` form the server logs at
-    start, so the user can compare it out of band.
+    start, so the user can compare it out of band; `reason` says why it does
+    not verify (self-signed, or an authority this client does not trust).
     """
 
     server_addr: str
     fingerprint_text: str
+    reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +59,8 @@ class Connected:
     root_room_id: int = 0
     max_chat_length: int = 0
     motd: str = ""
+    #: Said once on connecting: e.g. a CA-verified certificate took over this address's pin.
+    certificate_note: str = ""
 
 
 @dataclass(frozen=True, slots=True)

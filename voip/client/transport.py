@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from voip.client.core import ClientCore
 from voip.client.core.events import CoreEvent
-from voip.client.trust import TrustDecision
+from voip.client.trust_policy import TrustDecision
 from voip.protocol.fingerprint import certificate_fingerprint
 from voip.protocol.handshake import ALPN
 from voip.protocol.voice import VoiceFrame

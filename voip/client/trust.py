@@ -1,119 +1,34 @@
-"""Which server certificates the client trusts: the CA store, or a pin per address.
+"""What the client's trust decision reads: the pins it keeps and the CA stores it checks.
 
-A certificate that chains to a trusted CA (the system store, or a `ca_file`
-given for the connection) is trusted as HTTPS would. Anything else, typically
-a server's self-signed certificate, is trusted on first use: the user sees its
-fingerprint and accepts it, and it is pinned for that address in
-``known_servers.toml``, like SSH's known_hosts. A pinned address that later
-presents another certificate is refused, naming both fingerprints.
-
-The decision is a pure function (`decide`) so it is tested without sockets.
+``known_servers.toml`` holds one pinned fingerprint per address, like SSH's
+known_hosts. ``examine`` checks a presented certificate against the trusted
+CAs (a `ca_file` given for the connection, the system store, certifi's
+bundle) and the name connected to, each fact on its own, so that the
+decision (``voip.client.trust_policy``, pure) can say exactly what is wrong.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import ipaddress
 import logging
 import os
 import ssl
 import tempfile
 import tomllib
-from dataclasses import dataclass
 from pathlib import Path
 
 import tomli_w
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
-from voip.errors import CertificateError, FingerprintMismatch
-from voip.protocol.fingerprint import format_fingerprint
+from voip.client.trust_policy import CertificateFacts
+from voip.errors import CertificateError
+from voip.protocol.fingerprint import certificate_fingerprint
 
 log = logging.getLogger(__name__)
 
 KNOWN_SERVERS_FILE = "known_servers.toml"
-
-
-# --- decisions -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Verified:
-    """The certificate chains to a trusted CA; no pin needed."""
-
-
-@dataclass(frozen=True, slots=True)
-class Pinned:
-    """The certificate is the one pinned for this address."""
-
-
-@dataclass(frozen=True, slots=True)
-class Unknown:
-    """Not verifiable and nothing pinned: ask the user."""
-
-    fingerprint_text: str
-
-
-@dataclass(frozen=True, slots=True)
-class Mismatch:
-    """Another certificate is pinned for this address: refuse."""
-
-    error: FingerprintMismatch
-
-
-TrustDecision = Verified | Pinned | Unknown | Mismatch
-
-
-def decide(address: str, presented: bytes, verifies: bool, pinned: str | None) -> TrustDecision:
-    """Trust decision for a certificate with fingerprint `presented` at `address`.
-
-    A pin wins over the CA store: once the user pinned a certificate, a
-    different one is refused even if some CA vouches for it.
-    """
-    text = format_fingerprint(presented)
-    if pinned is not None:
-        if pinned == text:
-            return Pinned()
-        return Mismatch(FingerprintMismatch(address, pinned, text))
-    if verifies:
-        return Verified()
-    return Unknown(text)
-
-
-def certificate_verifies(
-    certificate: x509.Certificate,
-    chain: list[x509.Certificate],
-    server_name: str,
-    ca_file: str | None = None,
-) -> bool:
-    """True if the certificate chains to a trusted CA and names `server_name`.
-
-    With `ca_file` only that bundle is used; otherwise the system store and,
-    failing that, certifi's bundle (what aioquic uses by default).
-    """
-    from aioquic.tls import verify_certificate
-
-    attempts: list[dict[str, str | None]] = []
-    if ca_file is not None:
-        attempts.append({"cafile": ca_file, "capath": None})
-    else:
-        paths = ssl.get_default_verify_paths()
-        cafile = paths.cafile if paths.cafile and os.path.exists(paths.cafile) else None
-        capath = paths.capath if paths.capath and os.path.isdir(paths.capath) else None
-        if cafile or capath:
-            attempts.append({"cafile": cafile, "capath": capath})
-        attempts.append({"cafile": None, "capath": None})  # certifi
-    for where in attempts:
-        try:
-            verify_certificate(
-                certificate=certificate,
-                chain=chain,
-                server_name=server_name,
-                cafile=where["cafile"],
-                capath=where["capath"],
-            )
-        except Exception as exc:  # aioquic Alerts, OpenSSL errors, unreadable ca files
-            log.debug("certificate does not verify against %s: %s", where, exc)
-            continue
-        return True
-    return False
 
 
 # --- the known servers file -------------------------------------------------------------
@@ -178,3 +93,110 @@ class KnownServers:
 
     def all(self) -> dict[str, str]:
         return dict(self._pins)
+
+
+# --- what a certificate is, checked against the CA store ------------------------------------
+
+
+def examine(
+    certificate: x509.Certificate,
+    chain: list[x509.Certificate],
+    server_name: str,
+    ca_file: str | None,
+    now: dt.datetime,
+) -> CertificateFacts:
+    """The facts `trust_policy.decide` needs, each checked on its own.
+
+    The chain is checked at a moment inside the leaf's own validity, so an
+    expired certificate from a trusted CA is reported as expired, not as
+    unknown; the names are checked as TLS clients do (service_identity).
+    """
+    names = _subject_names(certificate)
+    return CertificateFacts(
+        fingerprint=certificate_fingerprint(certificate.public_bytes(serialization.Encoding.DER)),
+        names=names,
+        not_before=certificate.not_valid_before_utc,
+        not_after=certificate.not_valid_after_utc,
+        issuer_trusted=_chain_trusted(certificate, chain, ca_file, now),
+        name_matches=_names_match(certificate, server_name),
+        self_signed=certificate.issuer == certificate.subject,
+        issuer=_common_name(certificate.issuer),
+    )
+
+
+def _subject_names(certificate: x509.Certificate) -> tuple[str, ...]:
+    try:
+        san = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except (x509.ExtensionNotFound, ValueError):
+        return ()
+    dns = [str(name) for name in san.get_values_for_type(x509.DNSName)]
+    ips = [str(ip) for ip in san.get_values_for_type(x509.IPAddress)]
+    return tuple(dns + ips)
+
+
+def _common_name(name: x509.Name) -> str:
+    values = name.get_attributes_for_oid(x509.oid.NameOID.COMMON_NAME)
+    return str(values[0].value) if values else name.rfc4514_string()
+
+
+def _names_match(certificate: x509.Certificate, server_name: str) -> bool:
+    import service_identity
+    from service_identity import cryptography as si
+
+    try:
+        ipaddress.ip_address(server_name)
+    except ValueError:
+        is_ip = False
+    else:
+        is_ip = True
+    try:
+        if is_ip:
+            si.verify_certificate_ip_address(certificate, server_name)
+        else:
+            si.verify_certificate_hostname(certificate, server_name)
+    except (service_identity.VerificationError, service_identity.CertificateError, ValueError):
+        return False
+    return True
+
+
+def _chain_trusted(
+    certificate: x509.Certificate,
+    chain: list[x509.Certificate],
+    ca_file: str | None,
+    now: dt.datetime,
+) -> bool:
+    """True if the certificate chains to ``ca_file``, the system store or certifi's bundle.
+
+    The system store is OpenSSL's default (``SSL_CERT_FILE``/``SSL_CERT_DIR``
+    move it); certifi's bundle is what aioquic trusts by default.
+    """
+    import certifi
+    from OpenSSL import crypto
+
+    # Judge the chain, not the leaf's dates (those are reported on their own).
+    at = min(max(now, certificate.not_valid_before_utc), certificate.not_valid_after_utc)
+    attempts: list[tuple[str | None, str | None]] = []
+    if ca_file is not None:
+        attempts.append((ca_file, None))  # in addition to the system store, as Connect says
+    paths = ssl.get_default_verify_paths()
+    cafile = paths.cafile if paths.cafile and os.path.exists(paths.cafile) else None
+    capath = paths.capath if paths.capath and os.path.isdir(paths.capath) else None
+    if cafile or capath:
+        attempts.append((cafile, capath))
+    attempts.append((certifi.where(), None))
+    for cafile, capath in attempts:
+        try:
+            store = crypto.X509Store()
+            store.load_locations(cafile, capath)
+            store.set_time(at)
+            context = crypto.X509StoreContext(
+                store,
+                crypto.X509.from_cryptography(certificate),
+                [crypto.X509.from_cryptography(c) for c in chain],
+            )
+            context.verify_certificate()
+        except Exception as exc:  # OpenSSL verification errors, unreadable CA files
+            log.debug("certificate does not chain to %s: %s", cafile or capath, exc)
+            continue
+        return True
+    return False

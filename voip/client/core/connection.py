@@ -31,7 +31,7 @@ from voip.client.core.phases import (
     next_phase,
 )
 from voip.client.core.settings import Credentials, Timeouts
-from voip.client.trust import Mismatch, TrustDecision, Unknown
+from voip.client.trust_policy import AskUser, Mismatch, Refused, TrustDecision
 from voip.errors import ProtocolError
 from voip.proto import voip_pb2
 from voip.protocol.framing import FrameDecoder, encode_envelope
@@ -142,12 +142,12 @@ class ClientCore:
         if self.phase is not Phase.TLS:
             return
         self._fingerprint = fingerprint
-        if isinstance(decision, Mismatch):
-            self.fail(str(decision.error))
-        elif isinstance(decision, Unknown):
+        if isinstance(decision, Mismatch | Refused):
+            self.fail(decision.message)
+        elif isinstance(decision, AskUser):
             self._move(PhaseEvent.UNTRUSTED)
             self._want_close("the certificate is not trusted yet")
-            self._events.append(ev.TrustRequired(decision.fingerprint_text))
+            self._events.append(ev.TrustRequired(decision.fingerprint_text, decision.reason))
         else:
             self._move(PhaseEvent.TRUSTED)
             self._write(EMPTY_FRAME)

@@ -26,6 +26,8 @@ class TrustRequired:
     """
 
     fingerprint_text: str
+    #: Why it does not verify, in plain words (no trusted authority vouches for it, ...).
+    reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)
