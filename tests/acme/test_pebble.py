@@ -322,6 +322,12 @@ def test_start_server_runs_the_acme_manager_inside_its_start_and_stop(
         wait_for(lambda: server.fingerprint != fallback, "the ACME certificate installed")
         issued = server.acme.current()
         assert issued is not None and server.fingerprint == issued.fingerprint
+        wait_for(lambda: server.acme is not None and server.acme.next_renewal is not None, "plan")
+        status = server.certificate_status()
+        assert status["certificate_self_signed"] == 0
+        assert 0 < status["certificate_expires_in_seconds"] <= 5 * 366 * 86400
+        assert 0 < status["acme_next_renewal_in_seconds"] < status["certificate_expires_in_seconds"]
+        assert status["acme_consecutive_failures"] == status["acme_expired_fallbacks"] == 0
     finally:
         server.stop()
     assert not server.acme.running

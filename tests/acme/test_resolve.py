@@ -57,3 +57,18 @@ def test_acme_without_stored_certificate_warns_loudly(
     warning = next(r for r in caplog.records if r.levelno == logging.WARNING)
     assert "SELF-SIGNED" in warning.getMessage()
     assert "voice.example.org" in warning.getMessage()
+
+
+def test_expired_operator_files_are_served_with_a_loud_error(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import datetime as dt
+
+    cert_pem, key_pem = generate_self_signed(["files.example"], validity=-dt.timedelta(minutes=1))
+    (tmp_path / "c.pem").write_bytes(cert_pem)
+    (tmp_path / "k.pem").write_bytes(key_pem)
+    files = CertificateSettings(cert_file=tmp_path / "c.pem", key_file=tmp_path / "k.pem")
+    with caplog.at_level(logging.ERROR, logger="voip.server.certs"):
+        bundle, _ = resolve_certificate(tmp_path, files)
+    assert bundle.remaining() < dt.timedelta(0)
+    assert any("EXPIRED" in r.getMessage() for r in caplog.records)

@@ -12,6 +12,7 @@ flushed and closed.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -87,6 +88,7 @@ class RunningServer:
         self._store = store
         self._network = network
         self._fingerprint = bundle.fingerprint
+        self._bundle = bundle
         self._stopped = False
         #: Renews the certificate when it came from ACME; started by `start_server`.
         self.acme: AcmeCertificateManager | None = None
@@ -107,10 +109,39 @@ class RunningServer:
         result: dict[str, int] = self._network.proxy().stats().get(timeout=10)
         return result
 
+    def certificate_status(self, now: dt.datetime | None = None) -> dict[str, float]:
+        """Gauges for monitoring the certificate: alert on a short expiry or failing renewals.
+
+        ``certificate_expires_in_seconds`` (negative once expired),
+        ``certificate_self_signed`` (1/0); with ACME also
+        ``acme_next_renewal_in_seconds``, ``acme_consecutive_failures``,
+        ``acme_orders_failed``, ``acme_urgent_failures`` (failed while near
+        expiry) and ``acme_expired_fallbacks``.
+        """
+        now = now or dt.datetime.now(dt.UTC)
+        bundle = self._bundle
+        status: dict[str, float] = {
+            "certificate_expires_in_seconds": (bundle.not_after - now).total_seconds(),
+            "certificate_self_signed": float(bundle.is_self_signed),
+        }
+        acme = self.acme
+        if acme is not None:
+            counters = acme.counters
+            due = acme.next_renewal
+            status.update(
+                acme_next_renewal_in_seconds=(due - now).total_seconds() if due else -1.0,
+                acme_consecutive_failures=counters.consecutive_failures,
+                acme_orders_failed=counters.orders_failed,
+                acme_urgent_failures=counters.urgent_failures,
+                acme_expired_fallbacks=counters.expired_fallbacks,
+            )
+        return status
+
     def set_certificate(self, bundle: CertificateBundle) -> None:
         """Hot-swap the certificate for new connections (any thread; existing ones keep theirs)."""
         self._network.proxy().set_certificate(bundle).get(timeout=10)
         self._fingerprint = bundle.fingerprint
+        self._bundle = bundle
         logger.info(
             "installed certificate fingerprint %s (%s, valid until %s) for new connections",
             bundle.fingerprint_text,

@@ -8,6 +8,7 @@ that manager only once it listens and stops it first (``voip.server.app``).
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -60,6 +61,13 @@ def resolve_certificate(
         logger.info(
             "serving the certificate from %s: %s", settings.cert_file, bundle.fingerprint_text
         )
+        if bundle.remaining() <= dt.timedelta(0):
+            logger.error(
+                "the certificate in %s EXPIRED on %s: clients that verify certificates will "
+                "refuse this server; renew it (or use --acme-domain) and restart",
+                settings.cert_file,
+                bundle.not_after.isoformat(),
+            )
         return bundle, None
     if acme_settings is None:
         bundle = load_or_create_self_signed(data_dir, hostnames)
