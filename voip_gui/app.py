@@ -30,6 +30,7 @@ import dearpygui.dearpygui as dpg
 from voip.client.commands import Connect
 from voip.client.state import State
 from voip_gui import theme
+from voip_gui.access_windows import AclEditor, BanList, RedeemDialog, server_menu_refusals
 from voip_gui.audio_settings import AudioSettings
 from voip_gui.chat_view import ChatView
 from voip_gui.connect_dialog import ConnectDialog
@@ -43,6 +44,7 @@ from voip_gui.shortcuts import Shortcuts
 from voip_gui.status_bar import StatusBar
 from voip_gui.transmit_bar import TransmitBar
 from voip_gui.trust_dialog import TrustDialog
+from voip_gui.user_menu import UserMenu
 
 log = logging.getLogger(__name__)
 
@@ -142,8 +144,15 @@ class ClientApp:
         self.connect_dialog = ConnectDialog(send, themes, self.prefs)
         self.trust = TrustDialog(send)
         self.shortcuts = Shortcuts(self, send, self.redraw)
+        self.user_menu = UserMenu(send)
+        self.acl_editor = AclEditor(send)
+        self.ban_list = BanList(send)
+        self.redeem = RedeemDialog(send)
 
-        with dpg.window(tag="main_window", no_scrollbar=True, no_background=True) as main:
+        with dpg.window(
+            tag="main_window", no_scrollbar=True, no_background=True, menubar=True
+        ) as main:
+            self._build_server_menu()
             self.status.build(main)
             self.notices.build(main)
             # Three panes with borders the user drags to resize them.
@@ -175,6 +184,12 @@ class ClientApp:
         self.connect_dialog.build()
         self.trust.build()
         self.shortcuts.build()
+        self.user_menu.build()
+        self.acl_editor.build()
+        self.ban_list.build()
+        self.redeem.build()
+        self.rooms.on_user_menu = self.user_menu.open
+        self.rooms.on_edit_acl = self.edit_acl
         self.views = [
             self.status,
             self.notices,
@@ -184,6 +199,10 @@ class ClientApp:
             self.transmit,
             self.connect_dialog,
             self.trust,
+            self.user_menu,
+            self.acl_editor,
+            self.ban_list,
+            self,
         ]
         dpg.bind_item_theme(main, themes.main_window)
         dpg.set_primary_window(main, True)
@@ -206,6 +225,37 @@ class ClientApp:
         buttons = events["MouseButton"]
         return min(6, max(1, keys, buttons + 1 if buttons else 0, 2 if events["Scroll"] else 0))
 
+    # --- the server menu (access control; docs/PERMISSIONS.md) --------------------------
+
+    def _build_server_menu(self) -> None:
+        with dpg.menu_bar(), dpg.menu(label="Server", tag="server_menu"):
+            for key, label, callback in (
+                ("acl", "Room ACL...", self._menu_acl),
+                ("bans", "Ban list...", lambda: self.ban_list.open()),
+                ("redeem", "Redeem admin token...", lambda: self.redeem.open()),
+            ):
+                item = dpg.add_menu_item(label=label, tag=f"server_menu_{key}", callback=callback)
+                with dpg.tooltip(item, tag=f"server_menu_{key}_tip"):
+                    dpg.add_text("", tag=f"server_menu_{key}_why", wrap=300)
+
+    def _menu_acl(self) -> None:
+        room = self.rooms.selected_room_id
+        if room is None and self.state is not None:
+            room = self.state.my_room_id
+        if room is not None:
+            self.edit_acl(room)
+
+    def edit_acl(self, room_id: int) -> None:
+        room = self.state.room(room_id) if self.state is not None else None
+        self.acl_editor.open(room_id, room.name if room else str(room_id))
+
+    def render(self, state: State) -> None:
+        """The server menu greys out what the user may not do, with the reason."""
+        for key, why in server_menu_refusals(state, self.rooms.selected_room_id).items():
+            dpg.configure_item(f"server_menu_{key}", enabled=why is None)
+            dpg.set_value(f"server_menu_{key}_why", why or "")
+            dpg.configure_item(f"server_menu_{key}_tip", show=why is not None)
+
     def _on_state(self, state: State) -> None:
         """Subscriber (backend thread): keep the snapshot, wake the loop; nothing else."""
         self.inbox.put(state)
@@ -220,6 +270,8 @@ class ClientApp:
         ("connect_name", "connect_dialog"),
         ("connect_password", "connect_dialog"),
         ("room_name_input", "room_name_dialog"),
+        ("reason_input", "reason_dialog"),
+        ("redeem_token", "redeem_dialog"),
     )
 
     def _typing(self) -> bool:
@@ -232,9 +284,13 @@ class ClientApp:
         return self._typing_before or self._typing_now()
 
     def _typing_now(self) -> bool:
-        return self.chat.keeps_focus or any(
-            dpg.is_item_shown(window) and dpg.is_item_active(field)
-            for field, window in self.TEXT_FIELDS
+        return (
+            self.chat.keeps_focus
+            or self.acl_editor.typing()
+            or any(
+                dpg.is_item_shown(window) and dpg.is_item_active(field)
+                for field, window in self.TEXT_FIELDS
+            )
         )
 
     def frame(self) -> None:
@@ -248,6 +304,7 @@ class ClientApp:
             for view in self.views:
                 view.render(state)  # type: ignore[attr-defined]
         self.rooms.tick()
+        self.user_menu.tick()
         self.chat.tick()
         self.transmit.tick()
         self._typing_before = self._typing_now()

@@ -16,6 +16,7 @@ import dearpygui.dearpygui as dpg
 
 from voip.client.commands import CreateRoom, DeleteRoom, JoinRoom, RenameRoom, problem
 from voip.client.state import RoomView, State, UserView
+from voip.protocol.permissions import Perm
 from voip_gui import theme
 from voip_gui.ports import RedrawFn, SendFn
 
@@ -112,6 +113,13 @@ class RoomTree:
         self._handlers: int | str = 0
         self._current_theme: int | str = 0
         self._talking_theme: int | str = 0
+        self._user_handlers: int | str = 0
+        #: Set by the window: right-click on a user, and "Edit ACL..." on a room.
+        self.on_user_menu: Callable[[int, int | None], None] | None = None
+        self.on_edit_acl: Callable[[int], None] | None = None
+        #: button or menu key -> its tooltip text item (the reason it is disabled).
+        self.why: dict[str, int | str] = {}
+        self._tips: dict[str, int | str] = {}
 
     # --- building ------------------------------------------------------------------
 
@@ -124,6 +132,10 @@ class RoomTree:
             )
             dpg.add_item_clicked_handler(
                 button=dpg.mvMouseButton_Right, callback=self._on_right_click
+            )
+        with dpg.item_handler_registry() as self._user_handlers:
+            dpg.add_item_clicked_handler(
+                button=dpg.mvMouseButton_Right, callback=self._on_user_right_click
             )
         with dpg.group(parent=parent):
             dpg.add_text("Rooms", color=theme.TEXT_DIM)
@@ -143,6 +155,7 @@ class RoomTree:
                     self.buttons[key] = dpg.add_button(
                         label=label, tag=f"room_{key}_button", small=True, callback=callback
                     )
+                    self._add_tip(key, self.buttons[key])
             dpg.bind_item_theme(self.buttons["delete"], self._themes.danger_button)
             with dpg.tooltip(self.list):
                 dpg.add_text(
@@ -167,6 +180,11 @@ class RoomTree:
             dpg.add_selectable(
                 label="Delete...", tag="room_menu_delete", callback=self._menu_delete
             )
+            dpg.add_selectable(
+                label="Edit ACL...", tag="room_menu_acl", callback=self._menu_acl
+            )
+            for key in ("join", "create", "rename", "delete", "acl"):
+                self._add_tip(f"menu_{key}", f"room_menu_{key}")
         self.name_dialog.build()
         with dpg.window(
             label="Delete room",
@@ -190,6 +208,10 @@ class RoomTree:
                     width=90,
                     callback=lambda: dpg.configure_item("room_delete_dialog", show=False),
                 )
+
+    def _add_tip(self, key: str, item: int | str) -> None:
+        with dpg.tooltip(item) as self._tips[key]:
+            self.why[key] = dpg.add_text("", wrap=300)
 
     # --- actions (called by widgets, handlers and tests) ----------------------------------
 
@@ -314,8 +336,8 @@ class RoomTree:
 
     def _close_menu(self, then: Callable[[], None] | None = None) -> None:
         dpg.configure_item(self.menu, show=False)
-        for tag in ("room_menu_join", "room_menu_create", "room_menu_rename", "room_menu_delete"):
-            dpg.set_value(tag, False)
+        for key in ("join", "create", "rename", "delete", "acl"):
+            dpg.set_value(f"room_menu_{key}", False)
         if then is not None:
             self._after_menu.append(then)
             self._menu_frames = 2
@@ -346,6 +368,18 @@ class RoomTree:
     def _menu_delete(self) -> None:
         self._close_menu(then=self.ask_delete)
 
+    def _menu_acl(self) -> None:
+        room_id = self.menu_room_id
+        if self.on_edit_acl is not None and room_id is not None:
+            edit = self.on_edit_acl
+            self._close_menu(then=lambda: edit(room_id))
+
+    def _on_user_right_click(self, sender: int | str, app_data: Any) -> None:
+        item = _item_of(app_data)
+        user_id = next((uid for uid, it in self.user_items.items() if it == item), None)
+        if user_id is not None and self.on_user_menu is not None:
+            self.on_user_menu(user_id, self.selected_room_id)
+
     # --- drawing --------------------------------------------------------------------------
 
     def render(self, state: State) -> None:
@@ -356,6 +390,7 @@ class RoomTree:
         key = (
             state.rooms,
             state.users,
+            state.access.permissions,
             state.my_room_id,
             state.audio.talking_users,
             state.audio.is_transmitting,
@@ -366,12 +401,38 @@ class RoomTree:
         self._drawn = key
         self._redraw(state)
 
+    def refusals(self) -> dict[str, str | None]:
+        """Per action: None if the user may, else why not (from the server's permissions)."""
+        state = self._state
+        room = self._target()
+        if state is None or not state.is_connected or room is None:
+            return dict.fromkeys(("join", "create", "rename", "delete", "acl"), "Not connected.")
+        access = state.access
+        delete = access.refusal(Perm.WRITE, room.id, "delete this room")
+        if room.parent_id == 0:
+            delete = "The root room cannot be deleted."
+        join = access.refusal(Perm.ENTER, room.id, "enter this room")
+        if room.id == state.my_room_id:
+            join = "You are in this room."
+        return {
+            "join": join,
+            "create": access.refusal(Perm.MAKE_ROOM, room.id, "create rooms in this room"),
+            "rename": access.refusal(Perm.WRITE, room.id, "rename this room"),
+            "delete": delete,
+            "acl": access.refusal(Perm.WRITE, room.id, "edit this room's ACL"),
+        }
+
     def _update_buttons(self) -> None:
-        # The server decides what may be done (it refuses e.g. deleting the root room,
-        # and the refusal is shown); the buttons only need a connection.
-        connected = self._state is not None and self._state.is_connected
-        for button in self.buttons.values():
-            dpg.configure_item(button, enabled=connected)
+        # Greyed out with the reason as a tooltip when the server's permissions say
+        # no; the server still decides, and shows any refusal.
+        for key, why in self.refusals().items():
+            places = ((key, self.buttons.get(key)), (f"menu_{key}", f"room_menu_{key}"))
+            for tip_key, item in places:
+                if item is None or tip_key not in self._tips:
+                    continue
+                dpg.configure_item(item, enabled=why is None)
+                dpg.set_value(self.why[tip_key], why or "")
+                dpg.configure_item(self._tips[tip_key], show=why is not None)
 
     def _is_talking(self, state: State, user: UserView) -> bool:
         if user.is_me or user.id == state.my_user_id:
@@ -419,3 +480,10 @@ class RoomTree:
                         color=colour,
                         user_data={"talking": talking},
                     )
+                    dpg.bind_item_handler_registry(self.user_items[user.id], self._user_handlers)
+                    for role in user.roles:
+                        dpg.add_text(f"[{role}]", color=theme.ROLE_BADGE)
+                    if user.server_deaf:
+                        dpg.add_text("server-deafened", color=theme.ERROR)
+                    elif user.server_mute:
+                        dpg.add_text("server-muted", color=theme.ERROR)

@@ -39,6 +39,7 @@ OK: Colour = (90, 220, 120, 255)
 ON_AIR: Colour = (210, 44, 44, 255)
 OFF_AIR: Colour = (58, 62, 72, 255)
 CURRENT_ROOM: Colour = (240, 196, 80, 255)
+ROLE_BADGE: Colour = (190, 150, 255, 255)
 
 #: Glyphs beyond Latin-1 that the views use; they fall back to ASCII without the font.
 TALKING_MARK = "\u25cf"  # ●

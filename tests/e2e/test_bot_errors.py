@@ -138,3 +138,44 @@ def test_the_bot_says_why_a_certificate_fails(tmp_path: Path, fault: str) -> Non
     assert words in result.stderr, result.stderr
     offers_pinning = "--accept-new-certificate" in result.stderr
     assert offers_pinning == (fault == "unknown CA"), result.stderr
+
+
+def test_the_admin_token_makes_the_bot_admin_once(server: Any, tmp_path: Path) -> None:
+    token = server.admin_token
+    assert token, "a fresh server has a first-admin token"
+    first = run_bot(
+        server,
+        tmp_path,
+        "--name",
+        "boss",
+        "--accept-new-certificate",
+        "--redeem-admin-token",
+        token,
+        "--room",
+        "Office",
+        "--seconds",
+        "0.2",
+    )
+    assert first.returncode == 0, first.stderr
+    assert "is now an admin" in first.stdout
+    again = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "voip.client.bot",
+            "--server",
+            f"127.0.0.1:{server.port}",
+            "--config-dir",
+            str(tmp_path / "other"),
+            "--name",
+            "late",
+            "--accept-new-certificate",
+            "--redeem-admin-token",
+            token,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert again.returncode == 7, again.stderr
+    assert "already used" in again.stderr and "Traceback" not in again.stderr

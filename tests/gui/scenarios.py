@@ -20,6 +20,7 @@ import dearpygui.dearpygui as dpg
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+import access_scenarios
 import driving as d
 from scripted_backend import NOW_MS, ScriptedBackend, connected_state
 
@@ -339,11 +340,16 @@ def scenario_flow(artifacts: Path) -> None:
         bob_id = next(u.id for u in state.users if u.name == "bob")
         assert dpg.get_value(app.rooms.user_items[bob_id]) == "bob"
 
-        # The server's refusal is shown, once, and can be dismissed.
+        # What the server's permissions forbid is greyed out, with the reason.
         d.fire_item_handler(app.rooms.room_items[root.id], "mvClickedHandler", 1)
-        d.click("room_menu_delete")
-        app.frames(4)
-        d.click("room_delete_ok")
+        app.frames(2)
+        assert not dpg.is_item_enabled("room_menu_delete")
+        assert dpg.get_value(app.rooms.why["menu_delete"]) == "The root room cannot be deleted."
+        assert not dpg.is_item_enabled("room_menu_rename")  # only admins rename the root
+        assert "write permission" in dpg.get_value(app.rooms.why["menu_rename"])
+        dpg.configure_item("room_menu", show=False)
+        # The server's refusal is shown, once, and can be dismissed (sent past the GUI).
+        app.backend.send(c.DeleteRoom(root.id))
         state = app.pump(lambda s: bool(s.errors), timeout=10)
         app.frames(2)
         notice = state.errors[-1]
@@ -953,6 +959,7 @@ SCENARIOS: dict[str, Callable[[Path], None]] = {
     "docs": scenario_docs,
     "certificates": scenario_certificates,
 }
+SCENARIOS.update(access_scenarios.SCENARIOS)
 
 
 def main() -> int:

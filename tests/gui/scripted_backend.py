@@ -11,7 +11,9 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import replace
+from types import MappingProxyType
 
+from voip.client.access_state import AccessState
 from voip.client.commands import Command
 from voip.client.state import (
     AudioDeviceView,
@@ -25,6 +27,7 @@ from voip.client.state import (
     TransmissionMode,
     UserView,
 )
+from voip.protocol.permissions import Perm
 
 
 class ScriptedBackend:
@@ -83,8 +86,8 @@ def connected_state() -> State:
     )
     users = (
         UserView(10, "alice", 2, is_me=True),
-        UserView(11, "bob", 2, talking=True),
-        UserView(12, "carol", 2),
+        UserView(11, "bob", 2, talking=True, roles=("moderator",)),
+        UserView(12, "carol", 2, server_mute=True),
         UserView(13, "dave", 3),
         UserView(14, "erin", 1),
     )
@@ -109,8 +112,17 @@ def connected_state() -> State:
         input_level_db=-24.0,
         talking_users=frozenset({11}),
     )
+    everyone = int(Perm.ENTER | Perm.SPEAK | Perm.TEXT | Perm.MAKE_ROOM)
+    access = AccessState(
+        # alice made the rooms below the root: she may edit them, not the root
+        permissions=MappingProxyType(
+            {1: everyone, **{rid: everyone | int(Perm.WRITE) for rid in (2, 3, 4, 5)}}
+        ),
+        root_room_id=1,
+    )
     return State(
         version=1,
+        access=access,
         connection=Connected(
             server_name="Lobby",
             user_id=10,

@@ -64,3 +64,11 @@ def test_typing_never_goes_on_the_air_and_dialogs_take_keys(
     the microphone (outside a field it does), Esc/Enter/Delete/arrows do what they say."""
     out = scenario("typing_keys")
     assert "scenario typing_keys: OK" in out
+
+
+def test_access_control_in_the_window(scenario: Callable[[str], str], gui_artifacts: Path) -> None:
+    """Greyed-out items with reasons, the user menu, the ACL editor, bans, the token."""
+    out = scenario("access")
+    assert "scenario access: OK" in out
+    for name in ("access_denied_user_menu", "user_menu", "acl_editor", "ban_list"):
+        assert (gui_artifacts / f"{name}.png").stat().st_size > 5000

@@ -22,6 +22,7 @@ from voip.client.config import ClientConfig, load_config
 from voip.client.config_actor import ConfigActor, config_view
 from voip.client.connection_actor import ConnectionActor
 from voip.client.model import ClientModel
+from voip.client.moderation import MODERATION_COMMANDS
 from voip.client.publisher import Publisher
 from voip.client.session import Timeouts
 from voip.client.state import AudioState, LocalErrorCode, State
@@ -155,6 +156,8 @@ class BackendHandle:
                     | c.SetDisplayName()
                     | c.RequestResync()
                 ):
+                    self._connection.request.defer(command)
+                case _ if isinstance(command, MODERATION_COMMANDS):
                     self._connection.request.defer(command)
                 case (
                     c.SetInputDevice()

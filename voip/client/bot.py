@@ -28,6 +28,7 @@ from voip.audio.codec import SAMPLE_RATE
 from voip.client import commands as c
 from voip.client.audio_io import ArrayIO
 from voip.client.backend import BackendHandle
+from voip.client.moderation import RedeemAdminToken
 from voip.client.playback_actor import SeededLoss
 from voip.client.state import (
     AwaitingTrust,
@@ -39,6 +40,7 @@ from voip.client.state import (
 )
 from voip.errors import AudioError, VoipError
 from voip.identity import default_config_dir
+from voip.protocol.permissions import ADMIN_ROLE
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +51,7 @@ EXIT_CONNECTION = 3  # refused, unreachable, wrong password, lost
 EXIT_CERTIFICATE = 4  # certificate not trusted or changed
 EXIT_ROOM = 5  # room not found / not creatable / join refused
 EXIT_AUDIO = 6  # audio file unreadable or not writable
+EXIT_ADMIN_TOKEN = 7  # --redeem-admin-token refused
 
 #: After the file has been played, stay this long so the last frames reach the server.
 PLAY_TAIL_SECONDS = 0.5
@@ -80,6 +83,7 @@ class BotOptions:
     simulate_loss: float = 0.0
     loss_seed: int = 1
     report: Path | None = None
+    redeem_admin_token: str | None = None
 
 
 def _fingerprint_key(text: str) -> str:
@@ -153,6 +157,8 @@ class Bot:
             self.loss = SeededLoss(o.simulate_loss / 100.0, o.loss_seed)
             backend.voice_inbox.drop = self.loss
         state = self._connect(backend)
+        if o.redeem_admin_token is not None:
+            state = self._redeem(backend, state, o.redeem_admin_token)
         state = self._join_room(backend, state)
         self._ready_at = time.monotonic()
         server_name = (
@@ -225,6 +231,37 @@ class Bot:
             "server logs and pass --trust-fingerprint, or --accept-new-certificate to trust "
             "it on first use",
         )
+
+    def _redeem(self, backend: BackendHandle, state: State, token: str) -> State:
+        """Redeem the server's first-admin token: this bot's key becomes admin."""
+        errors_before = state.errors[-1].id if state.errors else 0
+        me = state.my_user_id
+
+        def refused(s: State) -> str | None:
+            return next(
+                (
+                    e.message
+                    for e in s.errors
+                    if e.id > errors_before and e.command == "RedeemAdminToken"
+                ),
+                None,
+            )
+
+        def admin(s: State) -> bool:
+            user = s.user(me) if me is not None else None
+            return user is not None and ADMIN_ROLE in user.roles
+
+        backend.send(RedeemAdminToken(token))
+        state = backend.wait_for(
+            lambda s: admin(s) or refused(s) is not None or not s.is_connected, STEP_TIMEOUT
+        )
+        problem = refused(state)
+        if problem is not None:
+            raise BotError(EXIT_ADMIN_TOKEN, f"the admin token was refused: {problem}")
+        if not state.is_connected:
+            raise BotError(EXIT_CONNECTION, f"lost the connection to {self.options.server}")
+        self.say(f"redeemed the admin token: user {me} is now an admin")
+        return state
 
     def _join_room(self, backend: BackendHandle, state: State) -> State:
         if not state.is_connected:
@@ -395,7 +432,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="room to join: an id, or a name (created under the root room if missing)",
     )
     p.add_argument(
-        "--play", type=Path, metavar="FILE",
+        "--play",
+        type=Path,
+        metavar="FILE",
         help="transmit this audio file (WAV, FLAC, Ogg, MP3; any rate)",
     )
     p.add_argument("--record", type=Path, metavar="FILE.wav", help="record what is heard")
@@ -437,6 +476,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE.json",
         help="write a JSON summary at exit (counters, start times on the monotonic clock)",
     )
+    p.add_argument(
+        "--redeem-admin-token",
+        metavar="TOKEN",
+        help="after connecting, redeem the first-admin token the server logged "
+        "(this bot's key becomes admin; exit 7 if refused)",
+    )
     p.add_argument("-v", "--verbose", action="count", default=0, help="more logging on stderr")
     return p
 
@@ -459,6 +504,7 @@ def parse_options(argv: Sequence[str] | None = None) -> tuple[BotOptions, int]:
             simulate_loss=args.simulate_loss,
             loss_seed=args.loss_seed,
             report=args.report,
+            redeem_admin_token=args.redeem_admin_token,
         ),
         args.verbose,
     )

@@ -11,6 +11,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, fields
 
+from voip.client.moderation import (
+    MODERATION_COMMANDS,
+    ModerationCommand,
+    moderation_problem,
+)
+from voip.client.moderation import request_of as moderation_request_of
 from voip.client.state import MAX_VOLUME, MIN_VOLUME, TransmissionMode
 from voip.protocol.state import name_problem
 
@@ -157,7 +163,9 @@ class DismissError:
 
 
 ConnectionCommand = Connect | Disconnect | AcceptCertificate | RejectCertificate | RequestResync
-ServerCommand = JoinRoom | CreateRoom | DeleteRoom | RenameRoom | SendChat | SetDisplayName
+ServerCommand = (
+    JoinRoom | CreateRoom | DeleteRoom | RenameRoom | SendChat | SetDisplayName | ModerationCommand
+)
 AudioCommand = (
     SetInputDevice
     | SetOutputDevice
@@ -186,11 +194,13 @@ REQUEST_KINDS: dict[type, str] = {
 }
 
 #: Commands that need a live connection (answered by the server).
-NEEDS_CONNECTION = tuple(REQUEST_KINDS)
+NEEDS_CONNECTION = (*REQUEST_KINDS, *MODERATION_COMMANDS)
 
 
 def request_of(command: object) -> tuple[str, dict[str, object]]:
     """The request kind a command sends and its message's fields (KeyError if none)."""
+    if isinstance(command, MODERATION_COMMANDS):
+        return moderation_request_of(command)
     kind = REQUEST_KINDS[type(command)]
     return kind, {f.name: getattr(command, f.name) for f in fields(command)}  # type: ignore[arg-type]
 
@@ -217,6 +227,8 @@ def problem(command: object) -> str | None:
     Only checks what the client can know alone; the server has the last word
     (room existence, permissions, chat length).
     """
+    if isinstance(command, MODERATION_COMMANDS):
+        return moderation_problem(command)
     match command:
         case Connect(address=address, display_name=display_name):
             if not isinstance(address, str) or not address.strip():

@@ -10,7 +10,12 @@ import logging
 import time
 from collections import deque
 from collections.abc import Iterable
+from dataclasses import replace
+from types import MappingProxyType
 
+from google.protobuf.message import Message
+
+from voip.client.access_state import AccessState, access_answer
 from voip.client.core import events as ev
 from voip.client.state import (
     MAX_CHAT_LINES,
@@ -34,7 +39,14 @@ from voip.protocol.state import ROOT_PARENT, Room, StateModel, UserInfo, apply_u
 log = logging.getLogger(__name__)
 
 #: Core events the state owner turns into `State`.
-ServerEvent = ev.StateSnapshot | ev.StateUpdated | ev.ChatReceived | ev.HistoryReceived
+ServerEvent = (
+    ev.StateSnapshot
+    | ev.StateUpdated
+    | ev.ChatReceived
+    | ev.HistoryReceived
+    | ev.PermissionsReceived
+    | ev.RequestAcked
+)
 
 
 def room_views(rooms: Iterable[Room]) -> tuple[RoomView, ...]:
@@ -67,7 +79,16 @@ def user_views(
 ) -> tuple[UserView, ...]:
     ordered = sorted(users, key=lambda u: (u.name.casefold(), u.id))
     return tuple(
-        UserView(u.id, u.name, u.room_id, talking=u.id in talking, is_me=u.id == my_user_id)
+        UserView(
+            u.id,
+            u.name,
+            u.room_id,
+            talking=u.id in talking,
+            is_me=u.id == my_user_id,
+            roles=u.roles,
+            server_mute=u.server_mute,
+            server_deaf=u.server_deaf,
+        )
         for u in ordered
     )
 
@@ -92,6 +113,7 @@ class ClientModel:
         self._resync_count = 0
         self._version = 0
         self._rooms_cache: tuple[StateModel, tuple[RoomView, ...]] | None = None
+        self._access = AccessState()
         self._snapshot = self._build()
 
     # --- reading ---------------------------------------------------------------------
@@ -125,6 +147,7 @@ class ClientModel:
         else:
             self._my_user_id = None
             self._server = StateModel()
+            self._access = AccessState()
             self._awaiting_resync = False
             if was_connected and isinstance(connection, ConnectionLost):
                 self._local_line(f"Connection lost: {connection.error}")
@@ -141,6 +164,10 @@ class ClientModel:
                 self.chat(message)
             case ev.HistoryReceived(history=history):
                 self.history(history)
+            case ev.PermissionsReceived(permissions=message):
+                self.access_message(message)
+            case ev.RequestAcked(reply=reply) if reply is not None:
+                self.access_message(reply)  # the answer to a moderation query
         return False
 
     def server_state(self, message: voip_pb2.ServerState, expected_hash: bytes) -> None:
@@ -258,11 +285,28 @@ class ClientModel:
             ChatLine(0, "", 0, text, server_time_ms=int(time.time() * 1000), local=True)
         )
 
+    def access_message(self, message: Message) -> bool:
+        """Permissions and the answers to moderation queries; False if not one of those."""
+        updated = access_answer(self._access, message)
+        if updated is None:
+            return False
+        self._access = updated
+        self._changed()
+        return True
+
     def _changed(self) -> None:
         self._version += 1
         self._snapshot = self._build()
 
     def _build(self) -> State:
+        root = self._server.root_id or 0
+        if self._access.root_room_id != root or set(self._access.permissions) - set(
+            self._server.rooms
+        ):
+            kept = {r: p for r, p in self._access.permissions.items() if r in self._server.rooms}
+            self._access = replace(
+                self._access, root_room_id=root, permissions=MappingProxyType(kept)
+            )
         if self._rooms_cache is None or self._rooms_cache[0] is not self._server:
             self._rooms_cache = (self._server, room_views(self._server.rooms.values()))
         rooms = self._rooms_cache[1]
@@ -281,6 +325,7 @@ class ClientModel:
             audio=self._audio,
             config=self._config,
             resync_count=self._resync_count,
+            access=self._access,
         )
 
 

@@ -195,6 +195,10 @@ class Session:
         match event:
             case ev.StateSnapshot() | ev.StateUpdated() | ev.ChatReceived() | ev.HistoryReceived():
                 listener.server_event(event)
+            case ev.PermissionsReceived():
+                listener.server_event(event)
+            case ev.RequestAcked(reply=reply) if reply is not None:
+                listener.server_event(event)  # a moderation query's answer, for State.access
             case ev.RequestFailed(command=command, code=code, message=message):
                 listener.error(code, message, command)
             case ev.Welcomed(welcome=welcome):

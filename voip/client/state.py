@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from voip.audio.transmission import TransmissionMode
+from voip.client.access_state import AccessState
 
 #: How many chat lines and error notices a snapshot keeps (oldest dropped first).
 MAX_CHAT_LINES = 500
@@ -92,6 +93,9 @@ class UserView:
     room_id: int
     talking: bool = False
     is_me: bool = False
+    roles: tuple[str, ...] = ()  # sorted; "everyone" is implicit
+    server_mute: bool = False  # muted by a moderator (not the user's own mute)
+    server_deaf: bool = False  # deafened by a moderator
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +194,8 @@ class State:
     #: How often the client found its copy of the server state diverged and
     #: asked for a full snapshot (diagnostics; normally 0).
     resync_count: int = 0
+    #: Effective permissions per room and the moderation queries' answers.
+    access: AccessState = field(default_factory=AccessState)
 
     @property
     def is_connected(self) -> bool:
