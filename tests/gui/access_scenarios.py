@@ -70,9 +70,10 @@ def _admin() -> State:
 def scenario_access(artifacts: Path) -> None:
     backend = ScriptedBackend(State(version=1))
     app = ClientApp(backend)
-    app.start()
+    app.start(title="voip-access")
     try:
         _greyed_out(app, backend, artifacts)
+        _hover_tooltip(app, backend, artifacts)
         _user_menu(app, backend, artifacts)
         _acl_editor(app, backend, artifacts)
         _bans_and_token(app, backend, artifacts)
@@ -113,6 +114,26 @@ def _greyed_out(app: ClientApp, backend: ScriptedBackend, artifacts: Path) -> No
     _shot(app, artifacts, "access_denied_room_menu")
     dpg.configure_item("room_menu", show=False)
     app.frames(2)
+
+
+def _hover_tooltip(app: ClientApp, backend: ScriptedBackend, artifacts: Path) -> None:
+    """With a real pointer (xdotool) over a greyed-out button, its reason shows."""
+    if not d.have_xdotool():
+        print("no xdotool: the tooltip screenshot is skipped")
+        return
+    import subprocess
+
+    window = subprocess.run(
+        ["xdotool", "search", "--name", "^voip-access$"], capture_output=True, text=True, timeout=10
+    ).stdout.split()[0]
+    x, y = dpg.get_item_rect_min("room_rename_button")
+    w, h = dpg.get_item_rect_size("room_rename_button")
+    d.xdotool("mousemove", "--window", window, str(int(x + w / 2)), str(int(y + h / 2)))
+    for _ in range(40):  # the tooltip shows after ImGui's hover delay
+        app.frames(1)
+    _shot(app, artifacts, "access_denied_tooltip")
+    d.xdotool("mousemove", "--window", window, "5", "5")
+    app.frames(3)
 
 
 def _user_menu(app: ClientApp, backend: ScriptedBackend, artifacts: Path) -> None:
