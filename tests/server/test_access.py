@@ -398,3 +398,19 @@ def test_a_role_holders_name_is_reserved_to_their_key() -> None:
         and p.change.users[0].name.lower() == "boss"
         and p.change.users[0].id != 1
     ]
+
+
+def test_create_room_needs_make_room_in_the_parent() -> None:
+    h = harness()
+    h.open(1), h.open(2)
+    admin_of(h, 1)
+    no_rooms = pb.SetAcl(
+        room_id=1,
+        inherit=True,
+        entries=[entry(allow=Perm.ENTER | Perm.SPEAK | Perm.TEXT, role="everyone")],
+    )
+    h.request(1, 1, set_acl=no_rooms)
+    assert not h.permissions(2)[1] & Perm.MAKE_ROOM  # pushed to the client
+    answer = h.request(2, 2, create_room=pb.CreateRoom(parent_id=1, name="Mine"))
+    assert denied(answer, Perm.MAKE_ROOM) and "create rooms in 'Lobby'" in answer.error.message
+    assert h.request(1, 3, create_room=pb.CreateRoom(parent_id=1, name="Admins'")).HasField("ack")
