@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,15 +24,11 @@ from voip.client.address import ServerAddress, parse_address
 from voip.client.core import ClientCore, Credentials, Timeouts
 from voip.client.core import events as ev
 from voip.client.transport import CoreProtocol, client_configuration
-from voip.client.trust import (
-    KnownServers,
-    TrustDecision,
-    certificate_verifies,
-    decide,
-    format_fingerprint,
-)
+from voip.client.trust import KnownServers, examine
+from voip.client.trust_policy import TrustDecision, decide
 from voip.errors import VoipError
 from voip.identity import default_config_dir, load_or_create_identity
+from voip.protocol.fingerprint import format_fingerprint
 from voip.protocol.state import StateModel, apply_update
 
 #: Seconds for the whole connection attempt, and for each request's answer.
@@ -137,13 +134,15 @@ class AdminLink:
             future.set_result(answer)
 
     def decide(self, fingerprint: bytes) -> TrustDecision:
+        """The same trust rules as the desktop client (voip.client.trust_policy)."""
         assert self.protocol is not None
         peer = self.protocol.peer_certificate()
         assert peer is not None
         key = self.address.key
         pinned = self.known.pinned(key) or self.accepted
-        verifies = pinned is None and certificate_verifies(peer[0], peer[1], self.address.host)
-        return decide(key, fingerprint, verifies, pinned)
+        now = dt.datetime.now(dt.UTC)
+        facts = examine(peer[0], peer[1], self.address.host, None, now)
+        return decide(key, self.address.host, facts, pinned, now)
 
     # --- requests ---------------------------------------------------------------------
 
