@@ -7,6 +7,7 @@ import datetime as dt
 import urllib.parse
 from pathlib import Path
 
+import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -76,3 +77,26 @@ def test_authority_hosts_and_certificate_names() -> None:
     assert len(hello_bindings(cert, "voice.example.org:7731")) == 2
     assert len(hello_bindings(cert, "127.0.0.1:7731")) == 2  # generated certs name loopback
     assert len(hello_bindings(cert, "other.example.org:7731")) == 1
+
+
+def test_voip_server_admin_link_prints_the_join_link_of_a_data_dir(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from voip.server.admin_cli import main
+
+    certs = WebCertificates(tmp_path)
+    code = main(
+        ["link", "--data-dir", str(tmp_path), "--server", "voice.example.org:7731",
+         "--page", "https://page.example/", "--room", "Studio"]
+    )
+    assert code == 0
+    link = capsys.readouterr().out.strip()
+    fields = urllib.parse.parse_qs(link.partition("#")[2])
+    assert fields["server"] == ["voice.example.org:7731"] and fields["room"] == ["Studio"]
+    assert [base64.urlsafe_b64decode(h + "=") for h in fields["cert"]] == list(certs.hashes())
+    # A data dir without web certificates: a link for a server browsers trust.
+    empty = str(tmp_path / "none")
+    assert main(["link", "--data-dir", empty, "--server", "h:1", "--page", "p"]) == 0
+    out = capsys.readouterr()
+    assert "cert=" not in out.out and "trust" in out.err
+    assert main(["link", "--data-dir", str(tmp_path), "--server", "nonsense", "--page", "p"]) == 2

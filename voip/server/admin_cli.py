@@ -1,11 +1,12 @@
-"""``voip-server admin ...``: grant or revoke the admin role offline, list known users.
+"""``voip-server admin ...``: grant or revoke the admin role offline, list known users, links.
 
 For a server that is stopped (the database is locked while it runs): the
 way back in when nobody can redeem the first-admin token, or when the last
 admin lost their key. A user is named by id, by public key (64 hex digits)
 or by their last display name (case-insensitive, must match one user).
-Exit codes: 0 done, 1 the database cannot be opened or the user is not
-found or ambiguous, 2 usage.
+``link`` prints a browser join link (it reads only the web certificates, so
+it works while the server runs). Exit codes: 0 done, 1 the database cannot
+be opened or the user is not found or ambiguous, 2 usage.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from voip.errors import StorageError
+from voip.errors import ConfigError, StorageError
 from voip.protocol.permissions import ADMIN_ROLE
 from voip.server.records import StoreChange, UserRecord
 from voip.server.store import Store
@@ -70,11 +71,48 @@ def build_parser() -> argparse.ArgumentParser:
     listing = sub.add_parser("list", help="known users and their roles")
     listing.add_argument("--data-dir", type=Path, required=True, help="the server's data dir")
     listing.add_argument("--json", action="store_true", help="one JSON object per user")
+    link = sub.add_parser(
+        "link", help="print a join link for browsers (works while the server runs; docs/WEB.md)"
+    )
+    link.add_argument("--data-dir", type=Path, required=True, help="the server's data dir")
+    link.add_argument(
+        "--server", required=True, metavar="HOST:PORT", help="the QUIC address browsers reach"
+    )
+    link.add_argument(
+        "--page",
+        required=True,
+        metavar="URL",
+        help="where the page is served (voip-server --web-listen, or any static host)",
+    )
+    link.add_argument("--room", default="", metavar="NAME|ID", help="room to join after connecting")
     return p
+
+
+def print_link(args: argparse.Namespace) -> int:
+    """The join link from the web certificates in the data dir (none: a trusted certificate)."""
+    from voip.server.certs.web_cert import join_link, stored_hashes
+    from voip.server.config import parse_listen
+
+    try:
+        host, port = parse_listen(args.server)
+    except ConfigError as exc:
+        print(f"voip-server admin: error: {exc}", file=sys.stderr)
+        return 2
+    hashes = stored_hashes(args.data_dir)
+    if not hashes:
+        print(
+            "no WebTransport certificate in the data dir: the link assumes browsers trust the "
+            "server's certificate (ACME or a CA's)",
+            file=sys.stderr,
+        )
+    print(join_link(args.page, host, port, hashes=hashes, room=args.room))
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "link":
+        return print_link(args)
     try:
         store = Store.open(args.data_dir)
     except StorageError as exc:

@@ -174,6 +174,21 @@ class WebCertificates:
         return self.current.sha256, self.next.sha256
 
 
+def stored_hashes(data_dir: Path, now: dt.datetime | None = None) -> tuple[bytes, ...]:
+    """SHA-256 of the web certificates in a data dir still valid (read only, for links)."""
+    now = now or dt.datetime.now(dt.UTC)
+    folder = Path(data_dir) / SELF_SIGNED_DIR
+    found = []
+    for slot in SLOTS:
+        try:
+            cert = WebCertificate((folder / f"{slot}.pem").read_bytes(), b"")
+            if now < cert.not_after:
+                found.append(cert.sha256)
+        except (OSError, ValueError):
+            continue
+    return tuple(found)
+
+
 def join_link(
     page: str,
     host: str,
