@@ -279,4 +279,13 @@ def run(args: argparse.Namespace) -> list[Record]:
         raise Unavailable(f"the audio engines are not there: {exc}") from exc
     with tempfile.TemporaryDirectory(prefix="voip-bench-e2e-") as tmp, \
             ServerProcess(Path(tmp) / "server") as server:
-        return [measure(server.port, seconds, j) for j in jitters]
+        records = [measure(server.port, seconds, j) for j in jitters]
+    if short:
+        return records  # the browser cases start Chromium: full runs only
+    from benchmarks.web_e2e import run as run_browser_cases
+
+    try:
+        records += run_browser_cases(seconds)
+    except Unavailable as exc:
+        log.warning("browser cases skipped: %s", exc)
+    return records

@@ -158,7 +158,7 @@ def page_playback(driver: Any) -> npt.NDArray[np.float32]:
     """What the page played since the last call (its playout worklet's output)."""
     encoded = driver.execute_script(
         """
-        const pcm = window.voip.audio.takeTap();
+        const pcm = window.voip.audio.takeTap().pcm;
         const ints = new Int16Array(pcm.length);
         for (let i = 0; i < pcm.length; i++) ints[i] = Math.max(-1, Math.min(1, pcm[i])) * 32767;
         let s = ""; const bytes = new Uint8Array(ints.buffer);

@@ -37,6 +37,18 @@ export const ENCODER_CONFIG = {
   },
 };
 
+function wallMs() { return performance.timeOrigin + performance.now(); }
+
+// Chunks of {at, pcm} -> {pcm: one Float32Array, ends: [[end sample index, at]]}.
+function joinChunks(chunks) {
+  chunks = chunks || [];
+  const pcm = new Float32Array(chunks.reduce((n, c) => n + c.pcm.length, 0));
+  const ends = [];
+  let at = 0;
+  for (const c of chunks) { pcm.set(c.pcm, at); at += c.pcm.length; ends.push([at, c.at]); }
+  return { pcm, ends };
+}
+
 export function levelDbfs(frame) {
   let sum = 0;
   for (let i = 0; i < frame.length; i++) sum += frame[i] * frame[i];
@@ -72,6 +84,7 @@ export class Audio {
     this.vadHang = 0;
     this.decoders = new Map();
     this.tapChunks = null;
+    this.captureChunks = null;
     this.stats = {};
   }
 
@@ -126,6 +139,7 @@ export class Audio {
   }
 
   _frame(pcm) {
+    if (this.captureChunks) this.captureChunks.push({ at: wallMs(), pcm: pcm.slice() });
     const seq = this.sequence;
     this.sequence = (this.sequence + 1) >>> 0;
     const level = levelDbfs(pcm);
@@ -135,7 +149,7 @@ export class Audio {
       this._endSpurt();
       return;
     }
-    const captureUs = Math.round((performance.timeOrigin + performance.now()) * 1000);
+    const captureUs = Math.round(wallMs() * 1000);
     this.captureTimes = this.captureTimes || new Map();
     this.captureTimes.set(seq, captureUs);
     this.encoder.encode(new AudioData({
@@ -227,17 +241,14 @@ export class Audio {
   _fromPlayout(m) {
     if (m.type === "talking") this.onTalking(m.talker, m.talking);
     else if (m.type === "stats") this.stats = m.stats;
-    else if (m.type === "tap" && this.tapChunks) this.tapChunks.push(m.pcm);
+    else if (m.type === "tap" && this.tapChunks) this.tapChunks.push({ at: wallMs(), pcm: m.pcm });
   }
 
-  // The page's playback as the worklet produced it (tests read it).
+  // Taps for tests and benchmarks: the page's playback as the worklet
+  // produced it, and the microphone as the page got it, each chunk with the
+  // wall-clock time (Unix ms) it reached the page.
   startTap() { this.tapChunks = []; this.playout.port.postMessage({ type: "tap", value: true }); }
-  takeTap() {
-    const chunks = this.tapChunks || [];
-    this.tapChunks = [];
-    const out = new Float32Array(chunks.reduce((n, c) => n + c.length, 0));
-    let at = 0;
-    for (const c of chunks) { out.set(c, at); at += c.length; }
-    return out;
-  }
+  takeTap() { const t = joinChunks(this.tapChunks); this.tapChunks = []; return t; }
+  startCaptureTap() { this.captureChunks = []; }
+  takeCaptureTap() { const t = joinChunks(this.captureChunks); this.captureChunks = []; return t; }
 }
