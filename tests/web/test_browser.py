@@ -9,9 +9,12 @@ and speech from a bot reaches the page's playback (tapped from its playout
 worklet), and a refusal is shown with the server's sentence.
 
 Speech is compared with the e2e tests' segmental correlation. Measured here
-(espeak-ng speech, loopback): see the module constants; the browser applies
-its own echo cancellation, noise suppression and gain control to the
-microphone, so the browser -> native figure is lower than native -> native.
+(espeak-ng voices en, en+f3, de, fr+m1; loopback; 2026-12-01): browser ->
+native 0.64-0.73, native -> browser 0.90-0.97. The browser -> native figure
+is lower because the browser's own echo cancellation, noise suppression and
+gain control (on, as the page asks for them) reshape the microphone: with
+them off the same path measured 0.957 (en). Unrelated speech scores below
+0.2.
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ from voip.proto import voip_pb2
 log = logging.getLogger(__name__)
 
 #: Asserted floors; unrelated speech scores below 0.2 (tests/e2e).
-BROWSER_TO_NATIVE_THRESHOLD = 0.6
+BROWSER_TO_NATIVE_THRESHOLD = 0.55
 NATIVE_TO_BROWSER_THRESHOLD = 0.7
 SEGMENT = SAMPLE_RATE // 2
 SLACK = SAMPLE_RATE // 10
@@ -131,7 +134,12 @@ def bot(web_server: Any, tmp_path: Path, name: str, *args: str) -> list[str]:
 
 
 def score(source: Any, heard: Any) -> tuple[float, float]:
-    found = align(source, heard, max_lag=heard.size - 1)
+    """Segmental and global correlation of the best whole copy of `source` in `heard`.
+
+    Only lags where the whole source fits are searched: the fake microphone
+    loops the file, and a partial copy at the end must not win the match.
+    """
+    found = align(source, heard, max_lag=max(0, heard.size - source.size))
     segmental = segmental_correlation(source, heard, found.lag_samples, SEGMENT, SLACK)
     return segmental, found.correlation
 
