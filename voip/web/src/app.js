@@ -57,10 +57,21 @@ function el(tag, attrs = {}, ...children) {
   return e;
 }
 
+function inCurrentRoom(roomId) {
+  const me = ui.state && ui.state.users.get(ui.selfId);
+  return !me || me.roomId === roomId;
+}
+
 function render() {
   const { state, selfId } = ui;
   if (!state) return;
   const me = state.users.get(selfId);
+  // Chat is per room: entering another one starts its log afresh (the server
+  // sends that room's recent lines).
+  if (me && ui.chatRoom !== me.roomId) {
+    if (ui.chatRoom !== undefined) $("chat-log").replaceChildren();
+    ui.chatRoom = me.roomId;
+  }
   const children = new Map();
   for (const r of state.rooms.values()) {
     if (!children.has(r.parentId)) children.set(r.parentId, []);
@@ -143,7 +154,12 @@ async function connect(params, name, password) {
       server: params.server, certHashes: params.certHashes, identity, name, password,
       on: {
         state: (state, selfId) => { ui.state = state; ui.selfId = selfId; forgetGone(); render(); },
-        chat: (m) => chatLine(m.senderName, m.text),
+        chat: (m) => { if (inCurrentRoom(m.roomId)) chatLine(m.senderName, m.text); },
+        history: (h) => {
+          if (!inCurrentRoom(h.roomId) || !h.messages.length) return;
+          chatLine("", "earlier in this room", "sys");
+          for (const m of h.messages) chatLine(m.senderName, m.text, "old");
+        },
         notice: (text, kind) => notice(text, kind),
         closed: (text) => disconnected(session, text),
         voice: (m) => ui.audio && ui.audio.voice(m),
@@ -205,6 +221,7 @@ function disconnected(session, text) {
   ui.session = null;
   if (ui.audio) { ui.audio.stop(); ui.audio = null; }
   ui.state = null;
+  ui.chatRoom = undefined;
   ui.talking.clear();
   $("app").hidden = true;
   $("join-form").hidden = false;

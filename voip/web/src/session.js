@@ -217,6 +217,11 @@ export class Session {
       case "chatMessage":
         this.on.chat(p.value);
         return;
+      case "roomHistory":
+        this.on.history(p.value);
+        return;
+      case "fileShared":
+        return; // files are shared between desktop clients (BitTorrent); not in the page
       case "permissions":
         this.permissions = mergePermissions(this.permissions, p.value);
         if (this.state) {
