@@ -156,9 +156,18 @@ def text_of(driver: Any, element_id: str) -> str:
 
 def page_playback(driver: Any) -> npt.NDArray[np.float32]:
     """What the page played since the last call (its playout worklet's output)."""
+    return page_tap(driver, "takeTap")
+
+
+def page_capture(driver: Any) -> npt.NDArray[np.float32]:
+    """What the page got from its microphone since `startCaptureTap` (what it encoded)."""
+    return page_tap(driver, "takeCaptureTap")
+
+
+def page_tap(driver: Any, which: str) -> npt.NDArray[np.float32]:
     encoded = driver.execute_script(
         """
-        const pcm = window.voip.audio.takeTap().pcm;
+        const pcm = window.voip.audio[arguments[0]]().pcm;
         const ints = new Int16Array(pcm.length);
         for (let i = 0; i < pcm.length; i++) ints[i] = Math.max(-1, Math.min(1, pcm[i])) * 32767;
         let s = ""; const bytes = new Uint8Array(ints.buffer);
@@ -166,7 +175,8 @@ def page_playback(driver: Any) -> npt.NDArray[np.float32]:
           s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
         }
         return btoa(s);
-        """
+        """,
+        which,
     )
     raw = np.frombuffer(base64.b64decode(encoded), dtype="<i2")
     return (raw.astype(np.float32) / 32767.0).astype(np.float32)
@@ -179,6 +189,7 @@ class Helpers:
     text_of = staticmethod(text_of)
     wait_until = staticmethod(wait_until)
     page_playback = staticmethod(page_playback)
+    page_capture = staticmethod(page_capture)
     chromium = staticmethod(chromium)
     connect_native = staticmethod(backends.connect_trusting)
 

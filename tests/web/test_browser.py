@@ -8,13 +8,16 @@ chat goes both ways, speech from the browser reaches a recording `voip-bot`
 and speech from a bot reaches the page's playback (tapped from its playout
 worklet), and a refusal is shown with the server's sentence.
 
-Speech is compared with the e2e tests' segmental correlation. Measured here
-(espeak-ng voices en, en+f3, de, fr+m1; loopback; 2026-12-01): browser ->
-native 0.64-0.73, native -> browser 0.90-0.97. The browser -> native figure
-is lower because the browser's own echo cancellation, noise suppression and
-gain control (on, as the page asks for them) reshape the microphone: with
-them off the same path measured 0.957 (en). Unrelated speech scores below
-0.2.
+Speech is compared with the e2e tests' segmental correlation. Browser ->
+native is scored twice: against what the page got from its microphone (what
+it encoded: our path, asserted >= 0.8; measured 0.89-0.94) and against the
+WAV (measured 0.38-0.73 over espeak-ng voices en, en+f3, de, fr+m1 on a
+loaded machine, asserted >= 0.3: the same speech), lower because the
+browser's own echo cancellation, noise suppression and gain control (on, as
+the page asks for them) reshape it and Chromium's fake device glitches
+under load; with that processing off the WAV figure was 0.957 (en).
+Native -> browser measured 0.90-0.97 (one run 0.56 at load average 10).
+Unrelated speech scores below 0.2.
 """
 
 from __future__ import annotations
@@ -46,7 +49,8 @@ from voip.proto import voip_pb2
 log = logging.getLogger(__name__)
 
 #: Asserted floors; unrelated speech scores below 0.2 (tests/e2e).
-BROWSER_TO_NATIVE_THRESHOLD = 0.55
+BROWSER_SENT_THRESHOLD = 0.8
+BROWSER_TO_NATIVE_THRESHOLD = 0.3
 NATIVE_TO_BROWSER_THRESHOLD = 0.7
 SEGMENT = SAMPLE_RATE // 2
 SLACK = SAMPLE_RATE // 10
@@ -173,16 +177,27 @@ def test_a_bot_hears_the_browser_and_the_browser_hears_a_bot(
             what="in Studio",
             driver=browser,
         )
+        browser.execute_script("window.voip.audio.startCaptureTap()")
         # The fake microphone loops the file: two passes hold one whole copy.
         deadline_wait(2 * seconds + 1.5)
+        spoken = w.page_capture(browser)
     finally:
         recorder.send_signal(signal.SIGTERM)
         _, err = recorder.communicate(timeout=30)
     assert recorder.returncode == 0, err
     heard = read_audio(recording)
+    # What the page encoded (its microphone after the browser's processing)
+    # is what the bot must hear: the middle of it, so the recording holds it all.
+    middle = spoken[SAMPLE_RATE : spoken.size - SAMPLE_RATE]
+    sent, sent_global = score(middle, heard)
+    # And it is the WAV's speech, reshaped by the browser's echo cancellation,
+    # noise suppression and gain control.
     segmental, overall = score(source, heard)
-    log.warning("browser -> native: segmental %.3f, global %.3f", segmental, overall)
-    print(f"browser -> native: segmental {segmental:.3f}, global {overall:.3f}")
+    figures = (("page microphone", sent, sent_global), ("WAV", segmental, overall))
+    for label, seg, glob in figures:
+        log.warning("browser -> native vs %s: segmental %.3f, global %.3f", label, seg, glob)
+        print(f"browser -> native vs {label}: segmental {seg:.3f}, global {glob:.3f}")
+    assert sent >= BROWSER_SENT_THRESHOLD
     assert segmental >= BROWSER_TO_NATIVE_THRESHOLD
 
     # Now the other way: a bot speaks in the room, the page's playback is tapped.
