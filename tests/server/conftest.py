@@ -19,6 +19,7 @@ _load("voip_tests_server_client", Path(__file__).with_name("quic_client.py"))
 _load("voip_tests_server_process", Path(__file__).with_name("server_process.py"))
 _load("voip_tests_core_harness", Path(__file__).with_name("core_harness.py"))
 _load("voip_tests_server_web_client", Path(__file__).with_name("web_client.py"))
+_load("voip_tests_server_hostile", Path(__file__).with_name("hostile.py"))
 
 
 def server_options(data_dir: Path, **overrides: object) -> ServerOptions:

@@ -24,6 +24,7 @@ from voip.proto import voip_pb2
 from voip.server import actors
 from voip.server.app import ServerOptions, start_server
 from voip.server.certs import load_or_create_self_signed
+from voip.server.limits import Limits
 
 TMPFS_SIZE = "1m"
 
@@ -83,7 +84,10 @@ def test_full_disk_keeps_serving_and_stores_the_changes_once_space_is_back(
     monkeypatch.setattr(actors, "STORE_RETRY_INTERVAL", 0.2)
     caplog.set_level(logging.INFO, logger="voip.server")
     bundle = load_or_create_self_signed(tmp_path / "tls", ["localhost"])  # not on the small disk
-    options = ServerOptions(data_dir=small_disk, bundle=bundle)
+    # Up to 200 rooms quickly: no room-change rate limit here.
+    options = ServerOptions(
+        data_dir=small_disk, bundle=bundle, limits=Limits(room_ops_burst=1000)
+    )
     alice_key, bob_key = SigningKey.generate(), SigningKey.generate()
     ballast = small_disk / "ballast"
     ids: dict[str, int] = {}

@@ -13,6 +13,8 @@ class Peer:
         self.name = name
         self.relay_route: tuple[int, int] | None = None
         self.dropped_datagrams = 0
+        self.voice_tokens = 0.0
+        self.voice_stamp = float("-inf")
         self.queued: list[bytes] = []
 
     def queue_datagram(self, data: bytes) -> None:

@@ -25,6 +25,12 @@ class ErrorCode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     RATE_LIMITED: _ClassVar[ErrorCode]
     INTERNAL: _ClassVar[ErrorCode]
     ALREADY_IN_ROOM: _ClassVar[ErrorCode]
+    HELLO_TIMEOUT: _ClassVar[ErrorCode]
+    SERVER_FULL: _ClassVar[ErrorCode]
+    TOO_SLOW: _ClassVar[ErrorCode]
+    LIMIT_REACHED: _ClassVar[ErrorCode]
+    ADDRESS_BANNED: _ClassVar[ErrorCode]
+    CONTROL_STREAM_CLOSED: _ClassVar[ErrorCode]
     KICKED: _ClassVar[ErrorCode]
     BANNED: _ClassVar[ErrorCode]
     NAME_TAKEN: _ClassVar[ErrorCode]
@@ -70,6 +76,12 @@ SERVER_SHUTDOWN: ErrorCode
 RATE_LIMITED: ErrorCode
 INTERNAL: ErrorCode
 ALREADY_IN_ROOM: ErrorCode
+HELLO_TIMEOUT: ErrorCode
+SERVER_FULL: ErrorCode
+TOO_SLOW: ErrorCode
+LIMIT_REACHED: ErrorCode
+ADDRESS_BANNED: ErrorCode
+CONTROL_STREAM_CLOSED: ErrorCode
 KICKED: ErrorCode
 BANNED: ErrorCode
 NAME_TAKEN: ErrorCode
@@ -412,14 +424,16 @@ class ChatMessage(_message.Message):
     def __init__(self, sender_id: _Optional[int] = ..., sender_name: _Optional[str] = ..., room_id: _Optional[int] = ..., text: _Optional[str] = ..., server_time_ms: _Optional[int] = ...) -> None: ...
 
 class Error(_message.Message):
-    __slots__ = ("code", "message", "missing_permission")
+    __slots__ = ("code", "message", "retry_after_ms", "missing_permission")
     CODE_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    RETRY_AFTER_MS_FIELD_NUMBER: _ClassVar[int]
     MISSING_PERMISSION_FIELD_NUMBER: _ClassVar[int]
     code: ErrorCode
     message: str
+    retry_after_ms: int
     missing_permission: int
-    def __init__(self, code: _Optional[_Union[ErrorCode, str]] = ..., message: _Optional[str] = ..., missing_permission: _Optional[int] = ...) -> None: ...
+    def __init__(self, code: _Optional[_Union[ErrorCode, str]] = ..., message: _Optional[str] = ..., retry_after_ms: _Optional[int] = ..., missing_permission: _Optional[int] = ...) -> None: ...
 
 class Ack(_message.Message):
     __slots__ = ()

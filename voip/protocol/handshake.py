@@ -21,6 +21,7 @@ from nacl.signing import VerifyKey
 from voip.errors import AuthError
 from voip.proto import voip_pb2
 from voip.protocol.fingerprint import FINGERPRINT_SIZE
+from voip.protocol.names import name_problem, normalize_name
 
 ALPN = "voip/1"
 PROTOCOL_VERSION = 1
@@ -113,8 +114,6 @@ def verify_hello(
     The password is compared in constant time. Checks run in the order a user
     can act on: version, then malformed fields, then password, then key proof.
     """
-    from voip.protocol.state import name_problem
-
     codes = voip_pb2
     if hello.protocol_version != PROTOCOL_VERSION:
         raise HandshakeFailure(
@@ -140,7 +139,8 @@ def verify_hello(
             VerifyKey(hello.public_key).verify(signed_payload(nonce, binding), hello.signature)
         except (BadSignatureError, ValueError):
             continue
-        return VerifiedHello(public_key=bytes(hello.public_key), display_name=hello.display_name)
+        name = normalize_name(hello.display_name)
+        return VerifiedHello(public_key=bytes(hello.public_key), display_name=name)
     raise HandshakeFailure(
             codes.BAD_SIGNATURE,
             "the key signature does not verify for this server; the connection may "

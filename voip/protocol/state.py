@@ -22,11 +22,11 @@ import blake3
 
 from voip.errors import InvalidUpdate, StateHashMismatch
 from voip.proto import voip_pb2
+from voip.protocol.names import MAX_NAME_LENGTH, name_problem  # noqa: F401  (re-exported)
 
 _T = TypeVar("_T")
 
 ROOT_PARENT = 0
-MAX_NAME_LENGTH = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,19 +175,6 @@ def canonical_bytes(state: StateModel | voip_pb2.ServerState) -> bytes:
 def state_hash(state: StateModel | voip_pb2.ServerState) -> bytes:
     """BLAKE3-256 of the canonical serialization."""
     return blake3.blake3(canonical_bytes(state)).digest()
-
-
-def name_problem(name: str) -> str | None:
-    """Why a room or display name is unacceptable, or None if it is fine."""
-    if not name or not name.strip():
-        return "the name is empty"
-    if len(name) > MAX_NAME_LENGTH:
-        return f"the name is longer than {MAX_NAME_LENGTH} characters"
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
-        return "the name contains control characters"
-    if name != name.strip():
-        return "the name starts or ends with spaces"
-    return None
 
 
 def _require_room(state: StateModel, room_id: int, what: str) -> None:

@@ -77,6 +77,12 @@ def parse_voice_message(data: bytes) -> voip_pb2.VoiceDatagram:
         raise MalformedMessage(f"voice datagram could not be decoded: {exc}") from exc
     if not message.opus and not message.end_of_transmission:
         raise MalformedMessage("voice datagram carries no audio")
+    payload = len(message.opus) + len(message.redundant_opus)
+    if payload > MAX_OPUS_PAYLOAD:
+        raise MalformedMessage(
+            f"voice datagram carries {payload} bytes of Opus (packet and redundant copy); "
+            f"the limit is {MAX_OPUS_PAYLOAD}"
+        )
     return message
 
 
@@ -95,7 +101,13 @@ def decode_voice(data: bytes) -> VoiceFrame:
 
 
 def stamp(message: voip_pb2.VoiceDatagram, sender_id: int, room_id: int) -> bytes:
-    """Overwrite the sender and room the client claimed; serialize once."""
+    """Overwrite the sender and room the client claimed; serialize once.
+
+    Only the fields of `VoiceDatagram` are kept: unknown fields, and known
+    ones sent with the wrong wire type (which the parser keeps as unknown),
+    are not relayed.
+    """
+    message.DiscardUnknownFields()
     message.sender_id = sender_id
     message.room_id = room_id
     return message.SerializeToString()

@@ -54,11 +54,15 @@ class Route:
 Action = Send | Close | Persist | Route
 
 
-def error_envelope(code: int, message: str, request_id: int = 0) -> voip_pb2.Envelope:
+def error_envelope(
+    code: int, message: str, request_id: int = 0, retry_after_ms: int = 0
+) -> voip_pb2.Envelope:
     """An Error envelope; `code` is an ErrorCode value (plain int in our signatures)."""
     return voip_pb2.Envelope(
         request_id=request_id,
-        error=voip_pb2.Error(code=cast("voip_pb2.ErrorCode", code), message=message),
+        error=voip_pb2.Error(
+            code=cast("voip_pb2.ErrorCode", code), message=message, retry_after_ms=retry_after_ms
+        ),
     )
 
 

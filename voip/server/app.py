@@ -28,6 +28,7 @@ from voip.server.certs.source import CertificateSettings, resolve_certificate
 from voip.server.certs.web_cert import WebIdentity
 from voip.server.core import DEFAULT_MAX_CHAT_LENGTH, CoreSettings
 from voip.server.history import HistorySettings
+from voip.server.limits import Limits
 from voip.server.store import Store
 from voip.server.web_frontend import WebFrontend, WebSettings
 
@@ -65,6 +66,9 @@ class ServerOptions:
     web_page: tuple[str, int] | None = None
     #: (host, port) written in join links; None: the bound address.
     public_address: tuple[str, int] | None = None
+    limits: Limits = field(default_factory=Limits)
+    metrics_port: int | None = None  # Prometheus metrics on metrics_host:PORT; None: off
+    metrics_host: str = "127.0.0.1"
 
 
 class RunningServer:
@@ -223,6 +227,7 @@ def start_server(options: ServerOptions) -> RunningServer:
                 max_chat_length=options.max_chat_length,
                 motd=options.motd,
                 history=options.history,
+                limits=options.limits,
             ),
             flush_interval=options.flush_interval,
             ack_delay=options.ack_delay,

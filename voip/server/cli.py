@@ -83,6 +83,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="lines sent to a member entering a room (50)",
     )
+    p.add_argument(
+        "--metrics-port",
+        type=int,
+        metavar="PORT",
+        help="serve Prometheus metrics on http://127.0.0.1:PORT/metrics (default: off)",
+    )
     acme = p.add_argument_group(
         "ACME certificates (docs/ACME.md)",
         "get and renew a certificate clients trust without pinning; "
@@ -151,6 +157,9 @@ def options_from_config(config: ServerConfig) -> ServerOptions:
         public_address=(
             parse_listen(config.public_address) if config.public_address is not None else None
         ),
+        limits=config.limits,
+        metrics_port=config.metrics_port,
+        metrics_host=config.metrics_host,
     )
 
 
@@ -167,6 +176,7 @@ def load_config(args: argparse.Namespace) -> ServerConfig:
         "history_bytes": args.history_bytes,
         "history_days": args.history_days,
         "history_on_entry": args.history_on_entry,
+        "metrics_port": args.metrics_port,
         "acme_domain": args.acme_domain,
         "acme_email": args.acme_email,
         "acme_directory": args.acme_directory,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import tomllib
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ import platformdirs
 from voip.errors import ConfigError
 from voip.server.certs.acme_settings import AcmeSettings
 from voip.server.certs.source import CertificateSettings
+from voip.server.limits import Limits
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +67,11 @@ class ServerConfig:
     web: bool = True
     web_listen: str | None = None
     public_address: str | None = None
+    # Abuse limits: the ``[limits]`` table, keys as in voip.server.limits.Limits.
+    limits: Limits = field(default_factory=Limits)
+    # Prometheus metrics on http://127.0.0.1:PORT/metrics; None: off.
+    metrics_port: int | None = None
+    metrics_host: str = "127.0.0.1"
 
     @property
     def resolved_data_dir(self) -> Path:
@@ -98,6 +104,8 @@ class ServerConfig:
         self.certificate_settings()
         if not 0 <= self.port <= 65535:
             raise ConfigError(f"port {self.port} is out of range 0-65535")
+        if self.metrics_port is not None and not 0 <= self.metrics_port <= 65535:
+            raise ConfigError(f"metrics_port {self.metrics_port} is out of range 0-65535")
         if self.flush_interval_ms < 0 or self.flush_interval_ms > 100:
             raise ConfigError("flush_interval_ms must be between 0 and 100")
         if self.ack_delay_ms is not None and not 0 < self.ack_delay_ms <= 25:
@@ -154,6 +162,10 @@ def load_config_file(path: Path) -> dict[str, Any]:
                 value = (Path(path).parent / Path(str(value)).expanduser()).resolve()
             elif key == "hostnames":
                 value = tuple(str(v) for v in value)
+            elif key == "limits":
+                if not isinstance(value, dict):
+                    raise ConfigError(f"limits in {path} must be a table ([limits])")
+                value = Limits.from_mapping(value)
             values[key] = value
         else:
             raise ConfigError(

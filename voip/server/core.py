@@ -9,7 +9,12 @@ the aioquic adapter stays a byte mover.
 
 Ordering rules it guarantees: a state change goes to every authenticated
 session (the requester included) before the requester's ack; an error goes
-out before the close that follows it.
+out before the close that follows it, and a close's reason phrase is the
+error's (or goodbye's) message.
+
+Abuse limits (`voip.server.limits`) are asked, not inlined: admission at
+connect and hello, one bucket check before every request's handler, the
+room-tree limits in the handlers that grow the tree.
 """
 
 from __future__ import annotations
@@ -19,9 +24,12 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
+from google.protobuf.unknown_fields import UnknownFieldSet
+
 from voip.errors import ProtocolError
 from voip.proto import voip_pb2
 from voip.protocol.handshake import HandshakeFailure, HelloBinding, new_challenge, verify_hello
+from voip.protocol.names import normalize_name
 from voip.protocol.permissions import Perm, RoomAcl, creator_acl, default_root_acl
 from voip.protocol.requests import REQUEST_KINDS
 from voip.protocol.state import (
@@ -45,6 +53,13 @@ from voip.server.actions import (
     error_envelope,
 )
 from voip.server.history import HistoryHandlers, HistorySettings, RoomHistories
+from voip.server.limits import (
+    AuthThrottle,
+    Limits,
+    RequestLimiter,
+    admission_refusal,
+    log_text,
+)
 from voip.server.moderation import ModerationHandlers
 from voip.server.records import AclRecord, BanRecord, Snapshot, StoreChange, UserRecord
 from voip.server.session_state import (
@@ -76,6 +91,7 @@ class CoreSettings:
     max_datagram_size: int = MAX_VOICE_DATAGRAM
     motd: str = ""
     history: HistorySettings = field(default_factory=HistorySettings)
+    limits: Limits = field(default_factory=Limits)
 
 
 @dataclass(slots=True)
@@ -87,6 +103,12 @@ class _Session:
     user_id: int = 0
     perms: dict[int, Perm] = field(default_factory=dict)  # room -> effective permissions
     route: tuple[int, bool, bool] | None = None  # last Route sent: room, speaks, hears
+    address: str = ""  # the client's IP address, for the per-address limits
+    requests: RequestLimiter | None = None
+
+
+#: States of a session that has not authenticated yet (the pre-auth caps count them).
+_UNAUTHENTICATED = frozenset({SessionState.CONNECTED, SessionState.CHALLENGED})
 
 
 class ServerCore(ModerationHandlers, HistoryHandlers):
@@ -116,6 +138,14 @@ class ServerCore(ModerationHandlers, HistoryHandlers):
         self._bans: dict[bytes, BanRecord] = {b.public_key: b for b in snapshot.bans}
         self._admin_token: str = snapshot.admin_token
         self.history = RoomHistories(settings.history, snapshot.chat)
+        self.limits = settings.limits
+        self.auth_throttle = AuthThrottle(self.limits)
+        #: Counters for metrics: refusals by reason, failed hellos and server
+        #: closes by ErrorCode name, accepted hellos.
+        self.refused: dict[str, int] = {}
+        self.auth_failures: dict[str, int] = {}
+        self.closes: dict[str, int] = {}
+        self.authentications = 0
 
     # --- queries ---------------------------------------------------------------
 
@@ -139,18 +169,56 @@ class ServerCore(ModerationHandlers, HistoryHandlers):
 
     # --- connection lifecycle ----------------------------------------------------
 
-    def connect(self, session: SessionId, cert_fingerprint: HelloBinding) -> list[Action]:
-        """A QUIC connection finished its handshake, served with this certificate."""
+    def connect(
+        self,
+        session: SessionId,
+        cert_fingerprint: HelloBinding,
+        now: float = 0.0,
+        address: str = "",
+    ) -> list[Action]:
+        """A QUIC connection from `address` finished its handshake, served with this certificate.
+
+        Refused (a Close, no session) while the address is banned for failed
+        hellos or the unauthenticated connections are at their caps.
+        """
         if session in self._sessions:
             raise ValueError(f"session {session} already exists")
-        self._sessions[session] = _Session(session, cert_fingerprint)
+        waiting = [s.address for s in self._sessions.values() if s.state in _UNAUTHENTICATED]
+        refusal = admission_refusal(self.limits, self.auth_throttle, waiting, address, now)
+        if refusal is not None:
+            reason, message = refusal
+            self._count(self.refused, reason)
+            code = voip_pb2.ADDRESS_BANNED if reason == "banned" else voip_pb2.SERVER_FULL
+            return [Close(session, code, message)]
+        self._sessions[session] = _Session(session, cert_fingerprint, address=address)
         return []
+
+    def hello_deadline(self, session: SessionId, now: float) -> list[Action]:
+        """The hello deadline passed: close the session unless it authenticated."""
+        s = self._sessions.get(session)
+        if s is None or s.state not in _UNAUTHENTICATED:
+            return []
+        self._count(self.refused, "hello_timeout")
+        timeout = self.limits.hello_timeout
+        logger.info("session %d: no hello within %g s; closed", session, timeout)
+        message = f"no ClientHello within {timeout:g} s of connecting; the connection is closed"
+        return self._close(s, voip_pb2.HELLO_TIMEOUT, message, SessionEvent.VIOLATION, now, True)
+
+    def abort(self, session: SessionId, code: int, message: str, now: float) -> list[Action]:
+        """Close a session that cannot be written to any more (no error envelope)."""
+        s = self._sessions.get(session)
+        if s is None or s.state is SessionState.CLOSED:
+            return []
+        logger.info("session %d closed: %s", session, message)
+        return self._close(s, code, message, SessionEvent.VIOLATION, now, as_error=False)
 
     def open_stream(self, session: SessionId, nonce: bytes | None = None) -> list[Action]:
         """The client opened the control stream: send it a fresh challenge."""
-        s = self._sessions[session]
+        s = self._sessions.get(session)
+        if s is None or s.state is not SessionState.CONNECTED:
+            return []
         s.state = next_state(s.state, SessionEvent.STREAM_OPENED)
-        challenge = new_challenge(self.settings.server_name, nonce)
+        challenge = new_challenge(self.server_name, nonce)
         s.nonce = challenge.nonce
         return [Send(session, voip_pb2.Envelope(challenge=challenge))]
 
@@ -178,6 +246,7 @@ class ServerCore(ModerationHandlers, HistoryHandlers):
     def shutdown(self, now: float) -> list[Action]:
         """Say goodbye to everyone; the adapter closes the connections."""
         actions: list[Action] = []
+        message = "the server is shutting down; reconnect later"
         for s in list(self._sessions.values()):
             if s.state is SessionState.CLOSED:
                 continue
@@ -186,16 +255,13 @@ class ServerCore(ModerationHandlers, HistoryHandlers):
                     Send(
                         s.id,
                         voip_pb2.Envelope(
-                            goodbye=voip_pb2.Goodbye(
-                                code=voip_pb2.SERVER_SHUTDOWN,
-                                message="the server is shutting down; reconnect later",
-                            )
+                            goodbye=voip_pb2.Goodbye(code=voip_pb2.SERVER_SHUTDOWN, message=message)
                         ),
                     )
                 )
             # Without a control stream (TLS only, e.g. a client's certificate
             # check) there is nowhere to say goodbye: the QUIC close says it.
-            actions.append(Close(s.id, voip_pb2.SERVER_SHUTDOWN, "server shutting down"))
+            actions.append(Close(s.id, voip_pb2.SERVER_SHUTDOWN, message))
             if s.state is SessionState.AUTHENTICATED:
                 actions += self._persist_last_seen(s.user_id, now)
             s.state = next_state(s.state, SessionEvent.SHUTDOWN)
@@ -209,7 +275,17 @@ class ServerCore(ModerationHandlers, HistoryHandlers):
         if s is None or s.state is SessionState.CLOSED:
             return []
         kind = envelope.WhichOneof("payload")
+        rid = envelope.request_id
         if kind is None:
+            if len(UnknownFieldSet(envelope)):
+                message = (
+                    "the envelope carries a payload this server does not know; "
+                    "the client speaks another protocol version"
+                )
+                return self.violation(session, message, now)
+            if rid:
+                message = "the request carries no payload"
+                return [self._error(session, rid, voip_pb2.MALFORMED_MESSAGE, message)]
             return []  # keepalive (and the frame that opens the stream)
         if kind == "client_hello":
             if not accepts_hello(s.state):
@@ -219,13 +295,24 @@ class ServerCore(ModerationHandlers, HistoryHandlers):
             return self.violation(
                 session, f"a client may not send {kind}; this client is broken", now
             )
-        rid = envelope.request_id
+        if not rid:
+            message = f"the {kind} request has request_id 0; requests need a non-zero id"
+            return [self._error(session, 0, voip_pb2.MALFORMED_MESSAGE, message)]
         if not accepts_requests(s.state):
             return [
                 self._error(
                     session, rid, voip_pb2.NOT_AUTHENTICATED, "authenticate before sending requests"
                 )
             ]
+        if s.requests is None:
+            s.requests = RequestLimiter(self.limits)
+        limited = s.requests.check(kind, now)
+        if limited is not None:
+            self._count(self.refused, f"rate_{kind}")
+            envelope = error_envelope(
+                voip_pb2.RATE_LIMITED, limited.message, rid, limited.retry_after_ms
+            )
+            return [Send(session, envelope)]
         handler = getattr(self, f"_on_{kind}")  # one per row of voip.protocol.requests
         actions: list[Action] = handler(s, envelope, now)
         return actions
@@ -242,7 +329,25 @@ class ServerCore(ModerationHandlers, HistoryHandlers):
             )
         except HandshakeFailure as exc:
             logger.info("session %d: authentication refused: %s", s.id, exc)
+            self._count(self.auth_failures, _code_name(exc.code))
+            if self.auth_throttle.failed(s.address, now):
+                limits = self.limits
+                logger.warning(
+                    "address %s refused for %g s after %d failed hellos within %g s",
+                    log_text(s.address),
+                    limits.autoban_seconds,
+                    limits.autoban_attempts,
+                    limits.autoban_window,
+                )
             return self._close(s, exc.code, str(exc), SessionEvent.HELLO_REJECTED, now, True)
+        max_users = self.limits.max_users
+        already = self._session_of_user.get(self._user_id_by_key.get(verified.public_key, -1))
+        if max_users and already is None and len(self._session_of_user) >= max_users:
+            self._count(self.refused, "max_users")
+            message = f"the server is full ({max_users} users); try again later"
+            return self._close(
+                s, voip_pb2.SERVER_FULL, message, SessionEvent.HELLO_REJECTED, now, True
+            )
 
         actions: list[Action] = []
         now_ms = _ms(now)
@@ -292,7 +397,13 @@ class ServerCore(ModerationHandlers, HistoryHandlers):
                     ),
                 )
             )
-            actions.append(Close(old_id, voip_pb2.ALREADY_CONNECTED, "replaced by a new session"))
+            actions.append(
+                Close(
+                    old_id,
+                    voip_pb2.ALREADY_CONNECTED,
+                    "you connected again from somewhere else; this session is closed",
+                )
+            )
             actions += self._remove_user(old, now, persist=False)
             old.state = next_state(old.state, SessionEvent.REPLACED)
 
@@ -310,7 +421,7 @@ class ServerCore(ModerationHandlers, HistoryHandlers):
                 voip_pb2.Envelope(
                     welcome=voip_pb2.Welcome(
                         user_id=record.id,
-                        server_name=self.settings.server_name,
+                        server_name=self.server_name,
                         root_room_id=self.root_id,
                         max_chat_length=self.settings.max_chat_length,
                         max_datagram_size=self.settings.max_datagram_size,
@@ -332,7 +443,10 @@ class ServerCore(ModerationHandlers, HistoryHandlers):
         actions += self._broadcast_update(update, digest, exclude=s.id)
         actions += self._refresh_permissions([s])  # the full set, and the first Route
         actions += self._entered(s, self.root_id, now)
-        logger.info("session %d authenticated as user %d (%s)", s.id, record.id, record.name)
+        self.authentications += 1
+        logger.info(
+            "session %d authenticated as user %d (%s)", s.id, record.id, log_text(record.name)
+        )
         return actions
 
     # --- requests --------------------------------------------------------------------------
@@ -348,6 +462,9 @@ class ServerCore(ModerationHandlers, HistoryHandlers):
         name = self.state.rooms[room_id].name
         if refused := self._refuse(s, rid, Perm.ENTER, room_id, f"enter {name!r}"):
             return [refused]
+        cap = self.limits.max_users_per_room
+        if cap and len(self.state.users_in(room_id)) >= cap:
+            return [self._limit(s, rid, f"that room is full ({cap} users); try another")]
         update = voip_pb2.StateUpdate(
             user_moved=voip_pb2.UserMoved(user_id=s.user_id, room_id=room_id)
         )
@@ -369,7 +486,9 @@ class ServerCore(ModerationHandlers, HistoryHandlers):
         problem = name_problem(req.name)
         if problem:
             return [self._error(s.id, rid, voip_pb2.INVALID_NAME, f"room name refused: {problem}")]
-        room = Room(self._next_room_id, req.name, req.parent_id)
+        if too_many := self._tree_limit(req.parent_id):
+            return [self._limit(s, rid, too_many)]
+        room = Room(self._next_room_id, normalize_name(req.name), req.parent_id)
         self._next_room_id += 1
         acl = creator_acl(s.user_id)
         self._acls[room.id] = acl
@@ -434,13 +553,10 @@ class ServerCore(ModerationHandlers, HistoryHandlers):
         problem = name_problem(req.name)
         if problem:
             return [self._error(s.id, rid, voip_pb2.INVALID_NAME, f"room name refused: {problem}")]
-        update = voip_pb2.StateUpdate(
-            room_renamed=voip_pb2.RoomRenamed(room_id=req.room_id, name=req.name)
-        )
+        name = normalize_name(req.name)
+        update = voip_pb2.StateUpdate(room_renamed=voip_pb2.RoomRenamed(room_id=old.id, name=name))
         actions: list[Action] = [
-            Persist(
-                StoreChange(rooms=(Room(old.id, req.name, old.parent_id),), reason="room renamed")
-            )
+            Persist(StoreChange(rooms=(Room(old.id, name, old.parent_id),), reason="room renamed"))
         ]
         actions += self._change(update)
         actions.append(self._ack(s.id, rid))
@@ -501,6 +617,7 @@ class ServerCore(ModerationHandlers, HistoryHandlers):
             return [
                 self._error(s.id, rid, voip_pb2.INVALID_NAME, f"display name refused: {problem}")
             ]
+        name = normalize_name(name)
         record = self._record_of(s.user_id)
         refusal = self._name_refusal(name, s.user_id, record.public_key if record else b"")
         if refusal is not None:
@@ -584,10 +701,40 @@ class ServerCore(ModerationHandlers, HistoryHandlers):
         if as_error and has_control_stream(s.state):
             actions.append(Send(s.id, error_envelope(code, message)))
         actions.append(Close(s.id, code, message))
+        self._count(self.closes, _code_name(code))
         if s.state is SessionState.AUTHENTICATED:
             actions += self._remove_user(s, now)
         s.state = next_state(s.state, event)
         return actions
+
+    @property
+    def server_name(self) -> str:
+        """The root room's name: renaming the root renames the server."""
+        return self.state.rooms[self.root_id].name
+
+    def _tree_limit(self, parent_id: int) -> str | None:
+        """Why a new room under `parent_id` would break a room-tree limit, or None."""
+        limits = self.limits
+        if limits.max_rooms and len(self.state.rooms) >= limits.max_rooms:
+            return f"the server has {limits.max_rooms} rooms, its limit; delete one first"
+        depth, room = 1, self.state.rooms.get(parent_id)
+        while room is not None and room.parent_id != ROOT_PARENT:
+            depth += 1
+            room = self.state.rooms.get(room.parent_id)
+        if limits.max_room_depth and depth > limits.max_room_depth:
+            return (
+                f"rooms nest at most {limits.max_room_depth} deep below the root; "
+                "create it higher up"
+            )
+        return None
+
+    def _limit(self, s: _Session, request_id: int, message: str) -> Send:
+        self._count(self.refused, "limit_reached")
+        return self._error(s.id, request_id, voip_pb2.LIMIT_REACHED, message)
+
+    @staticmethod
+    def _count(counter: dict[str, int], key: str) -> None:
+        counter[key] = counter.get(key, 0) + 1
 
     @staticmethod
     def _error(session: SessionId, request_id: int, code: int, message: str) -> Send:
@@ -604,6 +751,13 @@ class ServerCore(ModerationHandlers, HistoryHandlers):
     @staticmethod
     def _ack(session: SessionId, request_id: int) -> Send:
         return Send(session, voip_pb2.Envelope(request_id=request_id, ack=voip_pb2.Ack()))
+
+
+def _code_name(code: int) -> str:
+    try:
+        return voip_pb2.ErrorCode.Name(code)
+    except ValueError:
+        return str(code)
 
 
 def _ms(now: float) -> int:

@@ -14,6 +14,14 @@ each datagram at once (no added latency), while a loaded one batches every
 talker's datagram for a listener into one packet per frame, which is what
 keeps the CPU per relayed datagram down (benchmarks/README.md, relay).
 `flush_interval` 0 flushes once per loop iteration, without batching.
+
+The fan-out isolates recipients: a send that fails (the client reset or
+stopped its control stream) or leaves a recipient's unacknowledged control
+bytes above `Limits.max_control_backlog` (it stopped reading) does not stop
+the loop over the others. Once the batch is done, each such recipient is
+closed with a reason and its departure goes to everyone else, in the same
+way. The hub also runs the hello deadline of every connection and raises a
+connection's frame limit when it authenticates.
 """
 
 from __future__ import annotations
@@ -27,7 +35,7 @@ from typing import Any
 from aioquic.quic.connection import QuicConnection
 
 from voip.proto import voip_pb2
-from voip.protocol.framing import encode_envelope
+from voip.protocol.framing import DEFAULT_MAX_FRAME, encode_envelope
 from voip.server.certs.web_cert import WebIdentity
 from voip.server.core import Action, Close, Persist, Route, Send, ServerCore
 from voip.server.quic import ServerProtocol
@@ -61,7 +69,13 @@ class Hub:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.core = core
-        self.relay = Relay(max_datagram, self._schedule_flush)
+        self.limits = core.limits
+        self.relay = Relay(
+            max_datagram,
+            self._schedule_flush,
+            voice_burst=self.limits.voice_burst,
+            voice_per_second=self.limits.voice_per_second,
+        )
         self.protocols: dict[int, ServerProtocol] = {}
         self._persist = persist
         self._flush_interval = flush_interval
@@ -73,12 +87,36 @@ class Hub:
         self._next_flush_at = 0.0  # loop time before which no flush starts
         #: The certificate browsers get instead of the server's (None: the same one).
         self.web_identity: WebIdentity | None = None
+        self.connections_started = 0
+        self.slow_disconnects = 0
 
     # --- aioquic hooks ------------------------------------------------------------------
 
     def create_protocol(self, quic: QuicConnection, stream_handler: Any = None) -> ServerProtocol:
         """The `create_protocol` factory given to aioquic's `serve`."""
-        return ServerProtocol(quic, stream_handler, hub=self)
+        limits = self.limits
+        p = ServerProtocol(
+            quic,
+            stream_handler,
+            hub=self,
+            max_frame=limits.pre_auth_max_frame,
+            max_datagram_queue=limits.max_datagram_queue,
+        )
+        self.connections_started += 1
+        # The hello deadline runs from the connection's first packet, TLS included.
+        loop = self._loop or asyncio.get_running_loop()
+        self._loop = loop
+        loop.call_later(limits.hello_timeout, self._hello_deadline, p)
+        return p
+
+    def _hello_deadline(self, p: ServerProtocol) -> None:
+        if p.closing or p.authenticated:
+            return
+        if self.core.session_state(p.session_id) is not None:
+            self.apply(self.core.hello_deadline(p.session_id, self._clock()))
+        else:  # the TLS handshake never finished
+            self.core.refused["hello_timeout"] = self.core.refused.get("hello_timeout", 0) + 1
+            p.close_with(voip_pb2.HELLO_TIMEOUT, "the connection did not log in in time")
 
     def next_session_id(self) -> int:
         sid = self._next_id
@@ -92,22 +130,34 @@ class Hub:
             # fewer ACK-only packets to talkers. See RECIPES "relay cost".
             p._quic._ack_delay = self._ack_delay
         self.protocols[p.session_id] = p
-        self.apply(self.core.connect(p.session_id, p.served_fingerprint()))
+        self.apply(
+            self.core.connect(
+                p.session_id, p.served_fingerprint(), self._clock(), p.peer_address()
+            )
+        )
 
     def stream_opened(self, p: ServerProtocol) -> None:
         self.apply(self.core.open_stream(p.session_id))
 
     def received(self, p: ServerProtocol, envelope: voip_pb2.Envelope) -> None:
         self.apply(self.core.receive(p.session_id, envelope, self._clock()))
+        if not p.authenticated and self.core.user_of(p.session_id) is not None:
+            p.authenticated = True
+            p.set_max_frame(DEFAULT_MAX_FRAME)
 
     def violation(self, p: ServerProtocol, message: str) -> None:
         self.apply(self.core.violation(p.session_id, message, self._clock()))
 
     def stream_ended(self, p: ServerProtocol) -> None:
-        """The client finished its control stream: that is a goodbye."""
+        """The client finished its control stream on a frame boundary: that is a goodbye."""
         self.apply(self.core.disconnect(p.session_id, self._clock()))
         self.relay.forget(p)
-        p.close_with(0, "control stream closed by the client")
+        p.close_with(0, "the client closed its control stream; goodbye")
+
+    def stream_aborted(self, p: ServerProtocol, message: str) -> None:
+        self.apply(
+            self.core.abort(p.session_id, voip_pb2.CONTROL_STREAM_CLOSED, message, self._clock())
+        )
 
     def disconnected(self, p: ServerProtocol, code: int, reason: str) -> None:
         logger.debug("session %d ended (code %d: %s)", p.session_id, code, reason)
@@ -118,11 +168,20 @@ class Hub:
     # --- doing what the core says -------------------------------------------------------
 
     def apply(self, actions: list[Action]) -> None:
+        """Do what the core said; recipients that fail are closed after the batch."""
+        failed = self._apply(actions)
+        while failed:
+            session, (code, message) = failed.popitem()
+            failed.update(self._apply(self.core.abort(session, code, message, self._clock())))
+
+    def _apply(self, actions: list[Action]) -> dict[int, tuple[int, str]]:
         encoded: dict[int, bytes] = {}  # one encoding per envelope, however many recipients
+        failed: dict[int, tuple[int, str]] = {}
+        max_backlog = self.limits.max_control_backlog
         for action in actions:
             if isinstance(action, Send):
                 p = self.protocols.get(action.session)
-                if p is None:
+                if p is None or p.closing or action.session in failed:
                     continue
                 if not p.control_open:
                     # aioquic raises on a stream the peer never opened; the core
@@ -137,21 +196,37 @@ class Hub:
                 data = encoded.get(key)
                 if data is None:
                     data = encoded[key] = encode_envelope(action.envelope)
-                p.send_control(data)
+                try:
+                    p.send_control(data)
+                except Exception as exc:
+                    failed[action.session] = (
+                        voip_pb2.CONTROL_STREAM_CLOSED,
+                        f"the control stream cannot be written ({exc}); the session is closed",
+                    )
+                    continue
+                if p.control_backlog() > max_backlog:
+                    self.slow_disconnects += 1
+                    failed[action.session] = (
+                        voip_pb2.TOO_SLOW,
+                        f"the client stopped reading: more than {max_backlog} bytes were "
+                        "waiting for it; reconnect when the network is better",
+                    )
+                    continue
                 self.relay.mark_dirty(p)
             elif isinstance(action, Close):
                 p = self.protocols.get(action.session)
-                if p is not None:
+                if p is not None and not p.closing:
                     self.relay.forget(p)
                     p.close_with(action.code, action.reason)
             elif isinstance(action, Persist):
                 self._persist(action.change)
             elif isinstance(action, Route):
                 p = self.protocols.get(action.session)
-                if p is not None:
+                if p is not None and not (p.closing and action.room_id is not None):
                     self.relay.route(
                         p, action.user_id, action.room_id, speak=action.speak, hear=action.hear
                     )
+        return failed
 
     # --- flushing ---------------------------------------------------------------------------
 

@@ -12,17 +12,23 @@ on a short timer (or once per loop iteration), so datagrams from several
 talkers bound for one listener share QUIC packets. That, and fewer ACKs, is
 what the relay benchmark showed to matter (docs/ARCHITECTURE.md, Server;
 RECIPES, "aioquic relay cost").
+
+Each sender has a token bucket (`voice_per_second`, `voice_burst`): a talker
+sends 50 datagrams a second, one above the rate is cut down to it. What is
+relayed is re-encoded from the known `VoiceDatagram` fields only, so unknown
+or mistyped fields a client added never reach the listeners.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
 from voip.errors import MalformedMessage
-from voip.protocol.voice import parse_voice_message, stamp
+from voip.protocol.voice import MAX_VOICE_DATAGRAM, parse_voice_message, stamp
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +42,9 @@ class Endpoint(Protocol):
     #: (user_id, room_id) while authenticated and allowed to speak, else None.
     relay_route: tuple[int, int] | None
     dropped_datagrams: int
+    #: The sender's voice bucket: tokens left, and the clock when they were counted.
+    voice_tokens: float
+    voice_stamp: float
 
     def queue_datagram(self, data: bytes) -> None: ...
 
@@ -54,6 +63,9 @@ class RelayStats:
     dropped_unauthenticated: int = 0
     dropped_not_allowed: int = 0  # sender may not speak here (permission, server mute)
     dropped_stale: int = 0  # outgoing copies held back by congestion control/pacing too long
+    dropped_rate: int = 0  # incoming datagrams above the sender's voice rate
+    queue_full: int = 0  # flushes that found a listener's datagram queue full (oldest dropped)
+    relayed_bytes: int = 0  # bytes of the outgoing copies
     flushes: int = 0  # flush passes
     transmits: int = 0  # connections transmitted by those passes
 
@@ -64,6 +76,7 @@ class RelayStats:
             + self.dropped_oversized
             + self.dropped_unauthenticated
             + self.dropped_not_allowed
+            + self.dropped_rate
         )
 
     def as_dict(self) -> dict[str, int]:
@@ -77,6 +90,9 @@ class RelayStats:
             "dropped_unauthenticated": self.dropped_unauthenticated,
             "dropped_not_allowed": self.dropped_not_allowed,
             "dropped_stale": self.dropped_stale,
+            "dropped_rate": self.dropped_rate,
+            "queue_full": self.queue_full,
+            "relayed_bytes": self.relayed_bytes,
             "flushes": self.flushes,
             "transmits": self.transmits,
         }
@@ -85,13 +101,24 @@ class RelayStats:
 class Relay:
     """Room index plus the datagram path. Single-threaded (the loop thread)."""
 
-    def __init__(self, max_datagram: int, wake: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        max_datagram: int,
+        wake: Callable[[], None],
+        *,
+        voice_burst: float = 30.0,
+        voice_per_second: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         """`max_datagram`: largest stamped datagram that fits one QUIC packet.
 
         `wake` is called when the first connection becomes dirty; the owner
         must then call `flush()` soon (call_soon or a short timer).
         """
         self.max_datagram = max_datagram
+        self.voice_burst = voice_burst
+        self.voice_per_second = voice_per_second
+        self._clock = clock
         self.stats = RelayStats()
         self.dirty: set[Endpoint] = set()
         self._wake = wake
@@ -163,6 +190,21 @@ class Relay:
                 stats.dropped_unauthenticated += 1
                 self._dropped(sender, "it arrived before authentication")
             return
+        if len(data) > MAX_VOICE_DATAGRAM:
+            stats.dropped_oversized += 1
+            self._dropped(sender, f"{len(data)} bytes exceed {MAX_VOICE_DATAGRAM}")
+            return
+        now = self._clock()
+        tokens = sender.voice_tokens + (now - sender.voice_stamp) * self.voice_per_second
+        if tokens > self.voice_burst:
+            tokens = self.voice_burst
+        sender.voice_stamp = now
+        if tokens < 1.0:
+            sender.voice_tokens = tokens
+            stats.dropped_rate += 1
+            self._dropped(sender, "the sender is above the voice rate")
+            return
+        sender.voice_tokens = tokens - 1.0
         try:
             message = parse_voice_message(data)
         except MalformedMessage as exc:
@@ -185,6 +227,7 @@ class Relay:
         if count:
             stats.relayed += 1
             stats.sent += count
+            stats.relayed_bytes += count * len(out)
             if was_clean:
                 self._wake()
 
