@@ -32,6 +32,7 @@ from voip.server.certs.bundle import CertificateBundle, apply_bundle
 from voip.server.certs.web_cert import WebIdentity
 from voip.server.core import CoreSettings, ServerCore
 from voip.server.hub import Hub
+from voip.server.metrics import ServerCounters
 from voip.server.quic import REALTIME_CC
 from voip.server.records import Snapshot, StoreChange
 from voip.server.store import Store
@@ -282,6 +283,13 @@ class NetworkActor(pykka.ThreadingActor):
     def stats(self) -> dict[str, int]:
         return self._in_loop(self._stats)
 
+    def metrics(self) -> ServerCounters:
+        async def copy() -> ServerCounters:
+            assert self.hub is not None
+            return self.hub.metrics()
+
+        return self._in_loop(copy)
+
     def set_certificate(self, bundle: CertificateBundle) -> None:
         """Serve `bundle` to connections made from now on (existing ones keep theirs)."""
 
@@ -307,6 +315,8 @@ class NetworkActor(pykka.ThreadingActor):
         try:
             counters = self._in_loop(self._shutdown, timeout=10.0)
             logger.info("relay counters at shutdown: %s", counters)
+            if self.hub is not None:
+                logger.info("server summary: %s", self.hub.metrics().summary())
         except (RuntimeError, concurrent.futures.TimeoutError) as exc:
             logger.warning("graceful shutdown failed (%s); stopping the loop anyway", exc)
         if loop.is_running():

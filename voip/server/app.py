@@ -29,6 +29,7 @@ from voip.server.certs.web_cert import WebIdentity
 from voip.server.core import DEFAULT_MAX_CHAT_LENGTH, CoreSettings
 from voip.server.history import HistorySettings
 from voip.server.limits import Limits
+from voip.server.metrics import MetricsServer, ServerCounters
 from voip.server.store import Store
 from voip.server.web_frontend import WebFrontend, WebSettings
 
@@ -98,6 +99,8 @@ class RunningServer:
         self.acme: AcmeCertificateManager | None = None
         #: Browsers' certificate, page and join link; None with ``web=False``.
         self.web: WebFrontend | None = None
+        #: The Prometheus endpoint, when `metrics_port` is set; started by `start_server`.
+        self.metrics_server: MetricsServer | None = None
 
     @property
     def fingerprint(self) -> bytes:
@@ -141,6 +144,11 @@ class RunningServer:
             )
         return status
 
+    def metrics(self) -> ServerCounters:
+        """A copy of the operator counters (docs/SERVER.md, "Metrics")."""
+        result: ServerCounters = self._network.proxy().metrics().get(timeout=10)
+        return result
+
     def set_certificate(self, bundle: CertificateBundle) -> None:
         """Hot-swap the certificate for new connections (any thread; existing ones keep theirs)."""
         self._network.proxy().set_certificate(bundle).get(timeout=10)
@@ -164,6 +172,8 @@ class RunningServer:
         try:
             if self.web is not None:
                 self.web.stop()
+            if self.metrics_server is not None:
+                self.metrics_server.stop()
             if self.acme is not None:
                 self.acme.stop()  # first: no certificate is installed into a stopping server
         finally:
@@ -250,6 +260,15 @@ def start_server(options: ServerOptions) -> RunningServer:
     server = RunningServer(
         options, bundle, store_ref, network_ref, host, port, snapshot.admin_token
     )
+    if options.metrics_port is not None:
+        try:
+            server.metrics_server = MetricsServer(
+                options.metrics_host, options.metrics_port, server.metrics
+            )
+        except OSError as exc:
+            server.stop()
+            where = format_address(options.metrics_host, options.metrics_port)
+            raise OSError(f"cannot serve metrics on {where}: {exc}; choose another port") from exc
     logger.info("listening on %s", format_address(host, port))
     logger.info("certificate fingerprint %s", bundle.fingerprint_text)
     if snapshot.admin_token:

@@ -38,6 +38,7 @@ from voip.proto import voip_pb2
 from voip.protocol.framing import DEFAULT_MAX_FRAME, encode_envelope
 from voip.server.certs.web_cert import WebIdentity
 from voip.server.core import Action, Close, Persist, Route, Send, ServerCore
+from voip.server.metrics import ServerCounters
 from voip.server.quic import ServerProtocol
 from voip.server.records import StoreChange
 from voip.server.relay import Relay
@@ -260,3 +261,23 @@ class Hub:
         counters = self.relay.stats.as_dict()
         counters["connections"] = len(self.protocols)
         return counters
+
+    def metrics(self) -> ServerCounters:
+        """Everything an operator counts, copied (called in the loop thread)."""
+        core = self.core
+        state = core.state
+        per_room: dict[int, int] = dict.fromkeys(state.rooms, 0)
+        for user in state.users.values():
+            per_room[user.room_id] = per_room.get(user.room_id, 0) + 1
+        return ServerCounters(
+            connections_started=self.connections_started,
+            connections=len(self.protocols),
+            users=len(state.users),
+            room_users={(rid, state.rooms[rid].name): n for rid, n in per_room.items()},
+            authentications=core.authentications,
+            auth_failures=dict(core.auth_failures),
+            refused=dict(core.refused),
+            closes=dict(core.closes),
+            slow_disconnects=self.slow_disconnects,
+            relay=self.relay.stats.as_dict(),
+        )
