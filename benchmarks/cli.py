@@ -21,7 +21,7 @@ from pathlib import Path
 from benchmarks.report import Record, Unavailable, emit, save
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
-BENCHMARKS = ("jitter", "mix", "quality", "resample", "relay", "e2e", "gui")
+BENCHMARKS = ("jitter", "mix", "quality", "resample", "relay", "e2e", "gui", "soak")
 
 Runner = Callable[[argparse.Namespace], list[Record]]
 
@@ -63,6 +63,18 @@ def build_parser() -> argparse.ArgumentParser:
     gui.add_argument("--chat-field-from-bottom", type=int, default=None, metavar="PX",
                      help="where to click for the chat field, in pixels above the window's "
                           "bottom edge (default: the current layout's)")
+    soak = sub.add_parser("soak", help="many clients for minutes: churn, talkers, attackers")
+    _common(soak)
+    soak.add_argument("--clients", type=int, default=None,
+                      help="well-behaved clients (default 200; short 24)")
+    soak.add_argument("--talkers", type=int, default=None,
+                      help="stable clients sending voice, one per room (default 5; short 2)")
+    soak.add_argument("--seconds", type=float, default=None,
+                      help="length of the run (default 600; short 6; in `all` 120)")
+    soak.add_argument("--hostile", type=int, default=None,
+                      help="attacking clients cycling through the attacks (default 9)")
+    soak.add_argument("--churn-share", type=float, default=None,
+                      help="share of the clients that keep leaving and coming back (0.25)")
     every = sub.add_parser("all", help="every benchmark; writes JSON and PNG per benchmark")
     _common(every)
     every.add_argument("--skip", action="append", default=[], choices=BENCHMARKS,
