@@ -353,7 +353,7 @@ class ServerCore(ModerationHandlers, HistoryHandlers):
         now_ms = _ms(now)
         ban = self._ban_in_force(verified.public_key, now_ms)
         if ban is not None:
-            logger.info("session %d: refused a banned key (%s)", s.id, ban.reason)
+            logger.info("session %d: refused a banned key (%s)", s.id, log_text(ban.reason))
             return self._close(
                 s, voip_pb2.BANNED, ban_sentence(ban), SessionEvent.HELLO_REJECTED, now, True
             )

@@ -38,6 +38,7 @@ from voip.proto import voip_pb2
 from voip.protocol.framing import DEFAULT_MAX_FRAME, encode_envelope
 from voip.server.certs.web_cert import WebIdentity
 from voip.server.core import Action, Close, Persist, Route, Send, ServerCore
+from voip.server.limits import log_text
 from voip.server.metrics import ServerCounters
 from voip.server.quic import ServerProtocol
 from voip.server.records import StoreChange
@@ -161,7 +162,7 @@ class Hub:
         )
 
     def disconnected(self, p: ServerProtocol, code: int, reason: str) -> None:
-        logger.debug("session %d ended (code %d: %s)", p.session_id, code, reason)
+        logger.debug("session %d ended (code %d: %s)", p.session_id, code, log_text(reason))
         self.protocols.pop(p.session_id, None)
         self.apply(self.core.disconnect(p.session_id, self._clock()))
         self.relay.forget(p)

@@ -27,6 +27,7 @@ from voip.protocol.permissions import (
 )
 from voip.server.access import AccessRules, SessionView, ban_sentence
 from voip.server.actions import Close, Persist, Send, error_envelope, goodbye_envelope
+from voip.server.limits import log_text
 from voip.server.records import AclRecord, BanRecord, StoreChange, UserRecord
 from voip.server.session_state import SessionEvent, next_state
 
@@ -282,7 +283,9 @@ class ModerationHandlers(AccessRules):
         reason = f": {req.reason}" if req.reason else ""
         actions = self._eject(target, voip_pb2.KICKED, f"you were kicked by {me}{reason}", now)
         actions.append(_ack(s, rid))
-        logger.info("user %d kicked user %d (%s)", s.user_id, target.user_id, req.reason)
+        logger.info(
+            "user %d kicked user %d (%s)", s.user_id, target.user_id, log_text(req.reason)
+        )
         return actions
 
     def _on_ban_user(self, s: Any, env: voip_pb2.Envelope, now: float) -> list[Any]:
@@ -329,7 +332,9 @@ class ModerationHandlers(AccessRules):
         if online is not None:
             actions += self._eject(self._sessions[online], voip_pb2.BANNED, ban_sentence(ban), now)
         actions.append(_ack(s, rid))
-        logger.info("user %d banned key %s (%s)", s.user_id, key.hex()[:16], req.reason)
+        logger.info(
+            "user %d banned key %s (%s)", s.user_id, key.hex()[:16], log_text(req.reason)
+        )
         return actions
 
     def _on_unban(self, s: Any, env: voip_pb2.Envelope, now: float) -> list[Any]:
