@@ -11,8 +11,9 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from voip.protocol.join_link import join_link
 from voip.server.certs.self_signed import generate_self_signed
-from voip.server.certs.web_cert import RENEW_BEFORE, VALIDITY, WebCertificates, join_link
+from voip.server.certs.web_cert import RENEW_BEFORE, VALIDITY, WebCertificates
 from voip.server.webtransport import authority_host, hello_bindings
 
 NOW = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)

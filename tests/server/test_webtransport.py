@@ -7,23 +7,38 @@ The client is aioquic's own HTTP/3 stack driven like a browser
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
-from collections.abc import Awaitable, Callable
+import subprocess
+import sys
+import urllib.parse
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any, TypeVar
 
 from cryptography.hazmat.primitives.serialization import Encoding
 from voip_tests_server_client import Client
 from voip_tests_server_web_client import WebClient
 
 from voip.proto import voip_pb2
+from voip.protocol.fingerprint import format_fingerprint
 from voip.protocol.handshake import web_origin_binding
 from voip.protocol.voice import VoiceFrame, encode_voice
-from voip.server.app import RunningServer, ServerOptions
+from voip.server.app import RunningServer, ServerOptions, start_server
+from voip.server.certs.source import CertificateSettings
 
 Options = Callable[..., ServerOptions]
 
 
-def run(scenario: Callable[[], Awaitable[None]]) -> None:
+T = TypeVar("T")
+
+
+def run(scenario: Callable[[], Coroutine[Any, Any, None]]) -> None:
     asyncio.run(scenario())
+
+
+def run_value(scenario: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    return asyncio.run(scenario())
 
 
 def voice(seq: int) -> bytes:
@@ -165,3 +180,42 @@ def test_other_paths_extra_streams_and_foreign_datagrams_are_refused(
         await other.close()
 
     run(scenario)
+
+
+def test_welcome_says_how_browsers_join_and_voip_admin_makes_the_link(tmp_path: Path) -> None:
+    options = ServerOptions(
+        data_dir=tmp_path / "server",
+        certificates=CertificateSettings(hostnames=("localhost",)),
+        web_page=("127.0.0.1", 0),
+    )
+    with start_server(options) as server:
+        assert server.web is not None and server.web.page is not None
+        page = server.web.page.url
+
+        async def welcome() -> voip_pb2.Welcome:
+            client = await Client.join(server.port, name="native")
+            found = (await client.wait_envelope("welcome")).welcome
+            await client.close()
+            return found
+
+        told = run_value(welcome)
+        assert list(told.web_certificate_hashes) == list(server.web.hashes())
+        assert told.web_page == page
+        done = subprocess.run(
+            [
+                sys.executable, "-m", "voip.admin",
+                "--server", f"127.0.0.1:{server.port}",
+                "--config-dir", str(tmp_path / "admin"),
+                "--fingerprint", format_fingerprint(server.fingerprint),
+                "link", "--room", "lobby",
+            ],
+            capture_output=True, text=True, timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        link = done.stdout.strip()
+        assert link.startswith(page + "#")
+        fields = urllib.parse.parse_qs(link.partition("#")[2])
+        assert fields["server"] == [f"127.0.0.1:{server.port}"]
+        assert fields["room"] == ["Lobby"]
+        pinned = [base64.urlsafe_b64decode(h + "=") for h in fields["cert"]]
+        assert pinned == list(server.web.hashes())

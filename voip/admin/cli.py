@@ -115,6 +115,11 @@ def build_parser() -> argparse.ArgumentParser:
     unmute.add_argument("user")
     redeem = sub.add_parser("redeem", help="redeem the first-admin token from the server log")
     redeem.add_argument("token")
+    link = sub.add_parser("link", help="a join link for browsers, optionally into a room")
+    link.add_argument("--room", default="", metavar="NAME|ID", help="room to join on arrival")
+    link.add_argument(
+        "--page", metavar="URL", help="where the page is hosted (default: the server's own)"
+    )
     return p
 
 

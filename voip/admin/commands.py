@@ -18,7 +18,9 @@ from typing import Any, Protocol
 from google.protobuf.message import Message
 
 from voip.admin.link import Refused
+from voip.client.address import ServerAddress
 from voip.proto import voip_pb2
+from voip.protocol.join_link import join_link as make_link
 from voip.protocol.permissions import PERM_BY_NAME, parse_perms, perm_names
 from voip.protocol.state import StateModel
 
@@ -34,6 +36,8 @@ class Link(Protocol):
     """A connected, authenticated session with the server."""
 
     user_id: int
+    welcome: voip_pb2.Welcome
+    address: ServerAddress
 
     @property
     def state(self) -> StateModel: ...
@@ -328,6 +332,22 @@ def _key(text: str) -> bytes:
     return key
 
 
+async def join_link(link: Link, args: argparse.Namespace) -> Result:
+    """A browser join link: the server's address and what its Welcome says (docs/WEB.md)."""
+    welcome = link.welcome
+    page = args.page or welcome.web_page
+    if not page:
+        raise CommandError(
+            "this server serves no page for browsers (voip-server --web-listen); give --page "
+            "with the URL where the page is hosted",
+            USAGE,
+        )
+    room = link.state.rooms[room_id(link, args.room)].name if args.room else ""
+    hashes = tuple(welcome.web_certificate_hashes)
+    text = make_link(page, link.address.host, link.address.port, hashes=hashes, room=room)
+    return Result(text=text, data={"link": text, "room": room, "pinned_certificates": len(hashes)})
+
+
 COMMANDS: dict[str, Callable[[Link, argparse.Namespace], Awaitable[Result]]] = {
     "users": users,
     "rooms": rooms,
@@ -341,6 +361,7 @@ COMMANDS: dict[str, Callable[[Link, argparse.Namespace], Awaitable[Result]]] = {
     "mute": mute,
     "unmute": mute,
     "redeem": redeem,
+    "link": join_link,
 }
 
 #: Permission names for the help text.

@@ -28,6 +28,7 @@ from voip.client.trust import KnownServers, examine
 from voip.client.trust_policy import TrustDecision, decide
 from voip.errors import VoipError
 from voip.identity import default_config_dir, load_or_create_identity
+from voip.proto import voip_pb2
 from voip.protocol.fingerprint import format_fingerprint
 from voip.protocol.state import StateModel, apply_update
 
@@ -81,6 +82,7 @@ class AdminLink:
         self.known = known
         self.accepted = accepted
         self.user_id = 0
+        self.welcome = voip_pb2.Welcome()
         self.protocol: CoreProtocol | None = None
         self._state: StateModel | None = None
         loop = asyncio.get_running_loop()
@@ -98,6 +100,7 @@ class AdminLink:
         match event:
             case ev.Welcomed(welcome=welcome):
                 self.user_id = welcome.user_id
+                self.welcome = welcome
             case ev.StateSnapshot(state=message):
                 self._state = StateModel.from_proto(message)
                 if not self._ready.done():

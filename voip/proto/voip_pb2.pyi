@@ -224,13 +224,15 @@ class ClientHello(_message.Message):
     def __init__(self, protocol_version: _Optional[int] = ..., display_name: _Optional[str] = ..., public_key: _Optional[bytes] = ..., password: _Optional[str] = ..., signature: _Optional[bytes] = ...) -> None: ...
 
 class Welcome(_message.Message):
-    __slots__ = ("user_id", "server_name", "root_room_id", "max_chat_length", "max_datagram_size", "motd", "history_lines", "max_share_size")
+    __slots__ = ("user_id", "server_name", "root_room_id", "max_chat_length", "max_datagram_size", "motd", "web_certificate_hashes", "web_page", "history_lines", "max_share_size")
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     SERVER_NAME_FIELD_NUMBER: _ClassVar[int]
     ROOT_ROOM_ID_FIELD_NUMBER: _ClassVar[int]
     MAX_CHAT_LENGTH_FIELD_NUMBER: _ClassVar[int]
     MAX_DATAGRAM_SIZE_FIELD_NUMBER: _ClassVar[int]
     MOTD_FIELD_NUMBER: _ClassVar[int]
+    WEB_CERTIFICATE_HASHES_FIELD_NUMBER: _ClassVar[int]
+    WEB_PAGE_FIELD_NUMBER: _ClassVar[int]
     HISTORY_LINES_FIELD_NUMBER: _ClassVar[int]
     MAX_SHARE_SIZE_FIELD_NUMBER: _ClassVar[int]
     user_id: int
@@ -239,9 +241,11 @@ class Welcome(_message.Message):
     max_chat_length: int
     max_datagram_size: int
     motd: str
+    web_certificate_hashes: _containers.RepeatedScalarFieldContainer[bytes]
+    web_page: str
     history_lines: int
     max_share_size: int
-    def __init__(self, user_id: _Optional[int] = ..., server_name: _Optional[str] = ..., root_room_id: _Optional[int] = ..., max_chat_length: _Optional[int] = ..., max_datagram_size: _Optional[int] = ..., motd: _Optional[str] = ..., history_lines: _Optional[int] = ..., max_share_size: _Optional[int] = ...) -> None: ...
+    def __init__(self, user_id: _Optional[int] = ..., server_name: _Optional[str] = ..., root_room_id: _Optional[int] = ..., max_chat_length: _Optional[int] = ..., max_datagram_size: _Optional[int] = ..., motd: _Optional[str] = ..., web_certificate_hashes: _Optional[_Iterable[bytes]] = ..., web_page: _Optional[str] = ..., history_lines: _Optional[int] = ..., max_share_size: _Optional[int] = ...) -> None: ...
 
 class RoomInfo(_message.Message):
     __slots__ = ("id", "name", "parent_id")

@@ -299,12 +299,15 @@ class NetworkActor(pykka.ThreadingActor):
 
         self._in_loop(swap)
 
-    def set_web_identity(self, identity: WebIdentity | None) -> None:
-        """Serve `identity` to browser connections made from now on."""
+    def set_web(
+        self, identity: WebIdentity | None, hashes: tuple[bytes, ...], page: str
+    ) -> None:
+        """Serve `identity` to browser connections made from now on; tell clients the rest."""
 
         async def swap() -> None:
             assert self.hub is not None
             self.hub.web_identity = identity
+            self.hub.core.set_web_join(hashes, page)
 
         self._in_loop(swap)
 

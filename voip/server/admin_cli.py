@@ -90,7 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def print_link(args: argparse.Namespace) -> int:
     """The join link from the web certificates in the data dir (none: a trusted certificate)."""
-    from voip.server.certs.web_cert import join_link, stored_hashes
+    from voip.protocol.join_link import join_link
+    from voip.server.certs.web_cert import stored_hashes
     from voip.server.config import parse_listen
 
     try:

@@ -161,9 +161,9 @@ class RunningServer:
             bundle.not_after.isoformat(),
         )
 
-    def set_web_identity(self, identity: WebIdentity | None) -> None:
-        """Serve another certificate to browsers from now on (web_cert renewal)."""
-        self._network.proxy().set_web_identity(identity).get(timeout=10)
+    def set_web(self, identity: WebIdentity | None, hashes: tuple[bytes, ...], page: str) -> None:
+        """Serve another certificate to browsers from now on, and tell clients in Welcome."""
+        self._network.proxy().set_web(identity, hashes, page).get(timeout=10)
 
     def stop(self) -> None:
         if self._stopped:

@@ -92,6 +92,9 @@ class CoreSettings:
     motd: str = ""
     history: HistorySettings = field(default_factory=HistorySettings)
     limits: Limits = field(default_factory=Limits)
+    #: Told to clients in Welcome for join links (docs/WEB.md); set by `set_web_join`.
+    web_certificate_hashes: tuple[bytes, ...] = ()
+    web_page: str = ""
 
 
 @dataclass(slots=True)
@@ -166,6 +169,12 @@ class ServerCore(ModerationHandlers, HistoryHandlers):
     @property
     def sessions(self) -> list[SessionId]:
         return list(self._sessions)
+
+    def set_web_join(self, certificate_hashes: tuple[bytes, ...], page: str) -> None:
+        """What later Welcomes say about browsers (the web certificate was renewed)."""
+        self.settings = replace(
+            self.settings, web_certificate_hashes=certificate_hashes, web_page=page
+        )
 
     # --- connection lifecycle ----------------------------------------------------
 
@@ -426,6 +435,8 @@ class ServerCore(ModerationHandlers, HistoryHandlers):
                         max_chat_length=self.settings.max_chat_length,
                         max_datagram_size=self.settings.max_datagram_size,
                         motd=self.settings.motd,
+                        web_certificate_hashes=self.settings.web_certificate_hashes,
+                        web_page=self.settings.web_page,
                         history_lines=min(
                             self.settings.history.sent_on_entry, self.settings.history.lines
                         ),

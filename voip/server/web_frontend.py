@@ -16,15 +16,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from voip.protocol.join_link import join_link
 from voip.server.certs.bundle import CertificateBundle
-from voip.server.certs.web_cert import CHECK_INTERVAL, WebCertificates, WebIdentity, join_link
+from voip.server.certs.web_cert import CHECK_INTERVAL, WebCertificates, WebIdentity
 from voip.server.web_page import WebPageServer, encode_hash, is_loopback
 
 logger = logging.getLogger(__name__)
 
 
 class WebIdentitySink(Protocol):
-    def set_web_identity(self, identity: WebIdentity | None) -> None: ...
+    def set_web(self, identity: WebIdentity | None, hashes: tuple[bytes, ...], page: str) -> None:
+        ...
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,7 @@ class WebFrontend:
             host, port = self.settings.page_address
             bundle = None if is_loopback(host) else self._bundle
             self.page = WebPageServer(host, port, info=self.info, bundle=bundle).start()
+        self._tell_server()
         if self.certificates is not None:
             self._timer = threading.Thread(
                 target=self._renew_loop, name="voip-web-cert", daemon=True
@@ -79,6 +82,14 @@ class WebFrontend:
 
     def page_url(self) -> str:
         return self.page.url if self.page is not None else "https://YOUR-PAGE-HOST/"
+
+    def _tell_server(self) -> None:
+        """The certificate for browsers, and what Welcome tells clients for join links."""
+        if self._sink is None:
+            return
+        identity = self.certificates.current.identity() if self.certificates else None
+        page = self.page.url if self.page is not None else ""
+        self._sink.set_web(identity, self.hashes(), page)
 
     def join_link(self, room: str = "") -> str:
         s = self.settings
@@ -90,8 +101,7 @@ class WebFrontend:
         """Rotate the web certificate when due and serve the new one (the timer calls it)."""
         if self.certificates is None or not self.certificates.renew_if_due():
             return False
-        if self._sink is not None:
-            self._sink.set_web_identity(self.certificates.current.identity())
+        self._tell_server()
         logger.info("new join link for browsers: %s", self.join_link())
         return True
 

@@ -16,11 +16,9 @@ The native certificate is not touched: native clients pin it for years.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import ipaddress
 import logging
-import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -187,25 +185,3 @@ def stored_hashes(data_dir: Path, now: dt.datetime | None = None) -> tuple[bytes
         except (OSError, ValueError):
             continue
     return tuple(found)
-
-
-def join_link(
-    page: str,
-    host: str,
-    port: int,
-    *,
-    hashes: tuple[bytes, ...] = (),
-    room: str = "",
-) -> str:
-    """The link a user opens: the page, and in its fragment where and how to connect.
-
-    The fragment (after ``#``) never reaches a web server: the page reads it.
-    ``hashes`` are SHA-256 digests for ``serverCertificateHashes`` (empty for a
-    server whose certificate browsers trust).
-    """
-    authority = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-    fields = [("server", authority)]
-    fields += [("cert", base64.urlsafe_b64encode(h).decode().rstrip("=")) for h in hashes]
-    if room:
-        fields.append(("room", room))
-    return page + "#" + urllib.parse.urlencode(fields)
