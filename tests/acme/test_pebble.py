@@ -314,6 +314,7 @@ def test_start_server_runs_the_acme_manager_inside_its_start_and_stop(
         data_dir=tmp_path,
         certificates=CertificateSettings(acme=settings_for(pebble)),
         use_uvloop=False,
+        metrics_port=0,
     )
     server = start_server(options)
     try:
@@ -328,6 +329,13 @@ def test_start_server_runs_the_acme_manager_inside_its_start_and_stop(
         assert 0 < status["certificate_expires_in_seconds"] <= 5 * 366 * 86400
         assert 0 < status["acme_next_renewal_in_seconds"] < status["certificate_expires_in_seconds"]
         assert status["acme_consecutive_failures"] == status["acme_expired_fallbacks"] == 0
+        assert server.metrics_server is not None
+        scraped = scrape_metrics(server.metrics_server.port)
+        assert scraped["voip_certificate_self_signed"] == 0
+        assert scraped["voip_acme_next_renewal_in_seconds"] > 0
+        assert scraped["voip_acme_consecutive_failures"] == 0
+        assert scraped["voip_acme_urgent_failures_total"] == 0
+        assert scraped["voip_acme_expired_fallbacks_total"] == 0
     finally:
         server.stop()
     assert not server.acme.running
@@ -405,3 +413,19 @@ def test_default_margin_with_300_s_certificates_renews_at_two_thirds_not_in_12_h
     line = next(r.getMessage() for r in caplog.records if "next renewal" in r.getMessage())
     assert "67% of its" in line and "does not count" in line
     assert manager.running and manager.counters.orders_started == 1  # no renewal loop
+
+
+def scrape_metrics(port: int) -> dict[str, float]:
+    """The Prometheus endpoint's unlabelled samples, by name."""
+    import urllib.request
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    return {
+        sample.name: sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if not sample.labels
+    }

@@ -60,9 +60,38 @@ def test_metrics_count_what_happened(
                 assert m[("voip_connections_total", ())] == 3
                 assert m[("voip_voice_received_total", ())] == 1
                 assert m[("voip_voice_sent_total", ())] == 1
+                # The self-signed certificate of the test server (no ACME: no acme_* metrics).
+                assert m[("voip_certificate_self_signed", ())] == 1
+                expires = m[("voip_certificate_expires_in_seconds", ())]
+                assert 3000 * 86400 < expires <= 3650 * 86400
+                assert not any(name.startswith("voip_acme") for name, _ in m)
 
         asyncio.run(scenario())
     summary = [r.message for r in caplog.records if r.message.startswith("server summary")]
     assert len(summary) == 1
     assert "authenticated 2" in summary[0] and "WRONG_PASSWORD 1" in summary[0]
     assert "rate_send_chat 2" in summary[0]
+
+
+def test_certificate_status_becomes_gauges_and_counters() -> None:
+    from voip.server.metrics import certificate_families
+
+    status = {
+        "certificate_expires_in_seconds": 42.0,
+        "certificate_self_signed": 0.0,
+        "acme_next_renewal_in_seconds": -1.0,
+        "acme_consecutive_failures": 5,
+        "acme_orders_failed": 7,
+        "acme_urgent_failures": 3,
+        "acme_expired_fallbacks": 1,
+    }
+    samples = {
+        sample.name: (family.type, sample.value)
+        for family in certificate_families(status)
+        for sample in family.samples
+    }
+    assert samples["voip_certificate_expires_in_seconds"] == ("gauge", 42.0)
+    assert samples["voip_acme_consecutive_failures"] == ("gauge", 5)
+    assert samples["voip_acme_urgent_failures_total"] == ("counter", 3)
+    assert samples["voip_acme_expired_fallbacks_total"] == ("counter", 1)
+    assert samples["voip_acme_orders_failed_total"] == ("counter", 7)

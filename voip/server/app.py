@@ -263,7 +263,10 @@ def start_server(options: ServerOptions) -> RunningServer:
     if options.metrics_port is not None:
         try:
             server.metrics_server = MetricsServer(
-                options.metrics_host, options.metrics_port, server.metrics
+                options.metrics_host,
+                options.metrics_port,
+                server.metrics,
+                server.certificate_status,
             )
         except OSError as exc:
             server.stop()

@@ -108,22 +108,61 @@ def families(c: ServerCounters) -> Iterator[Any]:
     )
 
 
+#: `RunningServer.certificate_status` keys that only grow (exported as counters).
+_CERTIFICATE_COUNTERS = {
+    "acme_orders_failed": "ACME orders that failed",
+    "acme_urgent_failures": "ACME orders that failed while the certificate was near expiry",
+    "acme_expired_fallbacks": "ACME certificates that expired unrenewed (fallback served)",
+}
+_CERTIFICATE_GAUGES = {
+    "certificate_expires_in_seconds": "seconds until the served certificate expires",
+    "certificate_self_signed": "1 while the served certificate is self-signed",
+    "acme_next_renewal_in_seconds": "seconds until the ACME certificate is due for renewal",
+    "acme_consecutive_failures": "ACME orders failed in a row (0 after a success)",
+}
+
+
+def certificate_families(status: dict[str, float]) -> Iterator[Any]:
+    """The certificate's gauges and counters (`RunningServer.certificate_status`)."""
+    from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+    for key, doc in _CERTIFICATE_GAUGES.items():
+        if key in status:
+            yield GaugeMetricFamily(f"voip_{key}", doc, value=status[key])
+    for key, doc in _CERTIFICATE_COUNTERS.items():
+        if key in status:
+            yield CounterMetricFamily(f"voip_{key}", doc, value=status[key])
+
+
 class _Collector:
-    def __init__(self, source: Callable[[], ServerCounters]) -> None:
+    def __init__(
+        self,
+        source: Callable[[], ServerCounters],
+        certificates: Callable[[], dict[str, float]] | None,
+    ) -> None:
         self._source = source
+        self._certificates = certificates
 
     def collect(self) -> Iterator[Any]:
         yield from families(self._source())
+        if self._certificates is not None:
+            yield from certificate_families(self._certificates())
 
 
 class MetricsServer:
-    """The HTTP endpoint; `source` is called on every scrape (from its thread)."""
+    """The HTTP endpoint; `source` (and `certificates`) are called on every scrape."""
 
-    def __init__(self, host: str, port: int, source: Callable[[], ServerCounters]) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        source: Callable[[], ServerCounters],
+        certificates: Callable[[], dict[str, float]] | None = None,
+    ) -> None:
         from prometheus_client import CollectorRegistry, start_http_server
 
         self.registry = CollectorRegistry(auto_describe=False)
-        self.registry.register(_Collector(source))
+        self.registry.register(_Collector(source, certificates))
         self._server, self._thread = start_http_server(port, addr=host, registry=self.registry)
         self.host = host
         self.port = int(self._server.server_port)
