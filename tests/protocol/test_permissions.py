@@ -246,6 +246,12 @@ def test_acl_problems_are_named() -> None:
     )
 
 
+def test_an_acl_holds_at_most_100_entries() -> None:
+    many = acl(*[everyone(E)] * 101)
+    assert "at most 100" in (acl_problem(many, (), {}) or "")
+    assert acl_problem(acl(*[everyone(E)] * 100), (), {}) is None
+
+
 def test_permission_names_round_trip() -> None:
     assert parse_perms("enter, speak+text") == E | S | T
     assert parse_perms("all") == ALL

@@ -54,6 +54,8 @@ for _p in Perm:
 SERVER_WIDE = Perm.KICK | Perm.BAN | Perm.MANAGE_ROLES
 #: What an ACL entry may allow or deny.
 VALID_BITS = int(ALL)
+#: Entries one room's ACL may hold (each one is folded on every evaluation).
+MAX_ACL_ENTRIES = 100
 
 #: Human names, used in refusals, docs and the admin tool.
 PERM_NAMES: dict[Perm, str] = {
@@ -169,6 +171,8 @@ def acl_problem(
 ) -> str | None:
     """Why an ACL cannot be stored, or None. `roles`: the roles that exist."""
     known = set(roles) | BUILTIN_ROLES
+    if len(acl.entries) > MAX_ACL_ENTRIES:
+        return f"it has {len(acl.entries)} entries; a room's ACL holds at most {MAX_ACL_ENTRIES}"
     for n, e in enumerate(acl.entries, 1):
         if e.user_id and e.role:
             return f"entry {n} names both user {e.user_id} and role {e.role!r}; give one"
