@@ -18,9 +18,11 @@ from voip.protocol.permissions import (
     creator_acl,
     default_root_acl,
     effective,
+    evaluate_from_roles,
     evaluate_subtree,
     parse_perms,
     perm_names,
+    rooms_with_user_entries,
 )
 from voip.protocol.state import Room
 
@@ -224,9 +226,16 @@ def test_subtree_pass_equals_walks_on_random_trees() -> None:
                     )
                 )
             acls[rid] = RoomAcl(rng.random() < 0.8, tuple(entries))
+        entry_rooms = rooms_with_user_entries(acls)
         for who in (ALICE, BOB):
             whole = evaluate_subtree(rooms, acls, 1, who)
             assert whole == {rid: effective(rooms, acls, rid, who) for rid in rooms}
+            # sharing the roles-only pass gives the same answer, from any start
+            for start in rng.sample(list(rooms), 5):
+                roles_only = evaluate_subtree(rooms, acls, start, Subject(0, who.roles))
+                mine = entry_rooms.get(who.user_id, set())
+                shared = evaluate_from_roles(rooms, acls, start, who, roles_only, mine)
+                assert shared == evaluate_subtree(rooms, acls, start, who)
 
 
 def test_acl_problems_are_named() -> None:

@@ -283,6 +283,52 @@ def evaluate_subtree(
     return result
 
 
+def rooms_with_user_entries(acls: Mapping[int, RoomAcl]) -> dict[int, set[int]]:
+    """User id -> the rooms whose ACL has an entry for that user."""
+    index: dict[int, set[int]] = {}
+    for room_id, acl in acls.items():
+        for e in acl.entries:
+            if e.user_id:
+                index.setdefault(e.user_id, set()).add(room_id)
+    return index
+
+
+def evaluate_from_roles(
+    rooms: Mapping[int, Room],
+    acls: Mapping[int, RoomAcl],
+    room_id: int,
+    who: Subject,
+    roles_result: Mapping[int, Perm],
+    entry_rooms: set[int],
+    children: Mapping[int, list[int]] | None = None,
+) -> dict[int, Perm]:
+    """`evaluate_subtree` for `who`, reusing `roles_result` (that subtree for their roles
+    alone, e.g. ``Subject(0, who.roles)``) and walking again only below the rooms in
+    `entry_rooms` (those with entries naming `who`).
+
+    A room whose path from the root crosses none of those rooms gets exactly
+    what the roles give; so users who share roles share one tree pass, and
+    each pays only for the subtrees under their own entries (a creator's rooms).
+    """
+    if not entry_rooms:
+        return dict(roles_result)
+    above = set(path_to(rooms, room_id)[:-1])
+    if above & entry_rooms:
+        return evaluate_subtree(rooms, acls, room_id, who, children)
+    tops: set[int] = set()
+    for entry_room in entry_rooms:
+        if entry_room not in rooms:
+            continue
+        path = path_to(rooms, entry_room)
+        if room_id in path:
+            below = path[path.index(room_id) :]
+            tops.add(next(r for r in below if r in entry_rooms))
+    result = dict(roles_result)
+    for top in tops:
+        result.update(evaluate_subtree(rooms, acls, top, who, children))
+    return result
+
+
 # --- the default policy ------------------------------------------------------------
 
 #: What everyone may do on a fresh server, from the root down.

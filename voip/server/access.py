@@ -28,7 +28,9 @@ from voip.protocol.permissions import (
     Subject,
     children_index,
     effective,
+    evaluate_from_roles,
     evaluate_subtree,
+    rooms_with_user_entries,
 )
 from voip.protocol.state import StateModel
 from voip.server.actions import Route, Send, error_envelope
@@ -120,15 +122,19 @@ class AccessRules(CoreView):
         root = self.root_id if start is None else start
         rooms = self.state.rooms
         kids = children_index(rooms)
-        memo: dict[tuple[frozenset[str], int], dict[int, Perm]] = {}
-        with_entries = self._users_with_entries()
+        by_roles: dict[frozenset[str], dict[int, Perm]] = {}  # one tree pass per role set
+        entry_rooms = rooms_with_user_entries(self._acls)
         actions: list[Any] = []
         for s in targets:
             who = self._subject(s.user_id)
-            key = (who.roles, who.user_id if who.user_id in with_entries else 0)
-            fresh = memo.get(key)
-            if fresh is None:
-                fresh = memo[key] = evaluate_subtree(rooms, self._acls, root, who, kids)
+            base = by_roles.get(who.roles)
+            if base is None:
+                base = by_roles[who.roles] = evaluate_subtree(
+                    rooms, self._acls, root, Subject(0, who.roles), kids
+                )
+            fresh = evaluate_from_roles(
+                rooms, self._acls, root, who, base, entry_rooms.get(who.user_id, set()), kids
+            )
             changed = [
                 voip_pb2.RoomPermissions(room_id=rid, allowed=int(p))
                 for rid, p in sorted(fresh.items())
