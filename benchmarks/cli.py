@@ -21,7 +21,9 @@ from pathlib import Path
 from benchmarks.report import Record, Unavailable, emit, save
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
-BENCHMARKS = ("jitter", "mix", "quality", "resample", "acl", "relay", "e2e", "gui", "soak")
+BENCHMARKS = (
+    "jitter", "mix", "quality", "resample", "acl", "relay_path", "relay", "e2e", "gui", "soak",
+)
 
 Runner = Callable[[argparse.Namespace], list[Record]]
 
@@ -53,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="speech WAV to use instead of espeak-ng's")
     _common(sub.add_parser("resample", help="resampling cost and quality (libsoxr, scipy)"))
     _common(sub.add_parser("acl", help="server core: permission checks and ACL changes at scale"))
+    _common(sub.add_parser("relay_path", help="the relay's own code per datagram, no QUIC"))
     relay = sub.add_parser("relay", help="server CPU per relayed datagram, real QUIC clients")
     _common(relay)
     _relay_options(relay)

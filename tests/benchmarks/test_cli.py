@@ -20,6 +20,8 @@ EXPECTED = {
     "e2e": {"benchmark", "kind", "case", "latency_ms_p50", "latency_ms_p99", "clicks_heard"},
     "resample": {"benchmark", "kind", "impl", "rate_in", "rate_out", "ms_per_s", "sine_err_db"},
     "gui": {"benchmark", "kind", "case", "cpu_pct", "seconds", "loadavg_1m"},
+    "acl": {"benchmark", "kind", "case", "rooms", "sessions", "cpu_us"},
+    "relay_path": {"benchmark", "kind", "case", "members", "ns_per_datagram"},
 }
 BY_KIND = {
     ("jitter", "cost"): {"us_per_packet", "packets"},

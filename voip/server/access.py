@@ -40,7 +40,7 @@ from voip.server.records import BanRecord, UserRecord
 class SessionView(Protocol):
     id: int
     user_id: int
-    perms: dict[int, Perm]
+    perms: dict[int, int]  # room -> Permission bits
     route: tuple[int, bool, bool] | None
 
 
@@ -86,7 +86,7 @@ class AccessRules(CoreView):
         return Subject(user_id, frozenset(record.roles if record else ()))
 
     def _may(self, s: SessionView, perm: Perm, room_id: int) -> bool:
-        return bool(s.perms.get(room_id, Perm.NONE) & perm)
+        return bool(s.perms.get(room_id, 0) & perm.value)
 
     def _refuse(
         self, s: SessionView, request_id: int, perm: Perm, room_id: int, doing: str
@@ -122,7 +122,7 @@ class AccessRules(CoreView):
         root = self.root_id if start is None else start
         rooms = self.state.rooms
         kids = children_index(rooms)
-        by_roles: dict[frozenset[str], dict[int, Perm]] = {}  # one tree pass per role set
+        by_roles: dict[frozenset[str], dict[int, int]] = {}  # one tree pass per role set
         entry_rooms = rooms_with_user_entries(self._acls)
         actions: list[Any] = []
         for s in targets:
@@ -137,7 +137,7 @@ class AccessRules(CoreView):
             )
             changed = [
                 voip_pb2.RoomPermissions(room_id=rid, allowed=int(p))
-                for rid, p in sorted(fresh.items())
+                for rid, p in fresh.items()
                 if s.perms.get(rid) != p
             ]
             s.perms.update(fresh)
@@ -150,7 +150,7 @@ class AccessRules(CoreView):
 
     def _add_room_permissions(self, room_id: int) -> list[Any]:
         """A new leaf room: one walk per distinct subject, not a tree pass."""
-        memo: dict[tuple[frozenset[str], int], Perm] = {}
+        memo: dict[tuple[frozenset[str], int], int] = {}
         with_entries = self._users_with_entries()
         actions: list[Any] = []
         for s in self._online_sessions():
@@ -158,7 +158,7 @@ class AccessRules(CoreView):
             key = (who.roles, who.user_id if who.user_id in with_entries else 0)
             p = memo.get(key)
             if p is None:
-                p = memo[key] = effective(self.state.rooms, self._acls, room_id, who)
+                p = memo[key] = int(effective(self.state.rooms, self._acls, room_id, who))
             s.perms[room_id] = p
             rp = voip_pb2.RoomPermissions(room_id=room_id, allowed=int(p))
             actions.append(

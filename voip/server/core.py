@@ -104,7 +104,7 @@ class _Session:
     state: SessionState = SessionState.CONNECTED
     nonce: bytes = b""
     user_id: int = 0
-    perms: dict[int, Perm] = field(default_factory=dict)  # room -> effective permissions
+    perms: dict[int, int] = field(default_factory=dict)  # room -> effective permissions
     route: tuple[int, bool, bool] | None = None  # last Route sent: room, speaks, hears
     address: str = ""  # the client's IP address, for the per-address limits
     requests: RequestLimiter | None = None
