@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import inspect
 import time
+from typing import Any
 
 from benchmarks.report import Record
 from voip.proto import voip_pb2
@@ -27,6 +28,8 @@ class _Endpoint:
         self.relay_route: tuple[int, int] | None = None
         self.dropped_datagrams = 0
         self.queued = 0
+        self.voice_tokens = 0.0  # the relay's per-sender rate limit, where it has one
+        self.voice_stamp = 0.0
 
     def queue_datagram(self, data: bytes) -> None:
         self.queued += 1
@@ -56,7 +59,10 @@ def _time(relay: Relay, senders: list[_Endpoint], datagram: bytes, count: int) -
 
 def run(args: argparse.Namespace) -> list[Record]:
     count = 2_000 if args.short else 20_000
-    relay = Relay(1100, lambda: None)
+    # A burst as large as the run: what is timed is relaying, not the rate limit.
+    limits: dict[str, Any] = {"voice_burst": 1e12, "voice_per_second": 1e12}
+    accepted = inspect.signature(Relay).parameters
+    relay = Relay(1100, lambda: None, **{k: v for k, v in limits.items() if k in accepted})
     members = [_Endpoint() for _ in range(100)]
     for uid, endpoint in enumerate(members, 1):
         _route(relay, endpoint, uid, 1, speak=True)
