@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from nacl.signing import SigningKey
 from voip_tests_server_client import Client
 from voip_tests_server_process import FINGERPRINT, ServerProcess
@@ -61,6 +62,7 @@ class Admin:
         return json.loads(out)
 
 
+@pytest.mark.timeout(480)  # about 30 voip-admin processes, each a Python start and a handshake
 def test_voip_admin_drives_each_command(tmp_path: Path) -> None:
     server = ServerProcess("--listen", "127.0.0.1:0", "--data-dir", str(tmp_path / "server"))
     try:
