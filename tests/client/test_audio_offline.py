@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -97,8 +98,7 @@ def test_voice_inbox_hands_end_markers_to_playback() -> None:
     from voip.audio.playback import PlaybackEngine
     from voip.audio.signals import tone
     from voip.audio.sinks import RecordingSink
-    from voip.client.capture_actor import LoopbackRoute
-    from voip.client.playback_actor import VoiceInbox
+    from voip.client.voice_path import LoopbackRoute, VoiceInbox
     from voip.protocol.voice import VoiceFrame
 
     clock = [0.0]
@@ -127,3 +127,60 @@ def test_voice_inbox_hands_end_markers_to_playback() -> None:
     route = LoopbackRoute(lambda p, s, r: None, ended.append)
     route.end(7)
     assert ended == [7]
+
+
+class _RescanIO(ArrayIO):
+    """Records each device listing: whether it rescans, and how many streams are open."""
+
+    def __init__(self) -> None:
+        super().__init__(speech_like(1.0), loop=True)
+        self.listings: list[tuple[bool, int]] = []  # (rescan, streams open then)
+        self.open = 0
+
+    def devices(self, rescan: bool = False) -> tuple[Any, Any]:
+        self.listings.append((rescan, self.open))
+        return super().devices(rescan)
+
+    def _counted(self, stream: Any) -> Any:
+        start, stop = stream.start, stream.stop
+
+        def counted_start() -> None:
+            start()
+            self.open += 1
+
+        def counted_stop() -> None:
+            stop()
+            self.open -= 1
+
+        stream.start, stream.stop = counted_start, counted_stop
+        return stream
+
+    def source(self, device: str | None) -> Any:
+        return self._counted(super().source(device))
+
+    def sink(self, device: str | None) -> Any:
+        return self._counted(super().sink(device))
+
+
+def test_a_refresh_rescans_only_once_the_streams_are_closed(
+    make_backend: Callable[..., BackendHandle],
+) -> None:
+    """The audio actor learns that its children closed their streams from their
+    tells (it never asks them): a refresh while they are open lists without a
+    rescan; one sent while they are closing rescans once they report closed."""
+    io = _RescanIO()
+    backend = make_backend(audio_io=io)
+    backend.send(c.StartLoopbackTest())
+    deadline = time.monotonic() + WAIT
+    while io.open < 2:
+        assert time.monotonic() < deadline, "the loopback streams never started"
+        time.sleep(0.01)
+    backend.send(c.RefreshAudioDevices())
+    backend.send(c.StopLoopbackTest())
+    backend.send(c.RefreshAudioDevices())
+    deadline = time.monotonic() + WAIT
+    while not any(rescan for rescan, _ in io.listings):
+        assert time.monotonic() < deadline, f"no rescan after the streams closed: {io.listings}"
+        time.sleep(0.01)
+    assert io.listings[1] == (False, 2)  # streams open: no rescan
+    assert [open_then for rescan, open_then in io.listings if rescan] == [0]

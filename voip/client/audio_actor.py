@@ -35,7 +35,6 @@ The contract with the rest of the backend:
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import replace
@@ -45,21 +44,15 @@ import pykka
 
 from voip.client import commands as c
 from voip.client.audio_io import AudioIO, SoundCardIO
-from voip.client.capture_actor import (
-    CaptureActor,
-    CaptureSettings,
-    LoopbackRoute,
-    ServerRoute,
-    VoiceRoute,
-)
-from voip.client.config_actor import ConfigActor
-from voip.client.playback_actor import PlaybackActor, PlaybackSettings, VoiceInbox
+from voip.client.capture_actor import CaptureActor, CaptureSettings
+from voip.client.listeners import ConfigListener, EngineListener, StateListener, tells
+from voip.client.playback_actor import PlaybackActor, PlaybackSettings
 from voip.client.state import AudioDeviceView, AudioState, LocalErrorCode, TransmissionMode
-from voip.client.state_actor import StateActor
+from voip.client.voice_path import LoopbackRoute, ServerRoute, VoiceInbox, VoiceRoute
 from voip.errors import AudioError
 from voip.protocol.voice import VoiceFrame, encode_voice
 
-__all__ = ["AudioActor", "VoiceInbox", "VoiceSender"]
+__all__ = ["AudioActor", "VoiceSender"]
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +66,8 @@ _ERROR_ORDER = ("setting", "capture", "playback", "devices")
 class AudioActor(pykka.ThreadingActor):
     def __init__(
         self,
-        state: pykka.ActorProxy[StateActor],
-        config: pykka.ActorProxy[ConfigActor],
+        state: StateListener,
+        config: ConfigListener,
         settings: AudioState,
         inbox: VoiceInbox,
         io: AudioIO | None = None,
@@ -95,9 +88,12 @@ class AudioActor(pykka.ThreadingActor):
         self._playback: pykka.ActorProxy[PlaybackActor] | None = None
         self._capture_settings = CaptureSettings()
         self._playback_settings = PlaybackSettings()
+        # What each child last said it applied, and whether its stream is open.
+        self._settled: dict[str, tuple[object, bool]] = {}
+        self._rescan_when_idle = False
 
     def on_start(self) -> None:
-        me = self.actor_ref.proxy()
+        me: EngineListener = tells(self.actor_ref.proxy())
         capture_ref = CaptureActor.start(self._io, me)
         self._children.append(capture_ref)
         playback_ref = PlaybackActor.start(self._io, self._inbox, me)
@@ -177,6 +173,13 @@ class AudioActor(pykka.ThreadingActor):
         self._audio = replace(self._audio, talking_users=talking)
         self._publish()
 
+    def engine_settled(self, role: str, settings: object, running: bool) -> None:
+        self._settled[role] = (settings, running)
+        if self._rescan_when_idle and self._idle():
+            self._rescan_when_idle = False
+            self._refresh_devices(rescan=True)
+            self._publish()
+
     # --- commands ------------------------------------------------------------------------
 
     def handle(self, command: c.AudioCommand) -> None:
@@ -187,34 +190,37 @@ class AudioActor(pykka.ThreadingActor):
                     return
                 self._audio = replace(a, input_device=name)
                 self._errors.pop("capture", None)
-                self._config.update.defer(input_device=name)
+                self._config.update(input_device=name)
             case c.SetOutputDevice(name=name):
                 if self._unknown_device(name, a.output_devices, "output"):
                     return
                 self._audio = replace(a, output_device=name)
                 self._errors.pop("playback", None)
-                self._config.update.defer(output_device=name)
+                self._config.update(output_device=name)
             case c.SetInputVolume(volume=v):
                 self._audio = replace(a, input_volume=float(v))
-                self._config.update.defer(input_volume=float(v))
+                self._config.update(input_volume=float(v))
             case c.SetOutputVolume(volume=v):
                 self._audio = replace(a, output_volume=float(v))
-                self._config.update.defer(output_volume=float(v))
+                self._config.update(output_volume=float(v))
             case c.RefreshAudioDevices():
-                self._refresh_devices(rescan=self._idle())
+                idle = self._idle()
+                # Streams still closing: list what is known now, rescan once they are.
+                self._rescan_when_idle = not idle and self._wants_idle()
+                self._refresh_devices(rescan=idle)
             case c.SetTransmissionMode(mode=mode, vad_threshold_db=threshold):
                 changes: dict[str, Any] = {"transmission_mode": mode}
                 if threshold is not None:
                     changes["vad_threshold_db"] = float(threshold)
                 self._audio = replace(a, **changes)
-                self._config.update.defer(**changes)
+                self._config.update(**changes)
             case c.StartTransmit():
                 self._ptt_pressed = True
             case c.StopTransmit():
                 self._ptt_pressed = False
             case c.SetPushToTalkKey(key=key):
                 self._audio = replace(a, ptt_key=key)
-                self._config.update.defer(ptt_key=key)
+                self._config.update(ptt_key=key)
             case c.StartLoopbackTest():
                 self._audio = replace(a, loopback_test=True)
             case c.StopLoopbackTest():
@@ -236,23 +242,29 @@ class AudioActor(pykka.ThreadingActor):
             f"there is no {kind} device called {name!r}; pick one from the list "
             "(refresh it if you just plugged the device in)"
         )
-        self._state_actor.report_error.defer(LocalErrorCode.AUDIO.value, message, command)
+        self._state_actor.report_error(LocalErrorCode.AUDIO.value, message, command)
         self._errors["setting"] = message
         self._update_error()
         self._publish()
         return True
 
+    def _wants_idle(self) -> bool:
+        """No stream is wanted open."""
+        return not (self._capture_settings.running or self._playback_settings.running)
+
     def _idle(self) -> bool:
-        """True when no stream is open (so PortAudio may be re-initialised)."""
-        if self._capture_settings.running or self._playback_settings.running:
+        """No stream is open (so PortAudio may be re-initialised).
+
+        Known from the children's `engine_settled` tells for the settings
+        last sent, never by asking them: an ask between actors can deadlock.
+        """
+        if not self._wants_idle():
             return False
-        # The children apply settings in order, so once they answer, they are stopped.
-        try:
-            for child in (self._capture, self._playback):
-                if child is not None:
-                    child.ready().get(timeout=_CHILD_TIMEOUT)
-        except pykka.Timeout:
-            return False
+        wanted_by_role = {"capture": self._capture_settings, "playback": self._playback_settings}
+        for role, wanted in wanted_by_role.items():
+            settled = self._settled.get(role)
+            if settled is not None and (settled[0] != wanted or settled[1]):
+                return False
         return True
 
     def _refresh_devices(self, rescan: bool) -> None:
@@ -305,5 +317,4 @@ class AudioActor(pykka.ThreadingActor):
     def _publish(self) -> None:
         if self._audio != self._published:
             self._published = self._audio
-            with contextlib.suppress(pykka.ActorDeadError):
-                self._state_actor.audio_changed.defer(self._audio)
+            self._state_actor.audio_changed(self._audio)

@@ -16,17 +16,25 @@ from typing import Any
 import pykka
 
 from voip.client import commands as c
-from voip.client.audio_actor import AudioActor, VoiceInbox
+from voip.client.audio_actor import AudioActor
 from voip.client.audio_io import AudioIO
 from voip.client.config import ClientConfig, load_config
 from voip.client.config_actor import ConfigActor, config_view
 from voip.client.connection_actor import ConnectionActor
+from voip.client.listeners import (
+    ConfigListener,
+    ResyncListener,
+    StateListener,
+    VoicePathListener,
+    tells,
+)
 from voip.client.model import ClientModel
 from voip.client.moderation import MODERATION_COMMANDS
 from voip.client.publisher import Publisher
 from voip.client.session import Timeouts
 from voip.client.state import AudioState, LocalErrorCode, State
 from voip.client.state_actor import StateActor
+from voip.client.voice_path import VoiceInbox
 from voip.identity import default_config_dir
 from voip.protocol.voice import VoiceFrame
 
@@ -78,22 +86,27 @@ class BackendHandle:
         self._refs: list[pykka.ActorRef[Any]] = []
         self._stopped = False
         try:
+            # Each actor learns of the others only as listeners whose calls are
+            # tells (voip.client.listeners); only this handle knows their classes.
             state_ref = StateActor.start(model, self._publisher)
             self._refs.append(state_ref)
             self._state = state_ref.proxy()
-            config_ref = ConfigActor.start(self.config_dir, config, self._state)
+            state: StateListener = tells(self._state)
+            config_ref = ConfigActor.start(self.config_dir, config, state)
             self._refs.append(config_ref)
             self._config = config_ref.proxy()
+            config_listener: ConfigListener = tells(self._config)
             audio_ref = AudioActor.start(
-                self._state, self._config, audio_settings(config), self.voice_inbox, audio_io
+                state, config_listener, audio_settings(config), self.voice_inbox, audio_io
             )
             self._refs.append(audio_ref)
             self._audio = audio_ref.proxy()
+            voice_path: VoicePathListener = tells(self._audio)
             connection_ref = ConnectionActor.start(
                 config_dir=self.config_dir,
-                state=self._state,
-                audio=self._audio,
-                config=self._config,
+                state=state,
+                audio=voice_path,
+                config=config_listener,
                 voice_sink=self.voice_inbox.put,
                 timeouts=Timeouts(connect=connect_timeout, idle=idle_timeout),
             )
@@ -101,7 +114,8 @@ class BackendHandle:
             self._connection = connection_ref.proxy()
             for proxy in (self._state, self._config, self._audio, self._connection):
                 proxy.ready().get(timeout=_START_TIMEOUT)
-            self._state.attach_connection.defer(self._connection)
+            resync: ResyncListener = tells(self._connection)
+            self._state.attach_connection.defer(resync)
         except BaseException:
             self.shutdown()
             raise

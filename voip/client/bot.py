@@ -29,7 +29,6 @@ from voip.client import commands as c
 from voip.client.audio_io import ArrayIO
 from voip.client.backend import BackendHandle
 from voip.client.moderation import RedeemAdminToken
-from voip.client.playback_actor import SeededLoss
 from voip.client.state import (
     AwaitingTrust,
     Connected,
@@ -38,6 +37,7 @@ from voip.client.state import (
     State,
     TransmissionMode,
 )
+from voip.client.voice_path import SeededLoss
 from voip.errors import AudioError, VoipError
 from voip.identity import default_config_dir
 from voip.protocol.permissions import ADMIN_ROLE

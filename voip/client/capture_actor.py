@@ -13,105 +13,21 @@ second, failures) goes back to the audio actor as tells.
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
-
-import pykka
 
 from voip.audio.capture import CaptureEngine
 from voip.audio.engine import EngineState
 from voip.audio.transmission import TransmissionMode
 from voip.client.audio_io import AudioIO
 from voip.client.engine_actor import EngineActor
+from voip.client.listeners import EngineListener
+from voip.client.voice_path import VoiceRoute
 from voip.errors import AudioError
-from voip.protocol.voice import VoiceFrame, encode_voice
-
-if TYPE_CHECKING:
-    from voip.client.audio_actor import AudioActor
 
 log = logging.getLogger(__name__)
 
 LEVEL_EVERY_FRAMES = 5  # publish the input level every 100 ms at most
 SILENT_LEVEL_DB = -120.0  # what the meter shows when nothing is captured
-
-
-class VoiceRoute(Protocol):
-    """Where the capture thread puts encoded frames; must never block."""
-
-    @property
-    def to_server(self) -> bool:
-        """True when frames leave the machine (that is what `is_transmitting` reports)."""
-        ...
-
-    def send(self, packet: bytes, sequence: int, redundant: bytes = b"") -> None:
-        """One frame; `redundant` is the previous frame's packet (RFC 2198-style copy)."""
-        ...
-
-    def end(self, sequence: int) -> None:
-        """The talk spurt whose last frame sent was `sequence` is over."""
-        ...
-
-
-@dataclass(frozen=True, slots=True)
-class ServerRoute:
-    """Voice datagrams through the connection's thread-safe sender."""
-
-    send_voice: Callable[[bytes], None]
-
-    @property
-    def to_server(self) -> bool:
-        return True
-
-    def send(self, packet: bytes, sequence: int, redundant: bytes = b"") -> None:
-        self.send_voice(
-            encode_voice(
-                VoiceFrame(
-                    0,
-                    0,
-                    sequence,
-                    packet,
-                    capture_time_us=time.monotonic_ns() // 1000,
-                    redundant_opus=redundant,
-                )
-            )
-        )
-
-    def end(self, sequence: int) -> None:
-        # Receivers stop playing at once on the marker instead of concealing
-        # the missing frames as late ones (a PLC fade and a deeper buffer).
-        self.send_voice(
-            encode_voice(
-                VoiceFrame(
-                    0,
-                    0,
-                    sequence,
-                    b"",
-                    end_of_transmission=True,
-                    capture_time_us=time.monotonic_ns() // 1000,
-                )
-            )
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class LoopbackRoute:
-    """The loopback test: frames go straight to local playback, nothing is sent."""
-
-    deliver: Callable[[bytes, int, bytes], None]
-    finish: Callable[[int], None] | None = None
-
-    @property
-    def to_server(self) -> bool:
-        return False
-
-    def send(self, packet: bytes, sequence: int, redundant: bytes = b"") -> None:
-        self.deliver(packet, sequence, redundant)
-
-    def end(self, sequence: int) -> None:
-        if self.finish is not None:
-            self.finish(sequence)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +46,7 @@ class CaptureSettings:
 class CaptureActor(EngineActor):
     _ROLE = "capture"
 
-    def __init__(self, io: AudioIO, audio: pykka.ActorProxy[AudioActor]) -> None:
+    def __init__(self, io: AudioIO, audio: EngineListener) -> None:
         super().__init__(io, audio)
         self._settings = CaptureSettings()
         # Read by the engine thread on every frame (plain attribute reads).
@@ -149,6 +65,7 @@ class CaptureActor(EngineActor):
         if engine is not None:
             self._apply(engine, settings)
         self._follow(engine, settings.running, settings.device != old.device)
+        self._settled(settings, self._engine)
 
     # --- internals ---------------------------------------------------------------------
 

@@ -14,8 +14,8 @@ from typing import Any
 import pykka
 
 from voip.client.config import ClientConfig, save_config
+from voip.client.listeners import StateListener
 from voip.client.state import ConfigView, LocalErrorCode
-from voip.client.state_actor import StateActor
 from voip.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -26,9 +26,7 @@ def config_view(config: ClientConfig) -> ConfigView:
 
 
 class ConfigActor(pykka.ThreadingActor):
-    def __init__(
-        self, config_dir: Path, config: ClientConfig, state: pykka.ActorProxy[StateActor]
-    ) -> None:
+    def __init__(self, config_dir: Path, config: ClientConfig, state: StateListener) -> None:
         super().__init__()
         self._dir = config_dir
         self._config = config
@@ -46,5 +44,5 @@ class ConfigActor(pykka.ThreadingActor):
             save_config(self._dir, new)
         except ConfigError as exc:
             log.warning("%s", exc)
-            self._state.report_error.defer(LocalErrorCode.CONFIG.value, str(exc), "")
-        self._state.config_changed.defer(config_view(new))
+            self._state.report_error(LocalErrorCode.CONFIG.value, str(exc), "")
+        self._state.config_changed(config_view(new))

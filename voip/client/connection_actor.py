@@ -19,13 +19,10 @@ from typing import Any
 import pykka
 
 from voip.client import commands as c
-from voip.client.audio_actor import AudioActor
-from voip.client.config_actor import ConfigActor
-from voip.client.core.events import StateUpdated
-from voip.client.model import ServerEvent
+from voip.client.core.events import ServerEvent, StateUpdated
+from voip.client.listeners import ConfigListener, StateListener, VoicePathListener
 from voip.client.session import ConnectionClient, Timeouts
 from voip.client.state import ConnectionState
-from voip.client.state_actor import StateActor
 from voip.client.trust import KnownServers
 from voip.identity import Identity, load_or_create_identity
 from voip.protocol.voice import VoiceFrame
@@ -38,31 +35,31 @@ class ActorListener:
 
     def __init__(
         self,
-        state: pykka.ActorProxy[StateActor],
-        audio: pykka.ActorProxy[AudioActor],
-        config: pykka.ActorProxy[ConfigActor],
+        state: StateListener,
+        audio: VoicePathListener,
+        config: ConfigListener,
     ) -> None:
         self._state = state
         self._audio = audio
         self._config = config
 
     def connection(self, state: ConnectionState) -> None:
-        self._state.connection_changed.defer(state)
+        self._state.connection_changed(state)
 
     def server_event(self, event: ServerEvent) -> None:
-        self._state.server_event.defer(event)
+        self._state.server_event(event)
         if isinstance(event, StateUpdated) and event.update.WhichOneof("change") == "user_left":
-            self._audio.user_left.defer(event.update.user_left.user_id)
+            self._audio.user_left(event.update.user_left.user_id)
 
     def error(self, code: str, message: str, command: str) -> None:
-        self._state.report_error.defer(code, message, command)
+        self._state.report_error(code, message, command)
 
     def voice_path(self, sender: Callable[[bytes], None] | None, user_id: int | None) -> None:
-        self._audio.set_voice_sender.defer(sender)
-        self._audio.set_session.defer(user_id)
+        self._audio.set_voice_sender(sender)
+        self._audio.set_session(user_id)
 
     def remember(self, last_server: str, display_name: str) -> None:
-        self._config.update.defer(last_server=last_server, display_name=display_name)
+        self._config.update(last_server=last_server, display_name=display_name)
 
 
 class ConnectionActor(pykka.ThreadingActor):
@@ -70,9 +67,9 @@ class ConnectionActor(pykka.ThreadingActor):
         self,
         *,
         config_dir: Path,
-        state: pykka.ActorProxy[StateActor],
-        audio: pykka.ActorProxy[AudioActor],
-        config: pykka.ActorProxy[ConfigActor],
+        state: StateListener,
+        audio: VoicePathListener,
+        config: ConfigListener,
         voice_sink: Callable[[VoiceFrame], None],
         timeouts: Timeouts,
     ) -> None:

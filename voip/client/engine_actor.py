@@ -9,18 +9,15 @@ Pykka actor would kill it and leave the user with no answer.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pykka
 
 from voip.audio.engine import AudioEngine, EngineState
 from voip.client.audio_io import AudioIO
+from voip.client.listeners import EngineListener
 from voip.errors import AudioError
-
-if TYPE_CHECKING:
-    from voip.client.audio_actor import AudioActor
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +27,7 @@ class EngineActor(pykka.ThreadingActor):
 
     _ROLE: str
 
-    def __init__(self, io: AudioIO, audio: pykka.ActorProxy[AudioActor]) -> None:
+    def __init__(self, io: AudioIO, audio: EngineListener) -> None:
         super().__init__()
         self._io = io
         self._audio = audio
@@ -39,9 +36,13 @@ class EngineActor(pykka.ThreadingActor):
         return True
 
     def _tell(self, method: str, *args: Any) -> None:
-        """Tell the audio actor; quiet when it is already stopping (shutdown)."""
-        with contextlib.suppress(pykka.ActorDeadError):
-            getattr(self._audio, method).defer(*args)
+        """Tell the audio actor (`EngineListener`: quiet when it is already stopping)."""
+        getattr(self._audio, method)(*args)
+
+    def _settled(self, settings: object, engine: AudioEngine | None) -> None:
+        """Tell the audio actor which settings are now applied and whether a stream is open."""
+        running = engine is not None and engine.state is not EngineState.STOPPED
+        self._audio.engine_settled(self._ROLE, settings, running)
 
     def on_stop(self) -> None:
         self._stop_engine()

@@ -38,16 +38,6 @@ from voip.protocol.state import ROOT_PARENT, Room, StateModel, UserInfo, apply_u
 
 log = logging.getLogger(__name__)
 
-#: Core events the state owner turns into `State`.
-ServerEvent = (
-    ev.StateSnapshot
-    | ev.StateUpdated
-    | ev.ChatReceived
-    | ev.HistoryReceived
-    | ev.PermissionsReceived
-    | ev.RequestAcked
-)
-
 
 def room_views(rooms: Iterable[Room]) -> tuple[RoomView, ...]:
     """Rooms in tree order (depth first, siblings by name then id) with their depth."""
@@ -153,7 +143,7 @@ class ClientModel:
                 self._local_line(f"Connection lost: {connection.error}")
         self._changed()
 
-    def apply(self, event: ServerEvent) -> bool:
+    def apply(self, event: ev.ServerEvent) -> bool:
         """Apply a core event; True when the caller must send a resync request."""
         match event:
             case ev.StateSnapshot(state=message, state_hash=digest):

@@ -10,17 +10,15 @@ of the server state diverges; it never asks anyone anything.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pykka
 
+from voip.client.core.events import ServerEvent
+from voip.client.listeners import ResyncListener
 from voip.client.model import ClientModel
 from voip.client.publisher import Publisher
 from voip.client.state import AudioState, ConfigView, ConnectionState
-
-if TYPE_CHECKING:
-    from voip.client.connection_actor import ConnectionActor
-    from voip.client.model import ServerEvent
 
 log = logging.getLogger(__name__)
 
@@ -30,12 +28,12 @@ class StateActor(pykka.ThreadingActor):
         super().__init__()
         self._model = model
         self._publisher = publisher
-        self._connection: pykka.ActorProxy[ConnectionActor] | None = None
+        self._connection: ResyncListener | None = None
 
     def ready(self) -> bool:
         return True
 
-    def attach_connection(self, connection: pykka.ActorProxy[ConnectionActor]) -> None:
+    def attach_connection(self, connection: ResyncListener) -> None:
         self._connection = connection
 
     # --- from the connection actor ------------------------------------------------------
@@ -77,7 +75,7 @@ class StateActor(pykka.ThreadingActor):
 
     def _request_resync(self) -> None:
         if self._connection is not None:
-            self._connection.resync.defer()
+            self._connection.resync()
 
     def _publish(self) -> None:
         snapshot = self._model.snapshot
