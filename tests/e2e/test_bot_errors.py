@@ -15,7 +15,7 @@ def run_bot(server: Any, tmp_path: Path, *args: str) -> subprocess.CompletedProc
         [
             sys.executable,
             "-m",
-            "voip.client.bot",
+            "voip.bot",
             "--server",
             f"127.0.0.1:{server.port}",
             "--config-dir",

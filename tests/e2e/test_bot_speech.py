@@ -52,7 +52,7 @@ def bot_command(server: Any, name: str, config_dir: Path, *args: str) -> list[st
     return [
         sys.executable,
         "-m",
-        "voip.client.bot",
+        "voip.bot",
         "--server",
         f"127.0.0.1:{server.port}",
         "--name",

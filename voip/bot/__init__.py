@@ -1,0 +1,1 @@
+"""voip-bot: a headless front end over the client backend, with files for devices."""
