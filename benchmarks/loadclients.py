@@ -143,7 +143,7 @@ async def join(
     )
     assert isinstance(protocol, LoadProtocol)
     if ack_delay is not None:
-        protocol._quic._ack_delay = ack_delay  # aioquic 1.7.2 keeps it private (RECIPES)
+        protocol._quic._ack_delay = ack_delay  # aioquic 1.7.2 keeps it private
     # self-signed: trusted as if pinned; the hello binds the fingerprint anyway
     protocol.tls_established(lambda fingerprint: Verified())
     return protocol, await wait_joined(protocol)

@@ -57,3 +57,24 @@ def test_a_deafened_member_receives_nothing_and_leaving_clears_the_flags() -> No
     relay.forget(deaf)
     relay.on_datagram(deaf, VOICE)
     assert relay.stats.dropped_unauthenticated == 1 and relay.stats.dropped_not_allowed == 0
+
+
+def test_the_relay_stamps_the_real_sender_and_room_over_forged_ones() -> None:
+    """A client claims another user's id and another room: listeners see the truth,
+    the bytes are serialized once for all of them, and the forged room hears nothing."""
+    relay = Relay(1100, lambda: None)
+    mallory, alice, bob, elsewhere = Peer("m"), Peer("a"), Peer("b"), Peer("e")
+    relay.route(mallory, 66, 5)
+    relay.route(alice, 1, 5)
+    relay.route(bob, 2, 5)
+    relay.route(elsewhere, 3, 9)
+    forged = voip_pb2.VoiceDatagram(
+        sender_id=1, room_id=9, sequence=4, opus=b"\x08" * 30, capture_time_us=77
+    ).SerializeToString()
+    relay.on_datagram(mallory, forged)
+    assert elsewhere.queued == [] and mallory.queued == []
+    assert alice.queued == bob.queued and len(alice.queued) == 1
+    assert alice.queued[0] is bob.queued[0]  # one serialization for every recipient
+    heard = voip_pb2.VoiceDatagram.FromString(alice.queued[0])
+    assert (heard.sender_id, heard.room_id) == (66, 5)
+    assert (heard.sequence, heard.capture_time_us, heard.opus) == (4, 77, b"\x08" * 30)

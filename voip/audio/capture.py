@@ -1,6 +1,6 @@
 """Capture engine: microphone (or file) -> level, transmit decision, Opus -> send.
 
-A plain thread, not an actor: the client wraps it in an actor later. The
+A plain thread, not an actor (the client's `CaptureActor` owns one). The
 PortAudio callback only copies into a ring (see ``sources``); this engine's
 worker thread takes 960-sample frames, applies the input volume, measures the
 level, decides whether to transmit, encodes and calls ``send``.

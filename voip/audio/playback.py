@@ -1,6 +1,6 @@
 """Playback engine: per-user jitter buffers and decoders -> mixer -> speaker (or file).
 
-A plain thread, not an actor: the client wraps it in an actor later.
+A plain thread, not an actor (the client's `PlaybackActor` owns one).
 ``receive`` may be called from the network thread; it only appends to a
 queue, so the network never waits on playback work. The worker thread owns
 all per-user state: once per 20 ms, when the sink wants a frame, it drains

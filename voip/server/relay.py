@@ -11,7 +11,7 @@ QUIC connection and marks it dirty; the owner flushes every dirty connection
 on a short timer (or once per loop iteration), so datagrams from several
 talkers bound for one listener share QUIC packets. That, and fewer ACKs, is
 what the relay benchmark showed to matter (docs/ARCHITECTURE.md, Server;
-RECIPES, "aioquic relay cost").
+benchmarks/README.md, "relay").
 
 Each sender has a token bucket (`voice_per_second`, `voice_burst`): a talker
 sends 50 datagrams a second, one above the rate is cut down to it. What is
