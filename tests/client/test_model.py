@@ -138,3 +138,25 @@ def test_room_views_survive_orphans_and_cycles() -> None:
     rooms = [Room(1, "root", 0), Room(2, "orphan", 99), Room(3, "a", 4), Room(4, "b", 3)]
     views = room_views(rooms)
     assert {v.id for v in views} == {1, 2}  # the 3<->4 cycle is unreachable, never loops
+
+
+def test_connection_events_become_the_connection_state() -> None:
+    from voip.client import connection_events as ce
+    from voip.client.state import AwaitingTrust, Connecting
+
+    model = ClientModel()
+    model.connection_event(ce.ConnectStarted("h:1"))
+    assert model.snapshot.connection == Connecting("h:1")
+    model.connection_event(ce.TrustAsked("h:1", "SHA256:AB"))
+    assert model.snapshot.connection == AwaitingTrust("h:1", "SHA256:AB")
+    welcome = voip_pb2.Welcome(
+        user_id=11, server_name="Lobby", root_room_id=1, max_chat_length=99, motd="hi"
+    )
+    model.connection_event(ce.SessionWelcomed("h:1", welcome))
+    assert model.snapshot.connection == Connected("Lobby", 11, "h:1", 1, 99, "hi")
+    assert model.snapshot.my_user_id == 11
+    model.connection_event(ce.SessionLost("the server went away", "h:1"))
+    assert model.snapshot.connection == ConnectionLost("the server went away", "h:1")
+    assert model.snapshot.chat[-1].text == "Connection lost: the server went away"
+    model.connection_event(ce.SessionClosed())
+    assert model.snapshot.connection == Disconnected()

@@ -19,10 +19,10 @@ from typing import Any
 import pykka
 
 from voip.client import commands as c
+from voip.client.connection_events import ConnectionEvent
 from voip.client.core.events import ServerEvent, StateUpdated
 from voip.client.listeners import ConfigListener, StateListener, VoicePathListener
 from voip.client.session import ConnectionClient, Timeouts
-from voip.client.state import ConnectionState
 from voip.client.trust import KnownServers
 from voip.identity import Identity, load_or_create_identity
 from voip.protocol.voice import VoiceFrame
@@ -43,8 +43,8 @@ class ActorListener:
         self._audio = audio
         self._config = config
 
-    def connection(self, state: ConnectionState) -> None:
-        self._state.connection_changed(state)
+    def connection(self, event: ConnectionEvent) -> None:
+        self._state.connection_event(event)
 
     def server_event(self, event: ServerEvent) -> None:
         self._state.server_event(event)

@@ -20,14 +20,15 @@ from typing import Any, Protocol
 
 import pykka
 
+from voip.client.connection_events import ConnectionEvent
 from voip.client.core.events import ServerEvent
-from voip.client.state import AudioState, ConfigView, ConnectionState
+from voip.client.state import AudioState, ConfigView
 
 
 class StateListener(Protocol):
     """The state owner (`StateActor`): everything that changes what a front end sees."""
 
-    def connection_changed(self, connection: ConnectionState) -> None: ...
+    def connection_event(self, event: ConnectionEvent) -> None: ...
     def server_event(self, event: ServerEvent) -> None: ...
     def report_error(self, code: str, message: str, command: str = "") -> None: ...
     def audio_changed(self, audio: AudioState) -> None: ...

@@ -15,17 +15,22 @@ from types import MappingProxyType
 
 from google.protobuf.message import Message
 
+from voip.client import connection_events as ce
 from voip.client.access_state import AccessState, access_answer
+from voip.client.connection_events import ConnectionEvent
 from voip.client.core import events as ev
 from voip.client.state import (
     MAX_CHAT_LINES,
     MAX_ERRORS,
     AudioState,
+    AwaitingTrust,
     ChatLine,
     ConfigView,
     Connected,
+    Connecting,
     ConnectionLost,
     ConnectionState,
+    Disconnected,
     ErrorNotice,
     LocalErrorCode,
     RoomView,
@@ -121,6 +126,30 @@ class ClientModel:
         return self._awaiting_resync
 
     # --- events ----------------------------------------------------------------------
+
+    def connection_event(self, event: ConnectionEvent) -> None:
+        """What the connection side reported, as the `ConnectionState` a front end draws."""
+        match event:
+            case ce.ConnectStarted(server_addr=addr):
+                self.set_connection(Connecting(addr))
+            case ce.TrustAsked(server_addr=addr, fingerprint_text=text, reason=reason):
+                self.set_connection(AwaitingTrust(addr, text, reason))
+            case ce.SessionWelcomed(server_addr=addr, welcome=welcome, certificate_note=note):
+                self.set_connection(
+                    Connected(
+                        server_name=welcome.server_name,
+                        user_id=welcome.user_id,
+                        server_addr=addr,
+                        root_room_id=welcome.root_room_id,
+                        max_chat_length=welcome.max_chat_length,
+                        motd=welcome.motd,
+                        certificate_note=note,
+                    )
+                )
+            case ce.SessionLost(reason=reason, server_addr=addr):
+                self.set_connection(ConnectionLost(reason, addr))
+            case ce.SessionClosed():
+                self.set_connection(Disconnected())
 
     def set_connection(self, connection: ConnectionState) -> None:
         """Record a connection change; leaving Connected forgets the server's state."""

@@ -27,17 +27,17 @@ from aioquic.asyncio import connect
 
 from voip.client import commands as c
 from voip.client.address import ServerAddress, parse_address
+from voip.client.connection_events import (
+    ConnectionEvent,
+    ConnectStarted,
+    SessionClosed,
+    SessionLost,
+    SessionWelcomed,
+    TrustAsked,
+)
 from voip.client.core import ClientCore, Credentials, Timeouts
 from voip.client.core import events as ev
-from voip.client.state import (
-    AwaitingTrust,
-    Connected,
-    Connecting,
-    ConnectionLost,
-    ConnectionState,
-    Disconnected,
-    LocalErrorCode,
-)
+from voip.client.state import LocalErrorCode
 from voip.client.transport import ACK_DELAY, CoreProtocol, client_configuration
 from voip.client.trust import KnownServers, examine
 from voip.client.trust_policy import TrustDecision, Verified, decide, pin_moved_notice
@@ -54,7 +54,7 @@ __all__ = ["ACK_DELAY", "ConnectionClient", "Session", "SessionListener", "Timeo
 class SessionListener(Protocol):
     """Where the session's results go (implemented with tells by the connection actor)."""
 
-    def connection(self, state: ConnectionState) -> None: ...
+    def connection(self, event: ConnectionEvent) -> None: ...
     def server_event(self, event: ev.ServerEvent) -> None: ...
     def error(self, code: str, message: str, command: str) -> None: ...
     def voice_path(self, sender: Callable[[bytes], None] | None, user_id: int | None) -> None: ...
@@ -202,15 +202,7 @@ class Session:
                 listener.error(code, message, command)
             case ev.Welcomed(welcome=welcome):
                 listener.connection(
-                    Connected(
-                        server_name=welcome.server_name,
-                        user_id=welcome.user_id,
-                        server_addr=self.address.key,
-                        root_room_id=welcome.root_room_id,
-                        max_chat_length=welcome.max_chat_length,
-                        motd=welcome.motd,
-                        certificate_note=self._certificate_note,
-                    )
+                    SessionWelcomed(self.address.key, welcome, self._certificate_note)
                 )
                 listener.voice_path(self.send_voice, welcome.user_id)
             case ev.Refused(code=code, message=message):
@@ -288,7 +280,7 @@ class ConnectionClient:
     def disconnect(self) -> None:
         self._stop_session("the user disconnected")
         self._pending_trust = None
-        self.listener.connection(Disconnected())
+        self.listener.connection(SessionClosed())
 
     def accept_certificate(self) -> None:
         if self._pending_trust is None:
@@ -307,7 +299,7 @@ class ConnectionClient:
             self._nothing_to_decide("RejectCertificate")
             return
         self._pending_trust = None
-        self.listener.connection(Disconnected())
+        self.listener.connection(SessionClosed())
 
     def request(self, command: c.ServerCommand | c.RequestResync) -> None:
         session = self._session
@@ -343,7 +335,7 @@ class ConnectionClient:
         if session is not self._session:
             return
         self._pending_trust = (session.command, session.address, fingerprint_text)
-        self.listener.connection(AwaitingTrust(session.address.key, fingerprint_text, reason))
+        self.listener.connection(TrustAsked(session.address.key, fingerprint_text, reason))
 
     def move_pin(self, address: str, old: str, new: str) -> str:
         """A verified certificate takes over `address`'s pin; returns what to tell the user."""
@@ -364,7 +356,7 @@ class ConnectionClient:
         if session.stopped or self._pending_trust is not None:
             return
         log.info("connection to %s lost: %s", session.address, reason)
-        self.listener.connection(ConnectionLost(reason, session.address.key))
+        self.listener.connection(SessionLost(reason, session.address.key))
 
     # --- internals -----------------------------------------------------------------------------
 
@@ -380,9 +372,9 @@ class ConnectionClient:
             identity = self._identity()
         except IdentityError as exc:
             self.listener.error(LocalErrorCode.CONFIG.value, str(exc), "Connect")
-            self.listener.connection(ConnectionLost(str(exc), address.key))
+            self.listener.connection(SessionLost(str(exc), address.key))
             return
-        self.listener.connection(Connecting(address.key))
+        self.listener.connection(ConnectStarted(address.key))
         session = Session(self, command, address, identity, accepted)
         self._session = session
         session.task = self.loop.create_task(session.run())

@@ -14,11 +14,12 @@ from typing import Any
 
 import pykka
 
+from voip.client.connection_events import ConnectionEvent
 from voip.client.core.events import ServerEvent
 from voip.client.listeners import ResyncListener
 from voip.client.model import ClientModel
 from voip.client.publisher import Publisher
-from voip.client.state import AudioState, ConfigView, ConnectionState
+from voip.client.state import AudioState, ConfigView
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +39,8 @@ class StateActor(pykka.ThreadingActor):
 
     # --- from the connection actor ------------------------------------------------------
 
-    def connection_changed(self, connection: ConnectionState) -> None:
-        self._model.set_connection(connection)
+    def connection_event(self, event: ConnectionEvent) -> None:
+        self._model.connection_event(event)
         self._publish()
 
     def server_event(self, event: ServerEvent) -> None:
