@@ -1,13 +1,14 @@
-"""Mouth-to-ear latency: capture engine -> QUIC -> real server -> QUIC -> playback engine.
+"""Mouth-to-ear latency: one client's microphone -> real server -> another client's speaker.
 
-Two clients ("bots") in this process talk through a real server process on
-loopback. The talker runs the real ``CaptureEngine`` (continuous mode, Opus
-as the client sends) fed by an array source paced in real time; the listener
-runs the real ``PlaybackEngine`` (jitter buffer, decoder, mixer) writing to a
-recording sink paced in real time. The network glue between engine and QUIC
-is a thin aioquic client of this package (``loadclients.join``: the full
-handshake), standing in for the client backend's, which does not yet hand
-voice to the engines.
+Two real client backends (`BackendHandle`, the same actors, engines,
+connection core and aioquic glue as the GUI and the bot) in this process
+talk through a real server process on loopback, with timed arrays in place
+of the sound card (`BenchIO`). The talker's `CaptureActor` runs the
+`CaptureEngine` in continuous mode, its packets leave through the
+connection's datagram path; the listener's datagrams go through its
+`ClientCore` and `VoiceInbox` into the `PlaybackActor`'s `PlaybackEngine`
+(jitter buffer, decoder, mixer), writing to a recording sink paced in real
+time. Nothing in the path is the benchmark's own.
 
 The source is low background noise (so the encoder never goes DTX and the
 buffer stays in steady state, as in continuous speech) with a 4 ms click
@@ -23,13 +24,14 @@ every 500 ms. The interval measured for each click:
   moment it is written).
 
 So it includes the 20 ms framing, Opus encode and its look-ahead, both QUIC
-stacks, the server, the jitter buffer's wait, decode and mix; it excludes a
-sound card's own buffers (PortAudio reports ~40 ms input latency on the
-PulseAudio null sink; real devices add 5-50 ms each way).
+stacks, the server, the jitter buffer's wait, decode and mix, and the hops
+between the client's threads; it excludes a sound card's own buffers
+(PortAudio reports ~40 ms input latency on the PulseAudio null sink; real
+devices add 5-50 ms each way).
 
-Jitter: with ``jitter_ms`` > 0 each received datagram is handed to the
-playback engine after an extra |N(0, jitter)| delay (receive side), which
-also reorders packets, and the buffer adapts.
+Jitter: with ``jitter_ms`` > 0 the listener connects through `JitterProxy`,
+a UDP relay that delays every packet from the server by |N(0, jitter)|
+(which also reorders them), and the buffer adapts.
 """
 
 from __future__ import annotations
@@ -48,16 +50,16 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from benchmarks.loadclients import LoadProtocol, join
 from benchmarks.report import Record, Unavailable, percentile
 from benchmarks.serverproc import ServerProcess
-from voip.audio.capture import CaptureEngine
 from voip.audio.codec import FRAME_SAMPLES, SAMPLE_RATE, Frame
-from voip.audio.playback import PlaybackEngine
-from voip.audio.sinks import RecordingSink
-from voip.audio.sources import ArraySource
+from voip.audio.jitter import JitterStats
+from voip.audio.sinks import FrameSink, PacedSink, RecordingSink
+from voip.audio.sources import ArraySource, FrameSource
 from voip.audio.transmission import TransmissionMode
-from voip.protocol.voice import VoiceFrame, decode_voice, encode_voice
+from voip.client import commands as c
+from voip.client.backend import BackendHandle
+from voip.client.state import AudioDeviceView, AwaitingTrust
 
 log = logging.getLogger(__name__)
 
@@ -135,94 +137,138 @@ class TimedSink:
         self.inner.write(frame)
 
 
-class Listener(LoadProtocol):
-    playback: PlaybackEngine | None = None
-    jitter = 0.0
-    rng = random.Random(3)
+class BenchIO:
+    """An `AudioIO` whose source and sink are the benchmark's timed ones (no sound card)."""
 
-    def datagram_frame_received(self, data: bytes) -> None:
-        if self.playback is not None:
-            frame = decode_voice(data)
-            playback = self.playback
+    INPUT = AudioDeviceView("bench input", 0, "bench", 1, True)
+    OUTPUT = AudioDeviceView("bench output", 0, "bench", 1, True)
 
-            def deliver() -> None:
-                # As the client's VoiceInbox: audio to the buffer, an end marker after it.
-                if frame.opus:
-                    playback.receive(frame.sender_id, frame.sequence, frame.opus,
-                                     time.monotonic(), frame.redundant_opus)
-                if frame.end_of_transmission:
-                    playback.end_of_transmission(frame.sender_id, frame.sequence,
-                                                 time.monotonic())
+    def __init__(self, source: FrameSource, sink: FrameSink) -> None:
+        self._source = source
+        self._sink = sink
 
-            if self.jitter > 0:
-                self._loop.call_later(abs(self.rng.gauss(0.0, self.jitter)), deliver)
-            else:
-                deliver()
+    def source(self, device: str | None) -> FrameSource:
+        return self._source
+
+    def sink(self, device: str | None) -> FrameSink:
+        return self._sink
+
+    def devices(
+        self, rescan: bool = False
+    ) -> tuple[tuple[AudioDeviceView, ...], tuple[AudioDeviceView, ...]]:
+        return (self.INPUT,), (self.OUTPUT,)
 
 
-def measure(port: int, seconds: float, jitter: float) -> Record:
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, name="e2e-quic", daemon=True)
-    thread.start()
-    stack = contextlib.AsyncExitStack()
+class JitterProxy:
+    """A UDP relay between the listener and the server that delays what the server
+    sends by |N(0, jitter)| (which also reorders it): network jitter on the way in."""
 
-    def call(coro: Any) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, loop).result(timeout=30)
+    def __init__(self, server_port: int, jitter: float, seed: int = 3) -> None:
+        self.server = ("127.0.0.1", server_port)
+        self.jitter = jitter
+        self.rng = random.Random(seed)
+        self.loop = asyncio.new_event_loop()
+        self.port = 0
+        self._client: tuple[str, int] | None = None
+        self._thread = threading.Thread(target=self.loop.run_forever, name="e2e-proxy",
+                                        daemon=True)
 
-    try:
+    def __enter__(self) -> JitterProxy:
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self._open(), self.loop).result(timeout=10)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout=5)
+
+    async def _open(self) -> None:
+        proxy = self
+
+        class Front(asyncio.DatagramProtocol):  # the listener's side
+            def connection_made(self, transport: Any) -> None:
+                self.transport = transport
+
+            def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+                proxy._client = addr
+                back.transport.sendto(data)
+
+        class Back(asyncio.DatagramProtocol):  # the server's side
+            def connection_made(self, transport: Any) -> None:
+                self.transport = transport
+
+            def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+                client = proxy._client
+                if client is None:
+                    return
+                delay = abs(proxy.rng.gauss(0.0, proxy.jitter))
+                proxy.loop.call_later(delay, front.transport.sendto, data, client)
+
+        _, front = await self.loop.create_datagram_endpoint(Front, local_addr=("127.0.0.1", 0))
+        _, back = await self.loop.create_datagram_endpoint(Back, remote_addr=self.server)
+        self.port = front.transport.get_extra_info("sockname")[1]
+
+
+def _join(backend: BackendHandle, port: int, name: str) -> None:
+    """Connect as a user would: accept the server's self-signed certificate on first use."""
+    backend.send(c.Connect(f"127.0.0.1:{port}", name))
+    state = backend.wait_for(
+        lambda s: isinstance(s.connection, AwaitingTrust) or s.is_connected, 30
+    )
+    if isinstance(state.connection, AwaitingTrust):
+        backend.send(c.AcceptCertificate())
+    backend.wait_for(lambda s: s.is_connected and s.me is not None, 30)
+
+
+def measure(port: int, seconds: float, jitter: float, home: Path) -> Record:
+    samples, _ = click_train(seconds)
+    source = TimedSource(samples)
+    sink = TimedSink()
+    silence = ArraySource(np.zeros(FRAME_SAMPLES, dtype=np.float32), realtime=True, loop=True)
+    with contextlib.ExitStack() as stack:
+        proxy_port = port
+        if jitter > 0:
+            proxy_port = stack.enter_context(JitterProxy(port, jitter)).port
+        listener = stack.enter_context(
+            BackendHandle(config_dir=home / f"listener-{jitter}", audio_io=BenchIO(silence, sink))
+        )
+        talker = stack.enter_context(
+            BackendHandle(config_dir=home / f"talker-{jitter}",
+                          audio_io=BenchIO(source, PacedSink()))
+        )
+        listener.send(c.SetTransmissionMode(TransmissionMode.MUTED))
+        talker.send(c.SetTransmissionMode(TransmissionMode.MUTED))
         # Names are unique per connected user: the previous case's clients may
         # not have left yet when this one joins.
         case = f"{jitter * 1000:g}ms"
-        talker, _ = call(join(port, f"talker-{case}", stack, None))
-        listener, _ = call(join(port, f"listener-{case}", stack, None, Listener))
-        assert isinstance(listener, Listener)
-        samples, _ = click_train(seconds)
-        source = TimedSource(samples)
-        sink = TimedSink()
-        playback = PlaybackEngine(device=sink)
-        listener.jitter = jitter
-        listener.playback = playback
-
-        def send_now(packet: bytes, sequence: int, redundant: bytes) -> None:
-            data = encode_voice(VoiceFrame(0, 0, sequence, packet,
-                                           capture_time_us=time.monotonic_ns() // 1000,
-                                           redundant_opus=redundant))
-            talker._quic.send_datagram_frame(data)
-            talker.transmit()
-
-        def hand_over(packet: bytes, sequence: int, redundant: bytes) -> None:
-            loop.call_soon_threadsafe(send_now, packet, sequence, redundant)
-
-        def end_now(sequence: int) -> None:
-            # As the client's ServerRoute.end: an empty end-of-transmission marker.
-            data = encode_voice(VoiceFrame(0, 0, sequence, b"", end_of_transmission=True,
-                                           capture_time_us=time.monotonic_ns() // 1000))
-            talker._quic.send_datagram_frame(data)
-            talker.transmit()
-
-        def hand_over_end(sequence: int) -> None:
-            loop.call_soon_threadsafe(end_now, sequence)
-
-        capture = CaptureEngine(
-            device=source, mode=TransmissionMode.CONTINUOUS,
-            send_voice=hand_over, send_end=hand_over_end,
-        )
-        playback.start()
-        capture.start()
+        _join(listener, proxy_port, f"listener-{case}")
+        _join(talker, port, f"talker-{case}")
+        # The voice path from here on is the client's own: CaptureActor's engine,
+        # the connection's datagram sender, the server, the listener's VoiceInbox
+        # and PlaybackActor's engine.
+        talker.send(c.SetTransmissionMode(TransmissionMode.CONTINUOUS))
         deadline = time.monotonic() + seconds + 30
         while not source.finished and time.monotonic() < deadline:
             time.sleep(0.05)
         time.sleep(1.0)  # let the last clicks play out
-        capture.stop()
-        playback.stop()
-        stats = next(iter(p.stats for p in playback.user_playback().values()), None)
-    finally:
-        with contextlib.suppress(Exception):
-            call(stack.aclose())
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=5)
-        loop.close()
+        engine = listener.voice_inbox.engine
+        stats = (
+            next(iter(p.stats for p in engine.user_playback().values()), None)
+            if engine is not None else None
+        )
+        received = listener.voice_inbox.received
+    return latency_record(samples, source, sink, jitter, stats, received)
 
+
+def latency_record(
+    samples: npt.NDArray[np.float32],
+    source: TimedSource,
+    sink: TimedSink,
+    jitter: float,
+    stats: JitterStats | None,
+    received: int,
+) -> Record:
+    """Each click's mouth-to-ear time: when it entered the source, when it left the sink."""
     inputs = detect_onsets(samples)
     output = sink.inner.samples()
     outputs = detect_onsets(output)
@@ -264,8 +310,10 @@ def measure(port: int, seconds: float, jitter: float) -> Record:
         if stats else None,
         "skipped": stats.skipped if stats else None,
         "spurts_ended": stats.ended if stats else None,
-        "packets_sent": capture.packets_sent,
+        "packets_received": received,
     }
+
+
 
 
 def run(args: argparse.Namespace) -> list[Record]:
@@ -279,7 +327,7 @@ def run(args: argparse.Namespace) -> list[Record]:
         raise Unavailable(f"the audio engines are not there: {exc}") from exc
     with tempfile.TemporaryDirectory(prefix="voip-bench-e2e-") as tmp, \
             ServerProcess(Path(tmp) / "server") as server:
-        records = [measure(server.port, seconds, j) for j in jitters]
+        records = [measure(server.port, seconds, j, Path(tmp)) for j in jitters]
     if short:
         return records  # the browser cases start Chromium: full runs only
     from benchmarks.web_e2e import run as run_browser_cases

@@ -217,7 +217,7 @@ def _measure(
         root = observer.state().my_room_id
         bot_env = dict(env)
         for i, name in enumerate(("talker1", "talker2", "listener")):
-            cmd = [sys.executable, "-m", "voip.client.bot", "--server", address, "--name", name,
+            cmd = [sys.executable, "-m", "voip.bot", "--server", address, "--name", name,
                    "--room", str(root), "--trust-fingerprint", fingerprint,
                    "--config-dir", str(work / name), "--seconds", str(seconds + settle + 30)]
             if name != "listener":

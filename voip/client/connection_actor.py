@@ -20,7 +20,7 @@ import pykka
 
 from voip.client import commands as c
 from voip.client.connection_events import ConnectionEvent
-from voip.client.core.events import ServerEvent, StateUpdated
+from voip.client.core.events import CoreEvent, StateUpdated
 from voip.client.listeners import ConfigListener, StateListener, VoicePathListener
 from voip.client.session import ConnectionClient, Timeouts
 from voip.client.trust import KnownServers
@@ -46,7 +46,7 @@ class ActorListener:
     def connection(self, event: ConnectionEvent) -> None:
         self._state.connection_event(event)
 
-    def server_event(self, event: ServerEvent) -> None:
+    def server_event(self, event: CoreEvent) -> None:
         self._state.server_event(event)
         if isinstance(event, StateUpdated) and event.update.WhichOneof("change") == "user_left":
             self._audio.user_left(event.update.user_left.user_id)

@@ -172,8 +172,11 @@ class ClientModel:
                 self._local_line(f"Connection lost: {connection.error}")
         self._changed()
 
-    def apply(self, event: ev.ServerEvent) -> bool:
-        """Apply a core event; True when the caller must send a resync request."""
+    def apply(self, event: ev.CoreEvent) -> bool:
+        """Apply a core event; True when the caller must send a resync request.
+
+        Events that change nothing a front end shows are ignored here.
+        """
         match event:
             case ev.StateSnapshot(state=message, state_hash=digest):
                 self.server_state(message, digest)

@@ -55,7 +55,7 @@ class SessionListener(Protocol):
     """Where the session's results go (implemented with tells by the connection actor)."""
 
     def connection(self, event: ConnectionEvent) -> None: ...
-    def server_event(self, event: ev.ServerEvent) -> None: ...
+    def server_event(self, event: ev.CoreEvent) -> None: ...
     def error(self, code: str, message: str, command: str) -> None: ...
     def voice_path(self, sender: Callable[[bytes], None] | None, user_id: int | None) -> None: ...
     def remember(self, last_server: str, display_name: str) -> None: ...
@@ -192,12 +192,6 @@ class Session:
     def _on_event(self, event: ev.CoreEvent) -> None:
         listener = self.client.listener
         match event:
-            case ev.StateSnapshot() | ev.StateUpdated() | ev.ChatReceived() | ev.HistoryReceived():
-                listener.server_event(event)
-            case ev.PermissionsReceived():
-                listener.server_event(event)
-            case ev.RequestAcked(reply=reply) if reply is not None:
-                listener.server_event(event)  # a moderation query's answer, for State.access
             case ev.RequestFailed(command=command, code=code, message=message):
                 listener.error(code, message, command)
             case ev.Welcomed(welcome=welcome):
@@ -211,6 +205,10 @@ class Session:
                 self.client.awaiting_trust(self, text, reason)
             case ev.ConnectionEnded(reason=reason, was_ready=was_ready):
                 self.client.session_ended(self, reason, was_ready)
+            case ev.ChallengeReceived() | ev.RequestAcked(reply=None):
+                pass  # handled inside the core (a query's reply goes on to the model)
+            case _:
+                listener.server_event(event)  # the model turns it into State
 
     # --- sending ----------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ from typing import Any
 import pykka
 
 from voip.client.connection_events import ConnectionEvent
-from voip.client.core.events import ServerEvent
+from voip.client.core.events import CoreEvent
 from voip.client.listeners import ResyncListener
 from voip.client.model import ClientModel
 from voip.client.publisher import Publisher
@@ -43,7 +43,7 @@ class StateActor(pykka.ThreadingActor):
         self._model.connection_event(event)
         self._publish()
 
-    def server_event(self, event: ServerEvent) -> None:
+    def server_event(self, event: CoreEvent) -> None:
         """A state or chat event from the client core (its messages are never mutated)."""
         if self._model.apply(event):
             self._request_resync()

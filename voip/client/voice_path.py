@@ -128,6 +128,11 @@ class VoiceInbox:
     def attach(self, engine: PlaybackEngine | None) -> None:
         self._engine = engine
 
+    @property
+    def engine(self) -> PlaybackEngine | None:
+        """The playback engine being fed (for diagnostics and benchmarks)."""
+        return self._engine
+
     def put(self, frame: VoiceFrame) -> None:
         self._recent.append(frame)
         self._arrived.set()

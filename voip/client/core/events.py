@@ -150,16 +150,6 @@ CoreEvent = (
     | ConnectionEnded
 )
 
-#: Core events the state owner turns into `State`.
-ServerEvent = (
-    StateSnapshot
-    | StateUpdated
-    | ChatReceived
-    | HistoryReceived
-    | PermissionsReceived
-    | RequestAcked
-)
-
 #: The error code of a request the server did not answer in time
 #: (`voip.client.state.LocalErrorCode.TIMEOUT`).
 REQUEST_TIMEOUT = "TIMEOUT"
