@@ -123,7 +123,7 @@ def bot(web_server: Any, tmp_path: Path, name: str, *args: str) -> list[str]:
     return [
         sys.executable,
         "-m",
-        "voip.client.bot",
+        "voip.bot",
         "--server",
         f"127.0.0.1:{web_server.server.port}",
         "--password",
