@@ -75,7 +75,7 @@ def test_a_closed_stdout_stops_the_bot_quietly(server: Any, tmp_path: Path) -> N
     """
     bot = subprocess.Popen(
         [
-            sys.executable, "-m", "voip.client.bot",
+            sys.executable, "-m", "voip.bot",
             "--server", f"127.0.0.1:{server.port}",
             "--config-dir", str(tmp_path / "bot"),
             "--name", "bot", "--accept-new-certificate", "--seconds", "120",
@@ -121,7 +121,7 @@ def test_the_bot_says_why_a_certificate_fails(tmp_path: Path, fault: str) -> Non
     ) as server:
         result = subprocess.run(
             [
-                sys.executable, "-m", "voip.client.bot",
+                sys.executable, "-m", "voip.bot",
                 "--server", f"{host}:{server.port}",
                 "--config-dir", str(tmp_path / "bot"),
                 "--name", "bot", *ca_args,
