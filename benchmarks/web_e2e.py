@@ -42,22 +42,39 @@ import numpy.typing as npt
 
 from benchmarks.e2e import (
     CLICK_PERIOD,
-    Listener,
     TimedSink,
     TimedSource,
     click_train,
     detect_onsets,
 )
-from benchmarks.loadclients import join
+from benchmarks.loadclients import LoadProtocol, join
 from benchmarks.report import Record, Unavailable, percentile
 from benchmarks.serverproc import ServerProcess
 from voip.audio.audiofile import write_audio
 from voip.audio.capture import CaptureEngine, TransmissionMode
 from voip.audio.codec import FRAME_SAMPLES, SAMPLE_RATE
 from voip.audio.playback import PlaybackEngine
-from voip.protocol.voice import VoiceFrame, encode_voice
+from voip.protocol.voice import VoiceFrame, decode_voice, encode_voice
 
 LINK = re.compile(r"browsers join with this link: (\S+)")
+
+
+class Listener(LoadProtocol):
+    """A load client (the client core and glue) whose voice feeds a `PlaybackEngine`."""
+
+    playback: PlaybackEngine | None = None
+
+    def datagram_frame_received(self, data: bytes) -> None:
+        if self.playback is None:
+            return
+        frame = decode_voice(data)
+        if frame.opus:
+            self.playback.receive(
+                frame.sender_id, frame.sequence, frame.opus, time.monotonic(), frame.redundant_opus
+            )
+        if frame.end_of_transmission:
+            self.playback.end_of_transmission(frame.sender_id, frame.sequence, time.monotonic())
+
 
 TAKE_TAP = """
 const tap = window.voip.audio[arguments[0]]();

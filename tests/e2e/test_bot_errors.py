@@ -162,7 +162,7 @@ def test_the_admin_token_makes_the_bot_admin_once(server: Any, tmp_path: Path) -
         [
             sys.executable,
             "-m",
-            "voip.client.bot",
+            "voip.bot",
             "--server",
             f"127.0.0.1:{server.port}",
             "--config-dir",
