@@ -22,7 +22,8 @@ from benchmarks.report import Record, Unavailable, emit, save
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 BENCHMARKS = (
-    "jitter", "mix", "quality", "resample", "acl", "relay_path", "relay", "e2e", "gui", "soak",
+    "jitter", "mix", "quality", "resample", "dsp", "acl", "relay_path", "relay", "e2e", "gui",
+    "soak",
 )
 
 Runner = Callable[[argparse.Namespace], list[Record]]
@@ -53,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common(quality)
     quality.add_argument("--wav", type=Path, default=None,
                          help="speech WAV to use instead of espeak-ng's")
+    _common(sub.add_parser("dsp", help="noise suppression, gain, echo: PESQ-WB, STOI, ERLE, CPU"))
     _common(sub.add_parser("resample", help="resampling cost and quality (libsoxr, scipy)"))
     _common(sub.add_parser("acl", help="server core: permission checks and ACL changes at scale"))
     _common(sub.add_parser("relay_path", help="the relay's own code per datagram, no QUIC"))

@@ -15,6 +15,7 @@ APT_PACKAGES=(
   pebble                             # Let's Encrypt's test ACME server (tests)
   espeak-ng sox                      # speech samples for the audio tests and benchmarks
   chromium chromium-driver           # a real browser for the browser client's tests
+  libspeexdsp1                       # echo canceller, gain control, Speex noise suppressor
 )
 # Node and npm build the browser client (tools/build-web.sh); any node >= 18 will
 # do, so Debian's packages are only added when there is no node at all.

@@ -18,6 +18,7 @@ EXPECTED = {
     "relay": {"benchmark", "kind", "clients", "talkers", "cpu_us_per_relayed", "relayed_per_s",
               "loss_pct", "delay_ms_p50", "delay_ms_p99", "server_cpu_s"},
     "e2e": {"benchmark", "kind", "case", "latency_ms_p50", "latency_ms_p99", "clicks_heard"},
+    "dsp": {"benchmark", "kind"},
     "resample": {"benchmark", "kind", "impl", "rate_in", "rate_out", "ms_per_s", "sine_err_db"},
     "gui": {"benchmark", "kind", "case", "cpu_pct", "seconds", "loadavg_1m"},
     "acl": {"benchmark", "kind", "case", "rooms", "sessions", "cpu_us"},
@@ -31,6 +32,10 @@ BY_KIND = {
     ("mix", "fit"): {"per_talker_us", "fixed_us"},
     ("quality", "pesq"): {"loss_model", "loss_pct", "variant", "pesq_wb"},
     ("quality", "codec"): {"bitrate", "fec", "pesq_wb"},
+    ("dsp", "ns"): {"candidate", "voice", "noise", "snr_db", "pesq_wb", "pesq_gain", "stoi"},
+    ("dsp", "ns_cost"): {"candidate", "cpu_ms_per_frame", "delay_ms"},
+    ("dsp", "agc"): {"input_dbfs", "output_dbfs"},
+    ("dsp", "echo"): {"talk", "erle_db", "converge_s", "erle_db_after_2s", "cpu_ms_per_frame"},
 }
 
 
@@ -63,6 +68,11 @@ def test_subcommand_prints_json_records(name: str) -> None:
         assert {("random", 10), ("bursty", 20), ("none", 0)} <= cases
         variants = {r["variant"] for r in records if r["kind"] == "pesq"}
         assert {"fec+plc", "plc", "fec+silence", "silence"} <= variants
+    if name == "dsp":
+        kinds = {r["kind"] for r in records}
+        assert kinds == {"ns", "ns_cost", "agc", "echo"}
+        candidates = {r["candidate"] for r in records if r["kind"] == "ns_cost"}
+        assert {"off", "rnnoise", "speex", "chain"} <= candidates
     if name == "resample":
         pairs = {(r["rate_in"], r["rate_out"]) for r in records if r["impl"] == "pipeline"}
         assert {(16_000, 48_000), (44_100, 48_000), (48_000, 16_000)} <= pairs

@@ -1,9 +1,13 @@
-"""Capture engine: microphone (or file) -> level, transmit decision, Opus -> send.
+"""Capture engine: microphone (or file) -> DSP chain, level, transmit decision, Opus -> send.
 
 A plain thread, not an actor (the client's `CaptureActor` owns one). The
 PortAudio callback only copies into a ring (see ``sources``); this engine's
-worker thread takes 960-sample frames, applies the input volume, measures the
-level, decides whether to transmit, encodes and calls ``send``.
+worker thread takes 960-sample frames, applies the input volume, runs the
+capture chain (``dsp``: echo cancellation, noise suppression, gain control;
+each optional), measures the level, decides whether to transmit (the voice
+activity detector uses the suppressor's speech probability when there is
+one), encodes and calls ``send``. A new ``DspSettings`` (``set_dsp``, any
+thread) takes effect at the next frame, built on the worker thread.
 
 Sequence numbers count 20 ms frames since start whether or not they are sent,
 like RTP timestamps: the receiver's jitter estimate stays valid across pauses,
@@ -38,6 +42,8 @@ import numpy as np
 
 from voip.audio.codec import FRAME_SAMPLES, Encoder
 from voip.audio.devices import DeviceSpec
+from voip.audio.dsp import CaptureChain, DspSettings
+from voip.audio.echo import FarEnd
 from voip.audio.engine import AudioEngine, ErrorCallback
 from voip.audio.level import SILENT, Level, frame_level
 from voip.audio.opus import (
@@ -90,6 +96,8 @@ class CaptureEngine(AudioEngine):
         send_voice: VoiceSendCallback | None = None,
         redundancy: bool = True,
         send_end: EndCallback | None = None,
+        dsp: DspSettings | None = None,
+        far_end: FarEnd | None = None,
     ) -> None:
         super().__init__(on_error)
         if device is None or isinstance(device, int | str):
@@ -108,6 +116,12 @@ class CaptureEngine(AudioEngine):
         self._vad = VoiceActivityDetector(threshold_dbfs=vad_threshold_dbfs)
         self._encoder = encoder
         self._on_frame = on_frame
+        #: Played frames for the echo canceller (the playback engine pushes them).
+        self.far_end = far_end
+        self._dsp_wanted: DspSettings | None = dsp
+        self._chain: CaptureChain | None = None
+        #: The suppressor's speech probability for the last frame (None without one).
+        self.speech_probability: float | None = None
         self._seq_mask = (1 << seq_bits) - 1
         self._ptt = False
         self._frame = np.zeros(FRAME_SAMPLES, dtype=np.float32)
@@ -140,6 +154,31 @@ class CaptureEngine(AudioEngine):
     def vad_threshold_dbfs(self, value: float) -> None:
         self._vad.threshold_dbfs = value
 
+    @property
+    def dsp(self) -> DspSettings | None:
+        """The capture chain's settings (None: the microphone goes to Opus as it is)."""
+        return self._dsp_wanted
+
+    def set_dsp(self, settings: DspSettings | None) -> None:
+        """Change the capture chain; the worker builds it before its next frame.
+
+        A suppressor whose library is missing fails here, on the caller's
+        thread, with its reason, rather than silently on the worker.
+        """
+        if settings is not None:
+            CaptureChain(settings).close()  # raises SuppressorUnavailable, AudioError
+        self._dsp_wanted = settings
+
+    def _update_chain(self) -> None:
+        wanted = self._dsp_wanted
+        chain = self._chain
+        if (chain.settings if chain is not None else None) == wanted:
+            return
+        if chain is not None:
+            chain.close()
+        self._chain = CaptureChain(wanted, self.far_end) if wanted is not None else None
+        self._vad.reset()
+
     # -- lifecycle (AudioEngine) ----------------------------------------------
 
     def _prepare(self) -> None:
@@ -158,6 +197,9 @@ class CaptureEngine(AudioEngine):
         self.source.stop()
 
     def _closed(self) -> None:
+        if self._chain is not None:
+            self._chain.close()
+            self._chain = None
         self._end_spurt()
         self.is_transmitting = False
         self.level = SILENT
@@ -192,8 +234,14 @@ class CaptureEngine(AudioEngine):
         """Handle one captured frame (the worker's body; callable directly in tests)."""
         work = self._frame
         np.multiply(frame, self.input_volume, out=work)
+        self._update_chain()
+        probability = None
+        if self._chain is not None:
+            processed = self._chain.process(work)
+            work, probability = processed.frame, processed.speech_probability
+        self.speech_probability = probability
         self.level = frame_level(work)
-        speaking = self._vad.update(self.level.rms_dbfs)
+        speaking = self._vad.update(self.level.rms_dbfs, probability)
         transmit = self._wants_to_transmit(speaking)
         sequence = self.sequence
         self.sequence = (sequence + 1) & self._seq_mask
