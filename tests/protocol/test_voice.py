@@ -68,3 +68,27 @@ def test_largest_packet_pair_fits_the_datagram_cap() -> None:
     assert decode_voice(data) == frame
     with pytest.raises(ValueError):
         encode_voice(VoiceFrame(0, 0, 0, opus=b"x" * half, redundant_opus=b"y" * (half + 1)))
+
+
+def test_older_copies_roundtrip_and_are_bounded() -> None:
+    frame = VoiceFrame(0, 0, 9, opus=b"now", redundant_opus=b"n-1",
+                       older_redundant_opus=(b"n-2", b""))
+    decoded = decode_voice(stamp(parse_voice_message(encode_voice(frame)), 3, 1))
+    assert decoded.older_redundant_opus == (b"n-2", b"")
+    assert decoded.copies() == (b"n-1", b"n-2", b"")
+    third = MAX_OPUS_PAYLOAD // 3
+    full = VoiceFrame(2**32 - 1, 2**32 - 1, 2**32 - 1, opus=b"x" * third,
+                      redundant_opus=b"y" * third,
+                      older_redundant_opus=(b"z" * (MAX_OPUS_PAYLOAD - 2 * third - 2), b"w" * 2),
+                      capture_time_us=2**64 - 1)
+    assert len(encode_voice(full)) <= MAX_VOICE_DATAGRAM
+    with pytest.raises(ValueError, match="exceeds"):
+        encode_voice(VoiceFrame(0, 0, 0, opus=b"x" * third, redundant_opus=b"y" * third,
+                                older_redundant_opus=(b"z" * (third + 10),)))
+    with pytest.raises(ValueError, match="at most 2"):
+        encode_voice(VoiceFrame(0, 0, 0, opus=b"x", older_redundant_opus=(b"a", b"b", b"c")))
+    from voip.proto import voip_pb2
+
+    hostile = voip_pb2.VoiceDatagram(sequence=1, opus=b"x", older_redundant_opus=[b"a"] * 3)
+    with pytest.raises(MalformedMessage, match="at most 2"):
+        parse_voice_message(hostile.SerializeToString())

@@ -110,7 +110,7 @@ MANAGE_ROLES: Permission
 ADMIN: Permission
 
 class Envelope(_message.Message):
-    __slots__ = ("state_hash", "request_id", "challenge", "client_hello", "welcome", "server_state", "state_update", "join_room", "create_room", "delete_room", "rename_room", "send_chat", "resync_request", "set_display_name", "chat_message", "error", "ack", "goodbye", "get_acl", "room_acl", "set_acl", "list_roles", "role_list", "create_role", "delete_role", "grant_role", "revoke_role", "kick_user", "ban_user", "unban", "list_bans", "ban_list", "move_user", "set_server_mute", "redeem_admin_token", "list_users", "user_list", "permissions", "room_history", "share_file", "file_shared", "announce", "peer_list")
+    __slots__ = ("state_hash", "request_id", "challenge", "client_hello", "welcome", "server_state", "state_update", "join_room", "create_room", "delete_room", "rename_room", "send_chat", "resync_request", "set_display_name", "chat_message", "error", "ack", "goodbye", "get_acl", "room_acl", "set_acl", "list_roles", "role_list", "create_role", "delete_role", "grant_role", "revoke_role", "kick_user", "ban_user", "unban", "list_bans", "ban_list", "move_user", "set_server_mute", "redeem_admin_token", "list_users", "user_list", "permissions", "room_history", "share_file", "file_shared", "announce", "peer_list", "loss_report", "loss_feedback")
     STATE_HASH_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     CHALLENGE_FIELD_NUMBER: _ClassVar[int]
@@ -154,6 +154,8 @@ class Envelope(_message.Message):
     FILE_SHARED_FIELD_NUMBER: _ClassVar[int]
     ANNOUNCE_FIELD_NUMBER: _ClassVar[int]
     PEER_LIST_FIELD_NUMBER: _ClassVar[int]
+    LOSS_REPORT_FIELD_NUMBER: _ClassVar[int]
+    LOSS_FEEDBACK_FIELD_NUMBER: _ClassVar[int]
     state_hash: bytes
     request_id: int
     challenge: Challenge
@@ -197,7 +199,9 @@ class Envelope(_message.Message):
     file_shared: FileShared
     announce: Announce
     peer_list: PeerList
-    def __init__(self, state_hash: _Optional[bytes] = ..., request_id: _Optional[int] = ..., challenge: _Optional[_Union[Challenge, _Mapping]] = ..., client_hello: _Optional[_Union[ClientHello, _Mapping]] = ..., welcome: _Optional[_Union[Welcome, _Mapping]] = ..., server_state: _Optional[_Union[ServerState, _Mapping]] = ..., state_update: _Optional[_Union[StateUpdate, _Mapping]] = ..., join_room: _Optional[_Union[JoinRoom, _Mapping]] = ..., create_room: _Optional[_Union[CreateRoom, _Mapping]] = ..., delete_room: _Optional[_Union[DeleteRoom, _Mapping]] = ..., rename_room: _Optional[_Union[RenameRoom, _Mapping]] = ..., send_chat: _Optional[_Union[SendChat, _Mapping]] = ..., resync_request: _Optional[_Union[ResyncRequest, _Mapping]] = ..., set_display_name: _Optional[_Union[SetDisplayName, _Mapping]] = ..., chat_message: _Optional[_Union[ChatMessage, _Mapping]] = ..., error: _Optional[_Union[Error, _Mapping]] = ..., ack: _Optional[_Union[Ack, _Mapping]] = ..., goodbye: _Optional[_Union[Goodbye, _Mapping]] = ..., get_acl: _Optional[_Union[GetAcl, _Mapping]] = ..., room_acl: _Optional[_Union[RoomAcl, _Mapping]] = ..., set_acl: _Optional[_Union[SetAcl, _Mapping]] = ..., list_roles: _Optional[_Union[ListRoles, _Mapping]] = ..., role_list: _Optional[_Union[RoleList, _Mapping]] = ..., create_role: _Optional[_Union[CreateRole, _Mapping]] = ..., delete_role: _Optional[_Union[DeleteRole, _Mapping]] = ..., grant_role: _Optional[_Union[GrantRole, _Mapping]] = ..., revoke_role: _Optional[_Union[RevokeRole, _Mapping]] = ..., kick_user: _Optional[_Union[KickUser, _Mapping]] = ..., ban_user: _Optional[_Union[BanUser, _Mapping]] = ..., unban: _Optional[_Union[Unban, _Mapping]] = ..., list_bans: _Optional[_Union[ListBans, _Mapping]] = ..., ban_list: _Optional[_Union[BanList, _Mapping]] = ..., move_user: _Optional[_Union[MoveUser, _Mapping]] = ..., set_server_mute: _Optional[_Union[SetServerMute, _Mapping]] = ..., redeem_admin_token: _Optional[_Union[RedeemAdminToken, _Mapping]] = ..., list_users: _Optional[_Union[ListUsers, _Mapping]] = ..., user_list: _Optional[_Union[UserList, _Mapping]] = ..., permissions: _Optional[_Union[Permissions, _Mapping]] = ..., room_history: _Optional[_Union[RoomHistory, _Mapping]] = ..., share_file: _Optional[_Union[ShareFile, _Mapping]] = ..., file_shared: _Optional[_Union[FileShared, _Mapping]] = ..., announce: _Optional[_Union[Announce, _Mapping]] = ..., peer_list: _Optional[_Union[PeerList, _Mapping]] = ...) -> None: ...
+    loss_report: LossReport
+    loss_feedback: LossFeedback
+    def __init__(self, state_hash: _Optional[bytes] = ..., request_id: _Optional[int] = ..., challenge: _Optional[_Union[Challenge, _Mapping]] = ..., client_hello: _Optional[_Union[ClientHello, _Mapping]] = ..., welcome: _Optional[_Union[Welcome, _Mapping]] = ..., server_state: _Optional[_Union[ServerState, _Mapping]] = ..., state_update: _Optional[_Union[StateUpdate, _Mapping]] = ..., join_room: _Optional[_Union[JoinRoom, _Mapping]] = ..., create_room: _Optional[_Union[CreateRoom, _Mapping]] = ..., delete_room: _Optional[_Union[DeleteRoom, _Mapping]] = ..., rename_room: _Optional[_Union[RenameRoom, _Mapping]] = ..., send_chat: _Optional[_Union[SendChat, _Mapping]] = ..., resync_request: _Optional[_Union[ResyncRequest, _Mapping]] = ..., set_display_name: _Optional[_Union[SetDisplayName, _Mapping]] = ..., chat_message: _Optional[_Union[ChatMessage, _Mapping]] = ..., error: _Optional[_Union[Error, _Mapping]] = ..., ack: _Optional[_Union[Ack, _Mapping]] = ..., goodbye: _Optional[_Union[Goodbye, _Mapping]] = ..., get_acl: _Optional[_Union[GetAcl, _Mapping]] = ..., room_acl: _Optional[_Union[RoomAcl, _Mapping]] = ..., set_acl: _Optional[_Union[SetAcl, _Mapping]] = ..., list_roles: _Optional[_Union[ListRoles, _Mapping]] = ..., role_list: _Optional[_Union[RoleList, _Mapping]] = ..., create_role: _Optional[_Union[CreateRole, _Mapping]] = ..., delete_role: _Optional[_Union[DeleteRole, _Mapping]] = ..., grant_role: _Optional[_Union[GrantRole, _Mapping]] = ..., revoke_role: _Optional[_Union[RevokeRole, _Mapping]] = ..., kick_user: _Optional[_Union[KickUser, _Mapping]] = ..., ban_user: _Optional[_Union[BanUser, _Mapping]] = ..., unban: _Optional[_Union[Unban, _Mapping]] = ..., list_bans: _Optional[_Union[ListBans, _Mapping]] = ..., ban_list: _Optional[_Union[BanList, _Mapping]] = ..., move_user: _Optional[_Union[MoveUser, _Mapping]] = ..., set_server_mute: _Optional[_Union[SetServerMute, _Mapping]] = ..., redeem_admin_token: _Optional[_Union[RedeemAdminToken, _Mapping]] = ..., list_users: _Optional[_Union[ListUsers, _Mapping]] = ..., user_list: _Optional[_Union[UserList, _Mapping]] = ..., permissions: _Optional[_Union[Permissions, _Mapping]] = ..., room_history: _Optional[_Union[RoomHistory, _Mapping]] = ..., share_file: _Optional[_Union[ShareFile, _Mapping]] = ..., file_shared: _Optional[_Union[FileShared, _Mapping]] = ..., announce: _Optional[_Union[Announce, _Mapping]] = ..., peer_list: _Optional[_Union[PeerList, _Mapping]] = ..., loss_report: _Optional[_Union[LossReport, _Mapping]] = ..., loss_feedback: _Optional[_Union[LossFeedback, _Mapping]] = ...) -> None: ...
 
 class Challenge(_message.Message):
     __slots__ = ("nonce", "protocol_version", "server_name")
@@ -738,7 +742,7 @@ class PeerList(_message.Message):
     def __init__(self, info_hash: _Optional[bytes] = ..., torrent: _Optional[bytes] = ..., peers: _Optional[_Iterable[_Union[Peer, _Mapping]]] = ..., interval_s: _Optional[int] = ...) -> None: ...
 
 class VoiceDatagram(_message.Message):
-    __slots__ = ("sender_id", "room_id", "sequence", "opus", "end_of_transmission", "capture_time_us", "redundant_opus")
+    __slots__ = ("sender_id", "room_id", "sequence", "opus", "end_of_transmission", "capture_time_us", "redundant_opus", "older_redundant_opus")
     SENDER_ID_FIELD_NUMBER: _ClassVar[int]
     ROOM_ID_FIELD_NUMBER: _ClassVar[int]
     SEQUENCE_FIELD_NUMBER: _ClassVar[int]
@@ -746,6 +750,7 @@ class VoiceDatagram(_message.Message):
     END_OF_TRANSMISSION_FIELD_NUMBER: _ClassVar[int]
     CAPTURE_TIME_US_FIELD_NUMBER: _ClassVar[int]
     REDUNDANT_OPUS_FIELD_NUMBER: _ClassVar[int]
+    OLDER_REDUNDANT_OPUS_FIELD_NUMBER: _ClassVar[int]
     sender_id: int
     room_id: int
     sequence: int
@@ -753,7 +758,34 @@ class VoiceDatagram(_message.Message):
     end_of_transmission: bool
     capture_time_us: int
     redundant_opus: bytes
-    def __init__(self, sender_id: _Optional[int] = ..., room_id: _Optional[int] = ..., sequence: _Optional[int] = ..., opus: _Optional[bytes] = ..., end_of_transmission: _Optional[bool] = ..., capture_time_us: _Optional[int] = ..., redundant_opus: _Optional[bytes] = ...) -> None: ...
+    older_redundant_opus: _containers.RepeatedScalarFieldContainer[bytes]
+    def __init__(self, sender_id: _Optional[int] = ..., room_id: _Optional[int] = ..., sequence: _Optional[int] = ..., opus: _Optional[bytes] = ..., end_of_transmission: _Optional[bool] = ..., capture_time_us: _Optional[int] = ..., redundant_opus: _Optional[bytes] = ..., older_redundant_opus: _Optional[_Iterable[bytes]] = ...) -> None: ...
+
+class LossReport(_message.Message):
+    __slots__ = ("talkers",)
+    TALKERS_FIELD_NUMBER: _ClassVar[int]
+    talkers: _containers.RepeatedCompositeFieldContainer[TalkerLoss]
+    def __init__(self, talkers: _Optional[_Iterable[_Union[TalkerLoss, _Mapping]]] = ...) -> None: ...
+
+class TalkerLoss(_message.Message):
+    __slots__ = ("talker_id", "frames", "lost")
+    TALKER_ID_FIELD_NUMBER: _ClassVar[int]
+    FRAMES_FIELD_NUMBER: _ClassVar[int]
+    LOST_FIELD_NUMBER: _ClassVar[int]
+    talker_id: int
+    frames: int
+    lost: int
+    def __init__(self, talker_id: _Optional[int] = ..., frames: _Optional[int] = ..., lost: _Optional[int] = ...) -> None: ...
+
+class LossFeedback(_message.Message):
+    __slots__ = ("reporter_id", "frames", "lost")
+    REPORTER_ID_FIELD_NUMBER: _ClassVar[int]
+    FRAMES_FIELD_NUMBER: _ClassVar[int]
+    LOST_FIELD_NUMBER: _ClassVar[int]
+    reporter_id: int
+    frames: int
+    lost: int
+    def __init__(self, reporter_id: _Optional[int] = ..., frames: _Optional[int] = ..., lost: _Optional[int] = ...) -> None: ...
 
 class StoredUser(_message.Message):
     __slots__ = ("id", "public_key", "name", "roles", "created_ms", "last_seen_ms")

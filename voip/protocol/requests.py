@@ -54,6 +54,8 @@ REQUESTS: dict[str, Request] = {
     "set_server_mute": Request(voip_pb2.SetServerMute),
     "redeem_admin_token": Request(voip_pb2.RedeemAdminToken),
     "list_users": Request(voip_pb2.ListUsers, reply="user_list"),
+    # loss feedback for adaptive protection (docs/PROTOCOL.md, "Loss reports")
+    "loss_report": Request(voip_pb2.LossReport),
 }
 
 #: Payloads a client may send once authenticated, each answered.

@@ -29,6 +29,8 @@ MAX_OPUS_PAYLOAD = 1000
 #: counts in this space, wrapping at `SEQUENCE_MODULUS`.
 SEQUENCE_BITS = 32
 SEQUENCE_MODULUS = 1 << SEQUENCE_BITS
+#: At most this many copies of frames older than the previous one per datagram.
+MAX_OLDER_COPIES = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,14 +45,22 @@ class VoiceFrame:
     capture_time_us: int = 0
     #: The previous frame's full Opus packet (RED), or empty.
     redundant_opus: bytes = b""
+    #: Copies of frames sequence - 2, sequence - 3 (empty where not sent).
+    older_redundant_opus: tuple[bytes, ...] = ()
+
+    def copies(self) -> tuple[bytes, ...]:
+        """All redundant copies, newest first: frames sequence - 1, - 2, ..."""
+        return (self.redundant_opus, *self.older_redundant_opus)
 
 
 def encode_voice(frame: VoiceFrame) -> bytes:
     """Serialize a voice frame for a QUIC datagram."""
-    payload = len(frame.opus) + len(frame.redundant_opus)
+    if len(frame.older_redundant_opus) > MAX_OLDER_COPIES:
+        raise ValueError(f"at most {MAX_OLDER_COPIES} older redundant copies per datagram")
+    payload = len(frame.opus) + sum(len(c) for c in frame.copies())
     if payload > MAX_OPUS_PAYLOAD:
         raise ValueError(
-            f"opus payload of {payload} bytes (packet and redundant copy) "
+            f"opus payload of {payload} bytes (packet and redundant copies) "
             f"exceeds {MAX_OPUS_PAYLOAD}"
         )
     return voip_pb2.VoiceDatagram(
@@ -61,6 +71,7 @@ def encode_voice(frame: VoiceFrame) -> bytes:
         end_of_transmission=frame.end_of_transmission,
         capture_time_us=frame.capture_time_us,
         redundant_opus=frame.redundant_opus,
+        older_redundant_opus=frame.older_redundant_opus,
     ).SerializeToString()
 
 
@@ -77,10 +88,16 @@ def parse_voice_message(data: bytes) -> voip_pb2.VoiceDatagram:
         raise MalformedMessage(f"voice datagram could not be decoded: {exc}") from exc
     if not message.opus and not message.end_of_transmission:
         raise MalformedMessage("voice datagram carries no audio")
+    if len(message.older_redundant_opus) > MAX_OLDER_COPIES:
+        raise MalformedMessage(
+            f"voice datagram carries {len(message.older_redundant_opus)} older copies; "
+            f"at most {MAX_OLDER_COPIES} are allowed"
+        )
     payload = len(message.opus) + len(message.redundant_opus)
+    payload += sum(len(c) for c in message.older_redundant_opus)
     if payload > MAX_OPUS_PAYLOAD:
         raise MalformedMessage(
-            f"voice datagram carries {payload} bytes of Opus (packet and redundant copy); "
+            f"voice datagram carries {payload} bytes of Opus (packet and redundant copies); "
             f"the limit is {MAX_OPUS_PAYLOAD}"
         )
     return message
@@ -97,6 +114,7 @@ def decode_voice(data: bytes) -> VoiceFrame:
         end_of_transmission=m.end_of_transmission,
         capture_time_us=m.capture_time_us,
         redundant_opus=m.redundant_opus,
+        older_redundant_opus=tuple(m.older_redundant_opus),
     )
 
 

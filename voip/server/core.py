@@ -60,6 +60,7 @@ from voip.server.limits import (
     admission_refusal,
     log_text,
 )
+from voip.server.loss_feedback import LossFeedbackHandlers
 from voip.server.moderation import ModerationHandlers
 from voip.server.records import AclRecord, BanRecord, Snapshot, StoreChange, UserRecord
 from voip.server.session_state import (
@@ -114,7 +115,7 @@ class _Session:
 _UNAUTHENTICATED = frozenset({SessionState.CONNECTED, SessionState.CHALLENGED})
 
 
-class ServerCore(ModerationHandlers, HistoryHandlers):
+class ServerCore(ModerationHandlers, HistoryHandlers, LossFeedbackHandlers):
     """Rooms, users, sessions and the rules between them. Single-threaded."""
 
     def __init__(self, settings: CoreSettings, snapshot: Snapshot) -> None:
@@ -149,6 +150,7 @@ class ServerCore(ModerationHandlers, HistoryHandlers):
         self.auth_failures: dict[str, int] = {}
         self.closes: dict[str, int] = {}
         self.authentications = 0
+        self._loss_report_at: dict[SessionId, float] = {}  # last accepted loss report
 
     # --- queries ---------------------------------------------------------------
 
@@ -666,6 +668,7 @@ class ServerCore(ModerationHandlers, HistoryHandlers):
         actions: list[Action] = [Route(s.id, s.user_id, None)]
         s.route = None
         s.perms = {}
+        self._forget_loss_reports(s.id)
         if self._session_of_user.get(s.user_id) == s.id:
             del self._session_of_user[s.user_id]
         if s.user_id in self.state.users:
