@@ -344,7 +344,7 @@ def run(args: argparse.Namespace) -> list[Record]:
     except ImportError as exc:
         raise Unavailable(f"{exc.name} is not installed (pip install -e '.[bench]')") from exc
     short = bool(args.short)
-    records = _noise_records(short, (1,) if short else (1, 2))
+    records = _noise_records(short, (1,))
     records.extend(_agc_records(short))
     records.extend(_echo_records(short))
     return records
