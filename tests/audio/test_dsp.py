@@ -188,20 +188,23 @@ def test_echo_canceller_learns_a_simulated_room(speech: np.ndarray) -> None:
     assert erle > 15, erle
 
 
-@pytest.mark.audio
-def test_echo_canceller_removes_a_tone_played_into_the_null_sink(pulse: dict[str, str]) -> None:
-    """Play a tone to the null sink, capture its monitor, cancel with what was played."""
+def _null_sink_loop(played: np.ndarray) -> tuple[np.ndarray, bool]:
+    """Play ``played`` into the null sink while capturing its monitor.
+
+    Returns what was captured, frame-aligned with ``played`` from the start of
+    both streams (capture starts first, so the echo trails its reference),
+    and whether either stream reported an over- or underrun (which moves the
+    echo path mid-run).
+    """
     sd = sounddevice()
-    seconds = 6
-    t = np.arange(seconds * SAMPLE_RATE) / SAMPLE_RATE
-    played = (0.3 * np.sin(2 * np.pi * 733 * t) * (0.6 + 0.4 * np.sin(2 * np.pi * 1.3 * t))
-              ).astype(np.float32)
     captured: list[np.ndarray] = []
     position = [0]
+    xruns = [0]
     first_input = threading.Event()
 
     def on_input(indata: Any, frames: int, time_info: Any, status: Any) -> None:
-        captured.append(indata[:, 0].copy())  # the callback only copies
+        captured.append(indata[:, 0].copy())  # the callbacks only copy
+        xruns[0] += bool(status)
         first_input.set()
 
     def on_output(outdata: Any, frames: int, time_info: Any, status: Any) -> None:
@@ -210,18 +213,19 @@ def test_echo_canceller_removes_a_tone_played_into_the_null_sink(pulse: dict[str
         outdata[: chunk.size, 0] = chunk
         outdata[chunk.size :, 0] = 0.0
         position[0] = start + frames
+        xruns[0] += bool(status)
 
-    device = resolve_device("pulse", "input").index
-    mic = sd.InputStream(device=device, samplerate=SAMPLE_RATE, channels=1, dtype="float32",
-                         blocksize=FRAME_SAMPLES, callback=on_input)
+    mic = sd.InputStream(device=resolve_device("pulse", "input").index, samplerate=SAMPLE_RATE,
+                         channels=1, dtype="float32", blocksize=FRAME_SAMPLES,
+                         callback=on_input)
     speaker = sd.OutputStream(device=resolve_device("pulse", "output").index,
                               samplerate=SAMPLE_RATE, channels=1, dtype="float32",
                               blocksize=FRAME_SAMPLES, callback=on_output)
-    mic.start()  # capture first, so the echo arrives after its reference
+    mic.start()
     try:
         assert first_input.wait(10), "no capture callback"
         speaker.start()
-        deadline = time.monotonic() + seconds + 10
+        deadline = time.monotonic() + played.size / SAMPLE_RATE + 10
         while position[0] < played.size and time.monotonic() < deadline:
             time.sleep(0.05)
         time.sleep(0.3)
@@ -230,7 +234,22 @@ def test_echo_canceller_removes_a_tone_played_into_the_null_sink(pulse: dict[str
         speaker.close()
         mic.abort()
         mic.close()
-    near = np.concatenate(captured)
+    return np.concatenate(captured), xruns[0] > 0
+
+
+@pytest.mark.audio
+def test_echo_canceller_removes_a_tone_played_into_the_null_sink(pulse: dict[str, str]) -> None:
+    """Play a tone to the null sink, capture its monitor, cancel with what was played."""
+    seconds = 6
+    t = np.arange(seconds * SAMPLE_RATE) / SAMPLE_RATE
+    played = (0.3 * np.sin(2 * np.pi * 733 * t) * (0.6 + 0.4 * np.sin(2 * np.pi * 1.3 * t))
+              ).astype(np.float32)
+    for _attempt in range(3):
+        near, xrun = _null_sink_loop(played)
+        if not xrun:
+            break
+    else:
+        pytest.skip("every run of the null-sink loop had over/underruns (machine overloaded)")
     n = min(near.size, played.size) // FRAME_SAMPLES * FRAME_SAMPLES
     near, far = near[:n].astype(np.float32), played[:n]
     assert _band_db(near, 700, 770) > _band_db(near, 2000, 2500) + 20, "the tone was not heard"
