@@ -70,7 +70,13 @@ LOSS_PCT = (0, 5, 10, 20)
 LOSS_MODELS = ("random", "bursty")
 # name -> (bitrate, encoder FEC, loss hint %, decoder uses FEC, PLC (else silence),
 #          redundancy: each datagram carries the previous frame's packet)
-VARIANTS: dict[str, tuple[int, bool, int, bool, bool, bool]] = {
+VARIANTS: dict[str, tuple[int, bool, int, bool, bool, bool | int]] = {
+    "red2@32k": (32_000, True, 0, True, True, 2),
+    "red2@40k": (40_000, True, 0, True, True, 2),
+    "red2+lbrr@32k": (32_000, True, 10, True, True, 2),
+    "red2+hint@32k": (32_000, False, 15, False, True, 2),
+    "red3@24k": (24_000, True, 0, True, True, 3),
+    "red3@32k": (32_000, True, 0, True, True, 3),
     "red+fec+plc": (32_000, True, 0, True, True, True),
     "red+fec+plc@48k": (48_000, True, 0, True, True, True),
     "fec+plc": (32_000, True, 10, True, True, False),
@@ -135,6 +141,7 @@ def receive(
     repair_fec: bool,
     plc: bool,
     red: bool = False,
+    red_depth: int = 1,
 ) -> tuple[Samples, dict[str, int]]:
     """Play the packets that survive through a JitterBuffer and a decoder.
 
@@ -143,7 +150,8 @@ def receive(
     """
     n = len(packets)
     frame = traces.FRAME
-    jb = JitterBuffer(seq_bits=32)
+    jb = JitterBuffer(seq_bits=32, lossy_min_target=1 + red_depth if red else 2)
+    got: set[int] = set()
     decoder = OpusDecoder()
     ticks = n + 40
     out = np.zeros(ticks * FRAME_SAMPLES, dtype=np.float32)
@@ -160,7 +168,15 @@ def receive(
             packet = packets[i]
             assert packet is not None
             prior = packets[i - 1] if red and i > 0 else None
-            jb.insert(i, packet, arrivals[k] * frame + NETWORK_DELAY, prior or b"")
+            at = arrivals[k] * frame + NETWORK_DELAY
+            for back in range(2, red_depth + 1) if red else ():
+                # older copies: frame i - back, if its own datagram never came
+                j = i - back
+                if j >= 0 and j not in got and packets[j]:
+                    jb.insert(j, packets[j] or b"", at, (packets[j - 1] if j else b"") or b"")
+                    got.add(j)
+            jb.insert(i, packet, at, prior or b"")
+            got.add(i)
             k += 1
         previous = out[(tick - 1) * FRAME_SAMPLES : tick * FRAME_SAMPLES] if tick else out[:0]
         playout = jb.pop(quiet=float(np.dot(previous, previous)) < QUIET_POWER * FRAME_SAMPLES)
@@ -246,7 +262,7 @@ def run(args: argparse.Namespace) -> list[Record]:
             for seed in seeds if pct else seeds[:1]:
                 lost = loss_mask(model, pct, n, seed)
                 measured.append(100.0 * float(lost.mean()))
-                out, counts = receive(packets, lost, repair_fec, plc, red)
+                out, counts = receive(packets, lost, repair_fec, plc, bool(red), int(red))
                 scores.append(pesq_wb(pcm, out))
                 for key, value in counts.items():
                     totals[key] += value
@@ -267,7 +283,7 @@ def run(args: argparse.Namespace) -> list[Record]:
                 "silent_frames": totals["silent"] / runs,
                 "unplayed_frames": totals["unplayed"] / runs,
                 "frames": n,
-                "kbit_s": 8 * sum(len(p) for p in packets if p) * (2 if red else 1)
+                "kbit_s": 8 * sum(len(p) for p in packets if p) * (1 + int(red))
                 / (n * 0.020) / 1000,
                 "speech": source,
             })

@@ -212,7 +212,7 @@ def test_playback_thread_records_speech_through_the_codec(poll: Callable[..., bo
 
 
 def test_capture_sends_the_previous_frame_as_redundancy() -> None:
-    sent: list[tuple[bytes, int, bytes]] = []
+    sent: list[tuple[bytes, int, tuple[bytes, ...]]] = []
     engine = CaptureEngine(
         ArraySource(np.zeros(0, np.float32), realtime=False),
         send_voice=lambda p, s, r: sent.append((p, s, r)),
@@ -229,8 +229,8 @@ def test_capture_sends_the_previous_frame_as_redundancy() -> None:
     engine.press_ptt()
     engine.process_frame(frames[5])  # a new spurt: nothing before it to repeat
     assert [s for _, s, _ in sent] == [0, 1, 2, 3, 5]
-    assert sent[0][2] == b"" and sent[4][2] == b""
-    assert [r for _, _, r in sent[1:4]] == [p for p, _, _ in sent[:3]]
+    assert sent[0][2] == () and sent[4][2] == ()
+    assert [r for _, _, r in sent[1:4]] == [(p,) for p, _, _ in sent[:3]]
 
 
 def test_playback_plays_the_redundant_copy_of_a_lost_frame() -> None:

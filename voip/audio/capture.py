@@ -28,13 +28,20 @@ datagram. Opus in-band FEC (LBRR) protects the same frame from the same
 packet at lower quality and costs bits on a clean channel (PESQ 4.05 -> 3.24
 at 32 kbit/s with a 10 % hint), so with redundancy the encoder's loss hint is
 0 (LBRR off) and the bitrate 48 kbit/s (measured: PESQ-WB 4.25 clean, 3.31
-at 10 % random loss). Redundancy needs a ``send_voice`` callback (it takes the copy);
-with only the two-argument ``send`` the engine sends single packets with
-in-band FEC, as before.
+at 10 % random loss). Redundancy needs a ``send_voice`` callback (it takes the
+copies); with only the two-argument ``send`` the engine sends single packets
+with in-band FEC, as before.
+
+Protection adapts to what listeners lose (``protection``): ``loss_feedback``
+(any thread) hands one listener's report to the ``ProtectionPolicy``; when it
+picks another level the worker applies it before its next frame: how many
+previous frames' packets go with each one (1 or 2), the bitrate and the
+encoder's loss hint.
 """
 
 from __future__ import annotations
 
+import collections
 import logging
 from collections.abc import Callable
 
@@ -49,10 +56,9 @@ from voip.audio.level import SILENT, Level, frame_level
 from voip.audio.opus import (
     DEFAULT_LOSS_PERCENT,
     DTX_MAX_BYTES,
-    REDUNDANT_BITRATE,
-    REDUNDANT_LOSS_PERCENT,
     OpusEncoder,
 )
+from voip.audio.protection import LEVELS, LossReport, Protection, ProtectionPolicy
 from voip.audio.sources import FrameSource, SoundDeviceSource
 from voip.audio.transmission import TransmissionMode
 from voip.audio.vad import DEFAULT_THRESHOLD_DBFS, VoiceActivityDetector
@@ -63,9 +69,11 @@ log = logging.getLogger(__name__)
 SendCallback = Callable[[bytes, int], None]
 """Receives (opus packet, sequence number); called on the capture thread."""
 
-VoiceSendCallback = Callable[[bytes, int, bytes], None]
-"""Receives (opus packet, sequence number, previous frame's packet or b"");
-called on the capture thread."""
+VoiceSendCallback = Callable[[bytes, int, tuple[bytes, ...]], None]
+"""Receives (opus packet, sequence number, copies of the previous frames'
+packets, newest first: sequence - 1, - 2, ...; an entry is b"" where that frame
+was not sent, and the tuple is empty without redundancy); called on the
+capture thread."""
 
 EndCallback = Callable[[int], None]
 """Receives the sequence number of the last frame sent in a talk spurt that
@@ -108,7 +116,12 @@ class CaptureEngine(AudioEngine):
         self._send_voice = send_voice
         #: Send the previous frame's packet along with each one (needs send_voice).
         self.redundancy = redundancy and send_voice is not None
-        self._previous = b""  # the last packet sent, if the last frame was sent
+        # (sequence, packet) of the last frames sent this spurt, newest last
+        self._history: collections.deque[tuple[int, bytes]] = collections.deque(maxlen=4)
+        self.policy = ProtectionPolicy()
+        #: The protection the worker sends with (the policy's choice, once applied).
+        self.protection: Protection = LEVELS[0]
+        self._protection_wanted: Protection = LEVELS[0]
         self._send_end = send_end
         self._spurt_last: int | None = None  # sequence of the last frame sent this spurt
         self.mode = mode
@@ -169,6 +182,39 @@ class CaptureEngine(AudioEngine):
             CaptureChain(settings).close()  # raises SuppressorUnavailable, AudioError
         self._dsp_wanted = settings
 
+    def loss_feedback(self, reporter_id: int, frames: int, lost: int, now: float) -> Protection:
+        """One listener's loss report about this talker (any thread); returns the
+        protection the policy chose, which the worker applies from its next frame."""
+        wanted = self.policy.report(LossReport(reporter_id, frames, lost), now)
+        self._protection_wanted = wanted
+        return wanted
+
+    def _update_protection(self) -> None:
+        wanted = self._protection_wanted
+        if wanted == self.protection or not self.redundancy:
+            return
+        encoder = self._encoder
+        if isinstance(encoder, OpusEncoder):
+            encoder.set_bitrate(wanted.bitrate)
+            encoder.set_packet_loss_percent(wanted.loss_hint_pct)
+        log.info("voice protection %s: %d copies, %d kbit/s, loss hint %d %%",
+                 wanted.level.name.lower(), wanted.redundant_frames, wanted.bitrate // 1000,
+                 wanted.loss_hint_pct)
+        self.protection = wanted
+
+    def _copies(self, sequence: int, packet: bytes) -> tuple[bytes, ...]:
+        """The previous frames' packets to send with ``packet`` (newest first)."""
+        if not self.redundancy:
+            return ()
+        sent = dict(self._history)
+        copies = [sent.get((sequence - k) & self._seq_mask, b"")
+                  for k in range(1, self.protection.redundant_frames + 1)]
+        while copies and not copies[-1]:
+            copies.pop()
+        while copies and len(packet) + sum(map(len, copies)) > MAX_OPUS_PAYLOAD:
+            copies.pop()  # they would not all fit one datagram: the oldest go first
+        return tuple(copies)
+
     def _update_chain(self) -> None:
         wanted = self._dsp_wanted
         chain = self._chain
@@ -185,7 +231,7 @@ class CaptureEngine(AudioEngine):
         if self._encoder is None:
             if self.redundancy:
                 self._encoder = OpusEncoder(
-                    bitrate=REDUNDANT_BITRATE, loss_percent=REDUNDANT_LOSS_PERCENT
+                    bitrate=self.protection.bitrate, loss_percent=self.protection.loss_hint_pct
                 )
             else:
                 self._encoder = OpusEncoder(loss_percent=DEFAULT_LOSS_PERCENT)
@@ -248,25 +294,24 @@ class CaptureEngine(AudioEngine):
         self.frames_captured += 1
         if transmit:
             assert self._encoder is not None
+            self._update_protection()
             packet = self._encoder.encode(work)
             if len(packet) > DTX_MAX_BYTES:
                 if self._send_voice is not None:
-                    previous = self._previous if self.redundancy else b""
-                    if len(packet) + len(previous) > MAX_OPUS_PAYLOAD:
-                        previous = b""  # both would not fit one datagram
-                    self._send_voice(packet, sequence, previous)
-                    self.bytes_sent += len(previous)
+                    copies = self._copies(sequence, packet)
+                    self._send_voice(packet, sequence, copies)
+                    self.bytes_sent += sum(map(len, copies))
                 else:
                     self._send(packet, sequence)
-                self._previous = packet
+                self._history.append((sequence, packet))
                 self._spurt_last = sequence
                 self.packets_sent += 1
                 self.bytes_sent += len(packet)
             else:
-                self._previous = b""
+                self._history.clear()
                 self._end_spurt()  # DTX: a pause; the next packet starts a new spurt
         else:
-            self._previous = b""
+            self._history.clear()
             self._end_spurt()
         self.is_transmitting = transmit
         if self._on_frame is not None:

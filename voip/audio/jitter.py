@@ -161,6 +161,10 @@ class JitterBuffer:
         self._ring_seq: list[int] = [_EMPTY] * RING_CAPACITY
         # The redundant copy of frame ext - 1 that packet ext carried (same slot as ext).
         self._ring_red: list[bytes] = [b""] * RING_CAPACITY
+        # Copies of older frames (ext -> packet) that later datagrams carried,
+        # for frames whose own packet has not come; used like ``_ring_red``.
+        self._copies: dict[int, bytes] = {}
+        self._copy_depth = 1  # 1 + older copies per datagram in the latest packet
         self._count = 0
         self._target = float(initial_target)
         self._target_frames = initial_target
@@ -258,12 +262,18 @@ class JitterBuffer:
 
     # -- input --------------------------------------------------------------
 
-    def insert(self, sequence: int, packet: bytes, now: float, redundant: bytes = b"") -> bool:
+    def insert(
+        self, sequence: int, packet: bytes, now: float, redundant: bytes = b"",
+        older: tuple[bytes, ...] = (),
+    ) -> bool:
         """Add one packet that arrived at ``now``; False if it was dropped.
 
         ``redundant`` is the full copy of the previous frame (``sequence - 1``)
         the packet carried, if any: played in that frame's place if it is
-        missing when its turn comes.
+        missing when its turn comes. ``older``: copies of frames
+        ``sequence - 2``, ``- 3`` (sent while listeners report loss), used the
+        same way; while they come, the lossy floor is deep enough (one frame
+        per copy) for them to arrive before their frame's turn.
 
         Late packets (their turn has passed) and duplicates are dropped and
         counted; a packet too far ahead of playout restarts the buffer there.
@@ -310,6 +320,13 @@ class JitterBuffer:
         self._ring_seq[slot] = ext
         self._ring_red[slot] = redundant
         self._count += 1
+        self._copy_depth = min(1 + len(older), self._max_target)
+        for back, copy in enumerate(older, start=2):
+            old = ext - back
+            if copy and old >= self._next and self._ring_seq[old & (RING_CAPACITY - 1)] != old:
+                self._copies[old] = copy
+        if len(self._copies) > 2 * DUPLICATE_WINDOW:
+            self._copies = {e: c for e, c in self._copies.items() if e >= self._next}
         if self._mean_size:
             self._mean_size += (len(packet) - self._mean_size) / 64.0
         else:
@@ -334,6 +351,7 @@ class JitterBuffer:
         self._ring = [None] * RING_CAPACITY
         self._ring_seq = [_EMPTY] * RING_CAPACITY
         self._ring_red = [b""] * RING_CAPACITY
+        self._copies = {}
         self._count = 0
         self._playing = False
         self._waited = 0
@@ -348,7 +366,7 @@ class JitterBuffer:
 
     def _floor(self) -> int:
         if self._ticks - self._last_loss < LOSS_MEMORY_TICKS:
-            return self._lossy_min
+            return max(self._lossy_min, self._copy_depth)
         return self._min_target
 
     def _set_target(self, target: float) -> None:
@@ -492,7 +510,7 @@ class JitterBuffer:
                     self._set_target(float(self._target_frames - 1))
                 while run and ring_seq[nxt & (RING_CAPACITY - 1)] != nxt and (
                     ring_seq[(nxt + 1) & (RING_CAPACITY - 1)] != nxt + 1
-                ):
+                ) and nxt not in self._copies:
                     nxt += 1
                     run -= 1
                     self.lost += 1
@@ -535,6 +553,7 @@ class JitterBuffer:
         ext = self._next
         self._next += 1
         packet = self._take(ext)
+        copy = self._copies.pop(ext, None) if self._copies else None
         wire = ext & self._mask
         if packet is not None:
             self.played += 1
@@ -542,11 +561,11 @@ class JitterBuffer:
         self.lost += 1
         self._on_loss(grow=False)
         slot = (ext + 1) & (RING_CAPACITY - 1)
+        redundant = self._ring_red[slot] if self._ring_seq[slot] == ext + 1 else b""
+        if redundant or copy:
+            self.redundant_recovered += 1
+            return Playout(PlayoutKind.REDUNDANT, redundant or copy, wire)
         if self._ring_seq[slot] == ext + 1:
-            redundant = self._ring_red[slot]
-            if redundant:
-                self.redundant_recovered += 1
-                return Playout(PlayoutKind.REDUNDANT, redundant, wire)
             self.fec_recovered += 1
             return Playout(PlayoutKind.FEC, self._ring[slot], wire)
         self.plc += 1

@@ -35,10 +35,12 @@ import numpy as np
 
 from voip.audio.codec import FRAME_SAMPLES, Decoder, Frame
 from voip.audio.devices import DeviceSpec
+from voip.audio.echo import FarEnd
 from voip.audio.engine import AudioEngine, ErrorCallback
 from voip.audio.jitter import JitterBuffer, JitterStats, PlayoutKind
 from voip.audio.mixer import Mixer
 from voip.audio.opus import OpusDecoder
+from voip.audio.protection import LossMeter
 from voip.audio.sinks import FrameSink, SoundDeviceSink
 from voip.errors import CodecError
 from voip.protocol.voice import SEQUENCE_BITS
@@ -70,6 +72,7 @@ class UserPlayback:
 
 
 _FORGET = object()
+_Item = tuple[int, object, bytes | None, float, bytes, tuple[bytes, ...]]
 
 
 class PlaybackEngine(AudioEngine):
@@ -108,10 +111,13 @@ class PlaybackEngine(AudioEngine):
         #: Told ``now`` after each frame the worker writes (on the playback
         #: thread), so an owner can publish who is talking without polling.
         self.on_tick = on_tick
-        # (user, sequence or _FORGET, packet or None for an end marker, arrival, redundant)
-        self._inbox: queue.SimpleQueue[tuple[int, object, bytes | None, float, bytes]] = (
-            queue.SimpleQueue()
-        )
+        # (user, sequence or _FORGET, packet or None for an end marker, arrival, redundant,
+        #  older copies)
+        self._inbox: queue.SimpleQueue[_Item] = queue.SimpleQueue()
+        #: Counts each talker's frames and the missing ones, for loss reports.
+        self.loss_meter: LossMeter | None = None
+        #: Where each mixed frame also goes, for the capture side's echo canceller.
+        self.far_end: FarEnd | None = None
         self._users: dict[int, _User] = {}
         self._volumes: dict[int, float] = {}
         self._mixer = Mixer()
@@ -121,22 +127,24 @@ class PlaybackEngine(AudioEngine):
     # -- any thread -------------------------------------------------------------
 
     def receive(
-        self, sender_id: int, sequence: int, opus: bytes, now: float, redundant: bytes = b""
+        self, sender_id: int, sequence: int, opus: bytes, now: float, redundant: bytes = b"",
+        older: tuple[bytes, ...] = (),
     ) -> None:
         """Queue one voice packet that arrived at ``now`` (this engine's clock).
 
         ``redundant``: the previous frame's full Opus packet the datagram
-        carried (``VoiceFrame.redundant_opus``), played if that frame is lost.
+        carried (``VoiceFrame.redundant_opus``), played if that frame is lost;
+        ``older``: copies of frames sequence - 2, - 3 (``older_redundant_opus``).
         """
-        self._inbox.put((sender_id, sequence, opus, now, redundant))
+        self._inbox.put((sender_id, sequence, opus, now, redundant, older))
 
     def end_of_transmission(self, sender_id: int, sequence: int, now: float) -> None:
         """Queue a talker's end marker: their spurt ended with frame ``sequence``."""
-        self._inbox.put((sender_id, sequence, None, now, b""))
+        self._inbox.put((sender_id, sequence, None, now, b"", ()))
 
     def forget_user(self, user_id: int) -> None:
         """Drop a user's decoder and buffer (they left); takes effect next tick."""
-        self._inbox.put((user_id, _FORGET, b"", 0.0, b""))
+        self._inbox.put((user_id, _FORGET, b"", 0.0, b"", ()))
 
     def set_user_volume(self, user_id: int, volume: float) -> None:
         """Linear gain for one user (1.0 = unchanged); kept across forget_user."""
@@ -192,8 +200,8 @@ class PlaybackEngine(AudioEngine):
                 return
             self._take(item)
 
-    def _take(self, item: tuple[int, object, bytes | None, float, bytes]) -> None:
-        uid, sequence, packet, arrived, redundant = item
+    def _take(self, item: _Item) -> None:
+        uid, sequence, packet, arrived, redundant, older = item
         users = self._users
         if sequence is _FORGET:
             users.pop(uid, None)
@@ -209,7 +217,7 @@ class PlaybackEngine(AudioEngine):
         if packet is None:
             user.jitter.end(sequence, arrived)
         else:
-            user.jitter.insert(sequence, packet, arrived, redundant)
+            user.jitter.insert(sequence, packet, arrived, redundant, older)
 
     def _await_starved(self, deadline: float) -> None:
         """Until ``deadline`` (time.monotonic), wait for packets while a talker is starved."""
@@ -254,8 +262,11 @@ class PlaybackEngine(AudioEngine):
         frames: list[Frame] = []
         volumes: list[float] = []
         published: dict[int, UserPlayback] = {}
+        meter = self.loss_meter
         for uid, user in self._users.items():
             playout = user.jitter.pop(user.quiet)
+            if meter is not None and playout.kind is not PlayoutKind.NOTHING:
+                meter.played(uid, missing=playout.kind is not PlayoutKind.PACKET)
             frame = self._decode(user, playout.kind, playout.packet)
             if frame is not None:
                 user.quiet = float(np.dot(frame, frame)) < QUIET_POWER * FRAME_SAMPLES
@@ -269,4 +280,7 @@ class PlaybackEngine(AudioEngine):
             )
         self._published = published
         self.frames_played += 1
-        return self._mixer.mix(frames, volumes, self.output_volume)
+        mixed = self._mixer.mix(frames, volumes, self.output_volume)
+        if self.far_end is not None:
+            self.far_end.push(mixed)
+        return mixed

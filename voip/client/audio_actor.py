@@ -139,6 +139,11 @@ class AudioActor(pykka.ThreadingActor):
         if self._playback is not None:
             self._playback.forget_user.defer(user_id)
 
+    def loss_feedback(self, reporter_id: int, frames: int, lost: int) -> None:
+        """A listener's loss report about our voice: the capture side adapts to it."""
+        if self._capture is not None:
+            self._capture.loss_feedback.defer(reporter_id, frames, lost)
+
     # --- from the capture and playback actors ------------------------------------------
 
     def capture_status(self, transmitting: bool, level_db: float) -> None:

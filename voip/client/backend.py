@@ -108,6 +108,7 @@ class BackendHandle:
                 audio=voice_path,
                 config=config_listener,
                 voice_sink=self.voice_inbox.put,
+                loss_meter=self.voice_inbox.loss_meter,
                 timeouts=Timeouts(connect=connect_timeout, idle=idle_timeout),
             )
             self._refs.append(connection_ref)

@@ -13,6 +13,7 @@ second, failures) goes back to the audio actor as tells.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 
 from voip.audio.capture import CaptureEngine
@@ -67,6 +68,11 @@ class CaptureActor(EngineActor):
         self._follow(engine, settings.running, settings.device != old.device)
         self._settled(settings, self._engine)
 
+    def loss_feedback(self, reporter_id: int, frames: int, lost: int) -> None:
+        """A listener's loss report: the engine's policy may change its protection."""
+        if self._engine is not None:
+            self._engine.loss_feedback(reporter_id, frames, lost, time.monotonic())
+
     # --- internals ---------------------------------------------------------------------
 
     @staticmethod
@@ -115,10 +121,10 @@ class CaptureActor(EngineActor):
 
     # --- engine thread ---------------------------------------------------------------------
 
-    def _send(self, packet: bytes, sequence: int, redundant: bytes) -> None:
+    def _send(self, packet: bytes, sequence: int, copies: tuple[bytes, ...]) -> None:
         route = self._route
         if route is not None:
-            route.send(packet, sequence, redundant)
+            route.send(packet, sequence, copies)
 
     def _send_end(self, sequence: int) -> None:
         route = self._route

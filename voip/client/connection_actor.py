@@ -18,6 +18,7 @@ from typing import Any
 
 import pykka
 
+from voip.audio.protection import LossMeter
 from voip.client import commands as c
 from voip.client.connection_events import ConnectionEvent
 from voip.client.core.events import CoreEvent, StateUpdated
@@ -58,6 +59,9 @@ class ActorListener:
         self._audio.set_voice_sender(sender)
         self._audio.set_session(user_id)
 
+    def loss_feedback(self, reporter_id: int, frames: int, lost: int) -> None:
+        self._audio.loss_feedback(reporter_id, frames, lost)
+
     def remember(self, last_server: str, display_name: str) -> None:
         self._config.update(last_server=last_server, display_name=display_name)
 
@@ -72,8 +76,10 @@ class ConnectionActor(pykka.ThreadingActor):
         config: ConfigListener,
         voice_sink: Callable[[VoiceFrame], None],
         timeouts: Timeouts,
+        loss_meter: LossMeter | None = None,
     ) -> None:
         super().__init__()
+        self._loss_meter = loss_meter
         self._config_dir = config_dir
         self._state = state
         self._listener = ActorListener(state, audio, config)
@@ -91,7 +97,8 @@ class ConnectionActor(pykka.ThreadingActor):
         loop = asyncio.new_event_loop()
         self._loop = loop
         self._client = ConnectionClient(
-            loop, self._listener, self._load_identity, known, self._voice_sink, self._timeouts
+            loop, self._listener, self._load_identity, known, self._voice_sink, self._timeouts,
+            loss_meter=self._loss_meter,
         )
         self._thread = threading.Thread(
             target=self._run_loop, args=(loop,), name="voip-connection-loop", daemon=True

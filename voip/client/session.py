@@ -12,6 +12,11 @@ sentences a user reads) is `voip.client.core.ClientCore`; a `Session` only
 resolves and connects (`voip.client.transport`), decides about the
 certificate (`voip.client.trust`), and turns the core's events into
 listener calls. Every connection's end is reported once.
+
+While connected it also sends a loss report every couple of seconds (what
+the playback side's `LossMeter` counted of each talker; docs/PROTOCOL.md,
+"Loss reports") and hands the feedback listeners sent about us to the
+capture side, which adapts its protection.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from typing import Protocol
 
 from aioquic.asyncio import connect
 
+from voip.audio.protection import REPORT_SECONDS, LossMeter
 from voip.client import commands as c
 from voip.client.address import ServerAddress, parse_address
 from voip.client.connection_events import (
@@ -43,6 +49,7 @@ from voip.client.trust import KnownServers, examine
 from voip.client.trust_policy import TrustDecision, Verified, decide, pin_moved_notice
 from voip.errors import CertificateError, IdentityError
 from voip.identity import Identity
+from voip.proto import voip_pb2
 from voip.protocol.voice import VoiceFrame
 
 log = logging.getLogger(__name__)
@@ -58,6 +65,7 @@ class SessionListener(Protocol):
     def server_event(self, event: ev.CoreEvent) -> None: ...
     def error(self, code: str, message: str, command: str) -> None: ...
     def voice_path(self, sender: Callable[[bytes], None] | None, user_id: int | None) -> None: ...
+    def loss_feedback(self, reporter_id: int, frames: int, lost: int) -> None: ...
     def remember(self, last_server: str, display_name: str) -> None: ...
 
 
@@ -93,6 +101,7 @@ class Session:
         self._proto: CoreProtocol | None = None
         #: Said once when connected: a CA-verified certificate took over the pin.
         self._certificate_note = ""
+        self._loss_timer: asyncio.TimerHandle | None = None
 
     @property
     def ready(self) -> bool:
@@ -199,11 +208,19 @@ class Session:
                     SessionWelcomed(self.address.key, welcome, self._certificate_note)
                 )
                 listener.voice_path(self.send_voice, welcome.user_id)
+                if self.client.loss_meter is not None:
+                    self._loss_timer = self.loop.call_later(REPORT_SECONDS, self._report_loss)
+            case ev.LossFeedbackReceived(reporter_id=reporter, frames=frames, lost=lost):
+                listener.loss_feedback(reporter, frames, lost)
+            case ev.RequestFailed(command="LossReport", code=code, message=message):
+                log.debug("loss report refused (%s): %s", code, message)
             case ev.Refused(code=code, message=message):
                 listener.error(code, message, "Connect")
             case ev.TrustRequired(fingerprint_text=text, reason=reason):
                 self.client.awaiting_trust(self, text, reason)
             case ev.ConnectionEnded(reason=reason, was_ready=was_ready):
+                if self._loss_timer is not None:
+                    self._loss_timer.cancel()
                 self.client.session_ended(self, reason, was_ready)
             case ev.ChallengeReceived() | ev.RequestAcked(reply=None):
                 pass  # handled inside the core (a query's reply goes on to the model)
@@ -217,6 +234,22 @@ class Session:
         self.core.send_request(kind, c.command_name(command), self.loop.time(), **fields)
         if self._proto is not None:
             self._proto.pump()
+
+    def _report_loss(self) -> None:
+        """Send what the playback side lost of each talker since the last report."""
+        meter = self.client.loss_meter
+        if meter is None or self.stopped or not self.core.ready:
+            return
+        now = self.loop.time()
+        due = meter.due(now)
+        if due:
+            talkers = [voip_pb2.TalkerLoss(talker_id=t, frames=min(n, 1000), lost=min(lost, n))
+                       for t, (n, lost) in sorted(due.items())[:32] if t != 0]
+            if talkers:
+                self.core.send_request("loss_report", "LossReport", now, talkers=talkers)
+                if self._proto is not None:
+                    self._proto.pump()
+        self._loss_timer = self.loop.call_later(REPORT_SECONDS, self._report_loss)
 
     def send_voice(self, data: bytes) -> None:
         """Thread-safe, non-blocking: queue one voice datagram on the loop."""
@@ -240,8 +273,11 @@ class ConnectionClient:
         known: KnownServers,
         voice_sink: Callable[[VoiceFrame], None],
         timeouts: Timeouts,
+        loss_meter: LossMeter | None = None,
     ) -> None:
         self.loop = loop
+        #: The playback side's per-talker loss counts (None: send no reports).
+        self.loss_meter = loss_meter
         self.listener = listener
         self._identity = identity
         self.known = known

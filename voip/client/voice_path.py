@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from voip.audio.playback import PlaybackEngine
+from voip.audio.protection import LossMeter
 from voip.protocol.voice import VoiceFrame, encode_voice
 
 RECENT_LIMIT = 500  # frames kept for `drain` (about 10 s of one talker)
@@ -34,8 +35,8 @@ class VoiceRoute(Protocol):
         """True when frames leave the machine (that is what `is_transmitting` reports)."""
         ...
 
-    def send(self, packet: bytes, sequence: int, redundant: bytes = b"") -> None:
-        """One frame; `redundant` is the previous frame's packet (RFC 2198-style copy)."""
+    def send(self, packet: bytes, sequence: int, copies: tuple[bytes, ...] = ()) -> None:
+        """One frame; `copies`: the previous frames' packets, newest first (RFC 2198-style)."""
         ...
 
     def end(self, sequence: int) -> None:
@@ -53,7 +54,7 @@ class ServerRoute:
     def to_server(self) -> bool:
         return True
 
-    def send(self, packet: bytes, sequence: int, redundant: bytes = b"") -> None:
+    def send(self, packet: bytes, sequence: int, copies: tuple[bytes, ...] = ()) -> None:
         self.send_voice(
             encode_voice(
                 VoiceFrame(
@@ -62,7 +63,8 @@ class ServerRoute:
                     sequence,
                     packet,
                     capture_time_us=time.monotonic_ns() // 1000,
-                    redundant_opus=redundant,
+                    redundant_opus=copies[0] if copies else b"",
+                    older_redundant_opus=copies[1:],
                 )
             )
         )
@@ -88,15 +90,15 @@ class ServerRoute:
 class LoopbackRoute:
     """The loopback test: frames go straight to local playback, nothing is sent."""
 
-    deliver: Callable[[bytes, int, bytes], None]
+    deliver: Callable[[bytes, int, tuple[bytes, ...]], None]
     finish: Callable[[int], None] | None = None
 
     @property
     def to_server(self) -> bool:
         return False
 
-    def send(self, packet: bytes, sequence: int, redundant: bytes = b"") -> None:
-        self.deliver(packet, sequence, redundant)
+    def send(self, packet: bytes, sequence: int, copies: tuple[bytes, ...] = ()) -> None:
+        self.deliver(packet, sequence, copies)
 
     def end(self, sequence: int) -> None:
         if self.finish is not None:
@@ -121,11 +123,16 @@ class VoiceInbox:
         self._recent: deque[VoiceFrame] = deque(maxlen=recent_limit)
         self._arrived = threading.Event()
         self.drop: Callable[[VoiceFrame], bool] | None = None
+        #: Each talker's played and missing frames, counted by the attached
+        #: engine and reported to the server by the connection (loss reports).
+        self.loss_meter = LossMeter()
         self.received = 0  # frames with audio that arrived
         self.dropped = 0  # by `drop`, or with no playback running
         self.end_markers = 0  # end-of-transmission markers seen
 
     def attach(self, engine: PlaybackEngine | None) -> None:
+        if engine is not None:
+            engine.loss_meter = self.loss_meter
         self._engine = engine
 
     @property
@@ -144,7 +151,8 @@ class VoiceInbox:
                 self.dropped += 1
                 return
             engine.receive(
-                frame.sender_id, frame.sequence, frame.opus, engine.clock(), frame.redundant_opus
+                frame.sender_id, frame.sequence, frame.opus, engine.clock(), frame.redundant_opus,
+                frame.older_redundant_opus,
             )
         if frame.end_of_transmission:
             # The talker's spurt ended with this frame (or, for an empty
@@ -167,11 +175,12 @@ class VoiceInbox:
         """Block until a frame may have arrived since the last drain."""
         return self._arrived.wait(timeout)
 
-    def deliver_local(self, packet: bytes, sequence: int, redundant: bytes = b"") -> None:
+    def deliver_local(self, packet: bytes, sequence: int, copies: tuple[bytes, ...] = ()) -> None:
         """The loopback test's frames (played as user 0)."""
         engine = self._engine
         if engine is not None:
-            engine.receive(LOOPBACK_USER, sequence, packet, engine.clock(), redundant)
+            engine.receive(LOOPBACK_USER, sequence, packet, engine.clock(),
+                           copies[0] if copies else b"", copies[1:])
 
     def end_local(self, sequence: int) -> None:
         """The loopback test's spurt ended with frame `sequence`."""

@@ -319,6 +319,9 @@ class ClientCore:
             self._events.append(ev.RequestAcked(envelope.request_id, pending.command, reply))
         elif kind == "permissions":
             self._events.append(ev.PermissionsReceived(envelope.permissions))
+        elif kind == "loss_feedback":
+            fb = envelope.loss_feedback
+            self._events.append(ev.LossFeedbackReceived(fb.reporter_id, fb.frames, fb.lost))
         elif kind == "error":
             failed = self._pending.pop(envelope.request_id, None)
             self._events.append(

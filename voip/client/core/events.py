@@ -101,6 +101,15 @@ class PermissionsReceived:
 
 
 @dataclass(frozen=True, slots=True)
+class LossFeedbackReceived:
+    """A listener told the server how much of our voice it lost (docs/PROTOCOL.md)."""
+
+    reporter_id: int
+    frames: int
+    lost: int
+
+
+@dataclass(frozen=True, slots=True)
 class RequestFailed:
     """A request was refused (`code`: the wire ErrorCode name) or never answered.
 
@@ -145,6 +154,7 @@ CoreEvent = (
     | HistoryReceived
     | RequestAcked
     | PermissionsReceived
+    | LossFeedbackReceived
     | RequestFailed
     | GoodbyeReceived
     | ConnectionEnded
