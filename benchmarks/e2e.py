@@ -140,6 +140,7 @@ class TimedSink:
 class BenchIO:
     """An `AudioIO` whose source and sink are the benchmark's timed ones (no sound card)."""
 
+    live = False  # a click train, sent as it is (no voice processing)
     INPUT = AudioDeviceView("bench input", 0, "bench", 1, True)
     OUTPUT = AudioDeviceView("bench output", 0, "bench", 1, True)
 

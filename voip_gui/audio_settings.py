@@ -3,8 +3,10 @@
 The device lists come from the state (the audio engine enumerates them);
 "System default" stands for None, i.e. whatever the system picks. The level
 meter shows `input_level_db` on a -60..0 dB scale, the range where speech
-lives; the loopback test plays the microphone back locally, with or without
-a connection, so a user can check their setup before joining anyone.
+lives; the voice processing controls choose the noise suppressor and switch
+gain control and echo cancellation (docs/AUDIO.md); the loopback test plays
+the microphone back locally, through that processing, with or without a
+connection, so a user can hear the result before joining anyone.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import dearpygui.dearpygui as dpg
 
 from voip.client.commands import (
     RefreshAudioDevices,
+    SetAudioProcessing,
     SetInputDevice,
     SetInputVolume,
     SetOutputDevice,
@@ -27,6 +30,14 @@ from voip_gui import theme
 from voip_gui.ports import SendFn
 
 SYSTEM_DEFAULT = "System default"
+#: Noise suppressor choices as shown -> the value SetAudioProcessing takes.
+SUPPRESSORS = {
+    "RNNoise (recommended)": "rnnoise",
+    "Speex (lightest)": "speex",
+    "DeepFilterNet (strongest, more CPU)": "deepfilter",
+    "Off": "off",
+}
+_SUPPRESSOR_LABEL = {v: k for k, v in SUPPRESSORS.items()}
 METER_FLOOR_DB = -60.0
 
 
@@ -53,6 +64,9 @@ class AudioSettings:
         self.meter: int | str = 0
         self.threshold_note: int | str = 0
         self.loopback: int | str = 0
+        self.suppressor: int | str = 0
+        self.gain_control: int | str = 0
+        self.echo_cancellation: int | str = 0
         self.error: int | str = 0
         self._devices: tuple[object, ...] | None = None
 
@@ -103,6 +117,25 @@ class AudioSettings:
                 width=-1,
                 callback=self._on_output_volume,
             )
+            dpg.add_text("Voice processing")
+            self.suppressor = dpg.add_combo(
+                list(SUPPRESSORS),
+                tag="noise_suppression",
+                default_value=_SUPPRESSOR_LABEL["rnnoise"],
+                width=-1,
+                callback=self._on_suppressor,
+            )
+            self.gain_control = dpg.add_checkbox(
+                label="Automatic gain (steady level)",
+                tag="gain_control",
+                default_value=True,
+                callback=lambda s, v: self._send(SetAudioProcessing(gain_control=bool(v))),
+            )
+            self.echo_cancellation = dpg.add_checkbox(
+                label="Echo cancellation (when using speakers)",
+                tag="echo_cancellation",
+                callback=lambda s, v: self._send(SetAudioProcessing(echo_cancellation=bool(v))),
+            )
             self.loopback = dpg.add_checkbox(
                 label="Hear myself (loopback test)",
                 tag="loopback_test",
@@ -126,6 +159,9 @@ class AudioSettings:
     def _on_output_volume(self, sender: int | str, app_data: Any) -> None:
         self._send(SetOutputVolume(int(app_data) / 100.0))
 
+    def _on_suppressor(self, sender: int | str, app_data: Any) -> None:
+        self._send(SetAudioProcessing(noise_suppression=SUPPRESSORS.get(str(app_data), "off")))
+
     def _on_loopback(self, sender: int | str, app_data: Any) -> None:
         self._send(StartLoopbackTest() if app_data else StopLoopbackTest())
 
@@ -148,6 +184,9 @@ class AudioSettings:
         self._set_if_idle(self.input_volume, round(audio.input_volume * 100))
         self._set_if_idle(self.output_volume, round(audio.output_volume * 100))
         dpg.set_value(self.loopback, audio.loopback_test)
+        self._set_if_idle(self.suppressor, _SUPPRESSOR_LABEL.get(audio.noise_suppression, "Off"))
+        dpg.set_value(self.gain_control, audio.gain_control)
+        dpg.set_value(self.echo_cancellation, audio.echo_cancellation)
 
         level = audio.input_level_db
         dpg.set_value(self.meter, meter_fraction(level))

@@ -184,3 +184,47 @@ def test_a_refresh_rescans_only_once_the_streams_are_closed(
         time.sleep(0.01)
     assert io.listings[1] == (False, 2)  # streams open: no rescan
     assert [open_then for rescan, open_then in io.listings if rescan] == [0]
+
+
+def test_voice_processing_settings_are_state_and_survive_a_restart(
+    make_backend: Callable[..., BackendHandle],
+) -> None:
+    first = make_backend(audio_io=ArrayIO())
+    audio = first.state().audio
+    # What a new user gets: suppression and gain control on, echo cancellation off.
+    assert (audio.noise_suppression, audio.gain_control, audio.echo_cancellation) == (
+        "rnnoise", True, False)
+    first.send(c.SetAudioProcessing(noise_suppression="speex", echo_cancellation=True))
+    first.wait_for(lambda s: s.audio.noise_suppression == "speex", WAIT)
+    first.send(c.SetAudioProcessing(noise_suppression="loud"))  # refused, nothing changes
+    state = first.wait_for(lambda s: bool(s.errors), WAIT)
+    assert "not a noise suppressor" in state.errors[-1].message
+    first.send(c.SetAudioProcessing(gain_control=False))
+    first.wait_for(lambda s: not s.audio.gain_control, WAIT)
+    first.shutdown()
+    audio = make_backend(audio_io=ArrayIO()).state().audio
+    assert (audio.noise_suppression, audio.gain_control, audio.echo_cancellation) == (
+        "speex", False, True)
+
+
+def test_a_live_microphone_runs_through_the_chosen_suppressor(
+    make_backend: Callable[..., BackendHandle],
+) -> None:
+    """With processing on, the loopback test hears the fan less than without."""
+    rng = np.random.default_rng(3)
+    fan = (0.05 * rng.standard_normal(48000 * 3)).astype(np.float32)  # white hiss, ~-26 dBFS
+    levels = {}
+    for kind in ("off", "rnnoise"):
+        io = ArrayIO(fan, record=True, processing=True)
+        backend = make_backend(audio_io=io)
+        backend.send(c.SetAudioProcessing(noise_suppression=kind, gain_control=False))
+        backend.wait_for(lambda s, k=kind: s.audio.noise_suppression == k, WAIT)
+        backend.send(c.StartLoopbackTest())
+        deadline = time.monotonic() + WAIT
+        while not io.finished or io.recording().size < fan.size:
+            assert time.monotonic() < deadline, "the loopback did not play the source"
+            time.sleep(0.02)
+        tail = io.recording()[48000:fan.size]
+        levels[kind] = 10 * np.log10(np.mean(tail**2) + 1e-12)
+        backend.shutdown()
+    assert levels["rnnoise"] < levels["off"] - 10, levels

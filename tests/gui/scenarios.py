@@ -241,6 +241,9 @@ def _render_main(app: ClientApp, backend: ScriptedBackend, artifacts: Path) -> N
     d.enter("output_device", "System default")
     d.enter("loopback_test", True)
     d.click("refresh_devices")
+    d.enter("noise_suppression", "Speex (lightest)")
+    d.enter("gain_control", False)
+    d.enter("echo_cancellation", True)
     expect_sent(
         backend,
         c.SetInputVolume(1.5),
@@ -248,7 +251,14 @@ def _render_main(app: ClientApp, backend: ScriptedBackend, artifacts: Path) -> N
         c.SetOutputDevice(None),
         c.StartLoopbackTest(),
         c.RefreshAudioDevices(),
+        c.SetAudioProcessing(noise_suppression="speex"),
+        c.SetAudioProcessing(gain_control=False),
+        c.SetAudioProcessing(echo_cancellation=True),
     )
+    audio = replace(audio, noise_suppression="deepfilter", echo_cancellation=True)
+    publish(app, backend, replace(state, audio=audio))
+    assert dpg.get_value("noise_suppression").startswith("DeepFilterNet")
+    assert dpg.get_value("echo_cancellation") is True
 
 
 def _render_lost(app: ClientApp, backend: ScriptedBackend, artifacts: Path) -> None:

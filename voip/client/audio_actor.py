@@ -42,6 +42,9 @@ from typing import Any
 
 import pykka
 
+from voip.audio.denoise import SuppressorKind
+from voip.audio.dsp import DspSettings
+from voip.audio.echo import FarEnd
 from voip.client import commands as c
 from voip.client.audio_io import AudioIO, SoundCardIO
 from voip.client.capture_actor import CaptureActor, CaptureSettings
@@ -60,7 +63,7 @@ VoiceSender = Callable[[bytes], None]
 
 _CHILD_TIMEOUT = 10.0
 # Order in which problems are shown when several are pending.
-_ERROR_ORDER = ("setting", "capture", "playback", "devices")
+_ERROR_ORDER = ("setting", "capture", "processing", "playback", "devices")
 
 
 class AudioActor(pykka.ThreadingActor):
@@ -91,12 +94,14 @@ class AudioActor(pykka.ThreadingActor):
         # What each child last said it applied, and whether its stream is open.
         self._settled: dict[str, tuple[object, bool]] = {}
         self._rescan_when_idle = False
+        # What the speaker played, for the echo canceller (playback -> capture thread).
+        self._far_end = FarEnd()
 
     def on_start(self) -> None:
         me: EngineListener = tells(self.actor_ref.proxy())
-        capture_ref = CaptureActor.start(self._io, me)
+        capture_ref = CaptureActor.start(self._io, me, self._far_end)
         self._children.append(capture_ref)
-        playback_ref = PlaybackActor.start(self._io, self._inbox, me)
+        playback_ref = PlaybackActor.start(self._io, self._inbox, me, self._far_end)
         self._children.append(playback_ref)
         self._capture = capture_ref.proxy()
         self._playback = playback_ref.proxy()
@@ -208,6 +213,14 @@ class AudioActor(pykka.ThreadingActor):
             case c.SetOutputVolume(volume=v):
                 self._audio = replace(a, output_volume=float(v))
                 self._config.update(output_volume=float(v))
+            case c.SetAudioProcessing(noise_suppression=ns, gain_control=g, echo_cancellation=e):
+                given: dict[str, Any] = {
+                    "noise_suppression": ns, "gain_control": g, "echo_cancellation": e
+                }
+                chain = {k: v for k, v in given.items() if v is not None}
+                self._audio = replace(a, **chain)
+                self._errors.pop("processing", None)
+                self._config.update(**chain)
             case c.RefreshAudioDevices():
                 idle = self._idle()
                 # Streams still closing: list what is known now, rescan once they are.
@@ -304,6 +317,7 @@ class AudioActor(pykka.ThreadingActor):
             input_volume=a.input_volume,
             ptt=self._ptt_pressed,
             route=route,
+            dsp=self._dsp_settings(a),
         )
         playback = PlaybackSettings(
             running=connected or loopback,
@@ -318,6 +332,23 @@ class AudioActor(pykka.ThreadingActor):
             self._capture.configure.defer(capture)
         if not capture.running and a.is_transmitting:
             self._audio = replace(a, is_transmitting=False)
+
+    def _dsp_settings(self, a: AudioState) -> DspSettings | None:
+        """The capture chain for a live microphone (None for arrays and files)."""
+        if not self._io.live:
+            return None
+        return DspSettings(
+            noise_suppression=SuppressorKind(a.noise_suppression),
+            gain_control=a.gain_control,
+            echo_cancellation=a.echo_cancellation,
+        )
+
+    def processing_failed(self, message: str) -> None:
+        """The capture chain could not be built as asked (its library is missing)."""
+        log.warning("voice processing: %s", message)
+        self._errors["processing"] = message
+        self._update_error()
+        self._publish()
 
     def _publish(self) -> None:
         if self._audio != self._published:

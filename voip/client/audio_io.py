@@ -34,6 +34,9 @@ DeviceLists = tuple[tuple[AudioDeviceView, ...], tuple[AudioDeviceView, ...]]
 class AudioIO(Protocol):
     """Makes the capture source and playback sink the audio actors run."""
 
+    #: Whether the source is a live microphone (the capture chain applies to it).
+    live: bool
+
     def source(self, device: str | None) -> FrameSource:
         """A source for the named input device (None: the default). Not started yet."""
         ...
@@ -49,6 +52,9 @@ class AudioIO(Protocol):
 
 class SoundCardIO:
     """Real PortAudio devices (the default)."""
+
+    #: A live microphone: the capture chain (noise suppression, gain, echo) applies.
+    live = True
 
     def source(self, device: str | None) -> FrameSource:
         return SoundDeviceSource(device)
@@ -140,6 +146,9 @@ class ArrayIO:
     of one machine, so two bots' timelines can be lined up.
     """
 
+    #: Arrays and files are taken as they are (no capture chain) unless `processing`.
+    live = False
+
     INPUT = AudioDeviceView("array input", 0, "array", 1, True)
     OUTPUT = AudioDeviceView("array output", 0, "array", 1, True)
 
@@ -149,7 +158,9 @@ class ArrayIO:
         *,
         loop: bool = False,
         record: bool = False,
+        processing: bool = False,
     ) -> None:
+        self.live = processing
         if samples is None:
             samples = np.zeros(FRAME_SAMPLES, dtype=np.float32)
             loop = True

@@ -54,6 +54,9 @@ def audio_settings(config: ClientConfig) -> AudioState:
         transmission_mode=config.transmission_mode,
         vad_threshold_db=config.vad_threshold_db,
         ptt_key=config.ptt_key,
+        noise_suppression=config.noise_suppression,
+        gain_control=config.gain_control,
+        echo_cancellation=config.echo_cancellation,
     )
 
 
@@ -179,6 +182,7 @@ class BackendHandle:
                     | c.SetOutputDevice()
                     | c.SetInputVolume()
                     | c.SetOutputVolume()
+                    | c.SetAudioProcessing()
                     | c.RefreshAudioDevices()
                     | c.SetTransmissionMode()
                     | c.StartTransmit()

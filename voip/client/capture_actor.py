@@ -17,6 +17,8 @@ import time
 from dataclasses import dataclass
 
 from voip.audio.capture import CaptureEngine
+from voip.audio.dsp import DspSettings
+from voip.audio.echo import FarEnd
 from voip.audio.engine import EngineState
 from voip.audio.transmission import TransmissionMode
 from voip.client.audio_io import AudioIO
@@ -42,13 +44,16 @@ class CaptureSettings:
     input_volume: float = 1.0
     ptt: bool = False
     route: VoiceRoute | None = None
+    dsp: DspSettings | None = None  # the capture chain (None: the microphone as it is)
 
 
 class CaptureActor(EngineActor):
     _ROLE = "capture"
 
-    def __init__(self, io: AudioIO, audio: EngineListener) -> None:
+    def __init__(self, io: AudioIO, audio: EngineListener,
+                 far_end: FarEnd | None = None) -> None:
         super().__init__(io, audio)
+        self._far_end = far_end
         self._settings = CaptureSettings()
         # Read by the engine thread on every frame (plain attribute reads).
         self._route: VoiceRoute | None = None
@@ -75,8 +80,7 @@ class CaptureActor(EngineActor):
 
     # --- internals ---------------------------------------------------------------------
 
-    @staticmethod
-    def _apply(engine: CaptureEngine, settings: CaptureSettings) -> None:
+    def _apply(self, engine: CaptureEngine, settings: CaptureSettings) -> None:
         engine.mode = settings.mode
         engine.vad_threshold_dbfs = settings.vad_threshold_db
         engine.input_volume = settings.input_volume
@@ -84,6 +88,11 @@ class CaptureActor(EngineActor):
             engine.press_ptt()
         else:
             engine.release_ptt()
+        if settings.dsp != engine.dsp:
+            try:
+                engine.set_dsp(settings.dsp)
+            except AudioError as exc:  # a suppressor's library is missing: keep the last chain
+                self._tell("processing_failed", str(exc))
 
     def _start_engine(self) -> None:
         settings = self._settings
@@ -98,6 +107,7 @@ class CaptureActor(EngineActor):
                 source,
                 send_voice=self._send,
                 send_end=self._send_end,
+                far_end=self._far_end,
                 on_error=self._on_error,
                 on_frame=self._on_frame,
             )

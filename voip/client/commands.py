@@ -118,6 +118,19 @@ class SetOutputVolume:
     volume: float
 
 
+#: Noise suppressors `SetAudioProcessing` accepts (docs/AUDIO.md, "Voice processing").
+NOISE_SUPPRESSORS = ("rnnoise", "speex", "deepfilter", "off")
+
+
+@dataclass(frozen=True, slots=True)
+class SetAudioProcessing:
+    """The capture chain; a field left None keeps its current value."""
+
+    noise_suppression: str | None = None  # one of NOISE_SUPPRESSORS
+    gain_control: bool | None = None
+    echo_cancellation: bool | None = None  # for speakers; headsets do not need it
+
+
 @dataclass(frozen=True, slots=True)
 class RefreshAudioDevices:
     pass
@@ -171,6 +184,7 @@ AudioCommand = (
     | SetOutputDevice
     | SetInputVolume
     | SetOutputVolume
+    | SetAudioProcessing
     | RefreshAudioDevices
     | SetTransmissionMode
     | StartTransmit
@@ -263,6 +277,13 @@ def problem(command: object) -> str | None:
                 return f"{mode!r} is not a transmission mode"
             if threshold is not None and not (-120.0 <= float(threshold) <= 0.0):
                 return "the voice activation threshold must be between -120 and 0 dB"
+            return None
+        case SetAudioProcessing(noise_suppression=ns, gain_control=g, echo_cancellation=e):
+            if ns is not None and ns not in NOISE_SUPPRESSORS:
+                return (f"{ns!r} is not a noise suppressor; choose one of "
+                        f"{', '.join(NOISE_SUPPRESSORS)}")
+            if any(v is not None and not isinstance(v, bool) for v in (g, e)):
+                return "gain control and echo cancellation are on or off (True or False)"
             return None
         case SetPushToTalkKey(key=key):
             if not isinstance(key, str) or not key.strip():

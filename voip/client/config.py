@@ -45,6 +45,9 @@ class ClientConfig:
     transmission_mode: TransmissionMode = TransmissionMode.PUSH_TO_TALK
     vad_threshold_db: float = DEFAULT_VAD_THRESHOLD_DB
     ptt_key: str = DEFAULT_PTT_KEY
+    noise_suppression: str = "rnnoise"
+    gain_control: bool = True
+    echo_cancellation: bool = False
 
     def updated(self, **changes: Any) -> ClientConfig:
         return replace(self, **changes)
@@ -78,6 +81,16 @@ def _field_value(name: str, raw: Any) -> Any:
         if isinstance(raw, bool) or not isinstance(raw, int | float) or math.isnan(raw):
             raise ValueError(f"{name} must be a number, not {raw!r}")
         return float(raw)
+    if name == "noise_suppression":
+        if raw not in ("rnnoise", "speex", "deepfilter", "off"):
+            raise ValueError(
+                f"noise_suppression must be one of rnnoise, speex, deepfilter, off, not {raw!r}"
+            )
+        return raw
+    if name in ("gain_control", "echo_cancellation"):
+        if not isinstance(raw, bool):
+            raise ValueError(f"{name} must be true or false, not {raw!r}")
+        return raw
     if name == "transmission_mode":
         try:
             return TransmissionMode(raw)

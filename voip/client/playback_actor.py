@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from voip.audio.echo import FarEnd
 from voip.audio.playback import PlaybackEngine
 from voip.client.audio_io import AudioIO
 from voip.client.engine_actor import EngineActor
@@ -36,8 +37,10 @@ class PlaybackSettings:
 class PlaybackActor(EngineActor):
     _ROLE = "playback"
 
-    def __init__(self, io: AudioIO, inbox: VoiceInbox, audio: EngineListener) -> None:
+    def __init__(self, io: AudioIO, inbox: VoiceInbox, audio: EngineListener,
+                 far_end: FarEnd | None = None) -> None:
         super().__init__(io, audio)
+        self._far_end = far_end
         self._inbox = inbox
         self._settings = PlaybackSettings()
         self._engine: PlaybackEngine | None = None
@@ -72,6 +75,7 @@ class PlaybackActor(EngineActor):
             output_volume=settings.output_volume,
             on_error=self._on_error,
         )
+        engine.far_end = self._far_end
         if not self._start(engine):
             return
         engine.on_tick = self._on_tick

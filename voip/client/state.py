@@ -161,6 +161,11 @@ class AudioState:
     transmission_mode: TransmissionMode = TransmissionMode.PUSH_TO_TALK
     vad_threshold_db: float = DEFAULT_VAD_THRESHOLD_DB
     ptt_key: str = DEFAULT_PTT_KEY
+    # The capture chain (docs/AUDIO.md, "Voice processing"); applied to live
+    # microphones, not to arrays and files (the bot's voice, tests).
+    noise_suppression: str = "rnnoise"  # rnnoise | speex | deepfilter | off
+    gain_control: bool = True
+    echo_cancellation: bool = False
     is_transmitting: bool = False  # what is really being sent right now
     input_level_db: float = -120.0
     talking_users: frozenset[int] = frozenset()
