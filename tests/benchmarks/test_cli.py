@@ -32,6 +32,7 @@ BY_KIND = {
     ("mix", "fit"): {"per_talker_us", "fixed_us"},
     ("quality", "pesq"): {"loss_model", "loss_pct", "variant", "pesq_wb"},
     ("quality", "codec"): {"bitrate", "fec", "pesq_wb"},
+    ("quality", "voices"): {"voice", "level", "loss_model", "loss_pct", "pesq_wb", "adaptive"},
     ("dsp", "ns"): {"candidate", "voice", "noise", "snr_db", "pesq_wb", "pesq_gain", "stoi"},
     ("dsp", "ns_cost"): {"candidate", "cpu_ms_per_frame", "delay_ms"},
     ("dsp", "agc"): {"input_dbfs", "output_dbfs"},
