@@ -54,7 +54,12 @@ def build_parser() -> argparse.ArgumentParser:
     _common(quality)
     quality.add_argument("--wav", type=Path, default=None,
                          help="speech WAV to use instead of espeak-ng's")
-    _common(sub.add_parser("dsp", help="noise suppression, gain, echo: PESQ-WB, STOI, ERLE, CPU"))
+    dsp = sub.add_parser("dsp", help="noise suppression, gain, echo: PESQ-WB, STOI, ERLE, CPU")
+    _common(dsp)
+    dsp.add_argument("--voices", type=int, default=None,
+                     help="use the first N of the five voices (default all)")
+    dsp.add_argument("--snr", type=int, action="append", default=None,
+                     help="an SNR in dB to test (repeatable; default 0, 5, 10, 20)")
     _common(sub.add_parser("resample", help="resampling cost and quality (libsoxr, scipy)"))
     _common(sub.add_parser("acl", help="server core: permission checks and ACL changes at scale"))
     _common(sub.add_parser("relay_path", help="the relay's own code per datagram, no QUIC"))

@@ -187,10 +187,11 @@ def _shift(x: np.ndarray, lag: int) -> np.ndarray:
     return np.concatenate([x[lag:], np.zeros(lag, dtype=np.float32)]) if lag else x
 
 
-def _noise_records(short: bool, seeds: tuple[int, ...]) -> list[Record]:
-    voices = speech.voices(1 if short else None)
+def _noise_records(short: bool, seeds: tuple[int, ...], voice_count: int | None = None,
+                   snrs: tuple[int, ...] = SNRS) -> list[Record]:
+    voices = speech.voices(1 if short else voice_count)
     noises = ("fan", "babble") if short else speech.NOISES
-    snrs = (5,) if short else SNRS
+    snrs = (5,) if short else snrs
     candidates = _candidates(short)
     records: list[Record] = []
     for name, (make, origin) in candidates.items():
@@ -344,7 +345,9 @@ def run(args: argparse.Namespace) -> list[Record]:
     except ImportError as exc:
         raise Unavailable(f"{exc.name} is not installed (pip install -e '.[bench]')") from exc
     short = bool(args.short)
-    records = _noise_records(short, (1,))
+    voice_count = getattr(args, "voices", None)
+    snrs = tuple(getattr(args, "snr", None) or SNRS)
+    records = _noise_records(short, (1,), voice_count, snrs)
     records.extend(_agc_records(short))
     records.extend(_echo_records(short))
     return records

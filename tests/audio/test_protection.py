@@ -25,22 +25,25 @@ from voip.audio.transmission import TransmissionMode
 def test_policy_rises_at_once_and_steps_down_only_after_calm() -> None:
     policy = ProtectionPolicy()
     assert policy.current.level is Level.CLEAN and policy.current.redundant_frames == 1
-    assert policy.report(LossReport(7, 100, 10), now=0.0).level is Level.LOSSY
-    assert policy.report(LossReport(8, 100, 30), now=1.0).level is Level.HEAVY
-    # Clean reports: the bad ones age out, but the level holds until calm.
+    assert policy.report(LossReport(7, 100, 1), now=0.0).level is Level.CLEAN  # 1 %: noise
+    assert policy.report(LossReport(7, 100, 10), now=1.0).level is Level.LOSSY
+    # Clean reports: the bad one ages out (6 s), but the level holds until calm.
     t = 2.0
-    while t < 8.0:
-        assert policy.report(LossReport(7, 100, 0), now=t).level is Level.HEAVY
+    while t < 7.0:
+        assert policy.report(LossReport(7, 100, 0), now=t).level is Level.LOSSY
         t += 2.0
-    while policy.current.level is Level.HEAVY:
-        policy.report(LossReport(7, 100, 0), now=t)
-        t += 2.0
-    assert policy.current.level is Level.LOSSY  # one step at a time
-    assert t > 7.0 + CALM_SECONDS
-    while policy.current.level is not Level.CLEAN and t < 100:
+    while policy.current.level is Level.LOSSY and t < 100:
         policy.report(LossReport(7, 100, 0), now=t)
         t += 2.0
     assert policy.current.level is Level.CLEAN
+    assert t > 7.0 + CALM_SECONDS
+    # A loss that comes back during the calm period resets it.
+    policy.report(LossReport(7, 100, 5), now=t)
+    assert policy.current.level is Level.LOSSY
+    policy.report(LossReport(7, 100, 0), now=t + 7)
+    policy.report(LossReport(7, 100, 3), now=t + 9)
+    policy.report(LossReport(7, 100, 0), now=t + 16)
+    assert policy.current.level is Level.LOSSY  # 10 s of calm not reached since t + 9
 
 
 def test_policy_takes_the_worst_listener_and_ignores_thin_reports() -> None:

@@ -51,4 +51,4 @@ def test_a_lossy_listener_gets_two_copies_per_datagram(make_client: Any, server:
     with_two = [f for f in protected[-50:] if f.older_redundant_opus and f.redundant_opus]
     assert len(with_two) >= 45  # all but the odd spurt start
     for f in with_two:
-        assert len(f.older_redundant_opus) == 1  # sequence - 2 (LOSSY or HEAVY: two copies)
+        assert len(f.older_redundant_opus) == 1  # sequence - 2: the lossy level's second copy
