@@ -191,8 +191,11 @@ def native_to_browser(port: int, driver: Any, link: str, seconds: float) -> Reco
         time.sleep(0.5)
         source = TimedSource(samples)
 
-        def send_now(packet: bytes, sequence: int, redundant: bytes) -> None:
-            data = encode_voice(VoiceFrame(0, 0, sequence, packet, redundant_opus=redundant))
+        def send_now(packet: bytes, sequence: int, copies: tuple[bytes, ...]) -> None:
+            # The browser page plays the previous frame's copy; older ones go along too.
+            data = encode_voice(VoiceFrame(0, 0, sequence, packet,
+                                           redundant_opus=copies[0] if copies else b"",
+                                           older_redundant_opus=copies[1:]))
             talker._quic.send_datagram_frame(data)
             talker.transmit()
 
@@ -201,8 +204,8 @@ def native_to_browser(port: int, driver: Any, link: str, seconds: float) -> Reco
             talker._quic.send_datagram_frame(data)
             talker.transmit()
 
-        def hand_over(packet: bytes, sequence: int, redundant: bytes) -> None:
-            loop.call_soon_threadsafe(send_now, packet, sequence, redundant)
+        def hand_over(packet: bytes, sequence: int, copies: tuple[bytes, ...]) -> None:
+            loop.call_soon_threadsafe(send_now, packet, sequence, copies)
 
         def hand_over_end(sequence: int) -> None:
             loop.call_soon_threadsafe(end_now, sequence)
