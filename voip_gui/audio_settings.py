@@ -32,9 +32,9 @@ from voip_gui.ports import SendFn
 SYSTEM_DEFAULT = "System default"
 #: Noise suppressor choices as shown -> the value SetAudioProcessing takes.
 SUPPRESSORS = {
-    "RNNoise (recommended)": "rnnoise",
-    "Speex (lightest)": "speex",
+    "Speex (default, lightest)": "speex",
     "DeepFilterNet (strongest, more CPU)": "deepfilter",
+    "RNNoise": "rnnoise",
     "Off": "off",
 }
 _SUPPRESSOR_LABEL = {v: k for k, v in SUPPRESSORS.items()}
@@ -121,7 +121,7 @@ class AudioSettings:
             self.suppressor = dpg.add_combo(
                 list(SUPPRESSORS),
                 tag="noise_suppression",
-                default_value=_SUPPRESSOR_LABEL["rnnoise"],
+                default_value=_SUPPRESSOR_LABEL["speex"],
                 width=-1,
                 callback=self._on_suppressor,
             )

@@ -193,9 +193,9 @@ def test_voice_processing_settings_are_state_and_survive_a_restart(
     audio = first.state().audio
     # What a new user gets: suppression and gain control on, echo cancellation off.
     assert (audio.noise_suppression, audio.gain_control, audio.echo_cancellation) == (
-        "rnnoise", True, False)
-    first.send(c.SetAudioProcessing(noise_suppression="speex", echo_cancellation=True))
-    first.wait_for(lambda s: s.audio.noise_suppression == "speex", WAIT)
+        "speex", True, False)
+    first.send(c.SetAudioProcessing(noise_suppression="deepfilter", echo_cancellation=True))
+    first.wait_for(lambda s: s.audio.noise_suppression == "deepfilter", WAIT)
     first.send(c.SetAudioProcessing(noise_suppression="loud"))  # refused, nothing changes
     state = first.wait_for(lambda s: bool(s.errors), WAIT)
     assert "not a noise suppressor" in state.errors[-1].message
@@ -204,7 +204,7 @@ def test_voice_processing_settings_are_state_and_survive_a_restart(
     first.shutdown()
     audio = make_backend(audio_io=ArrayIO()).state().audio
     assert (audio.noise_suppression, audio.gain_control, audio.echo_cancellation) == (
-        "speex", False, True)
+        "deepfilter", False, True)
 
 
 def test_a_live_microphone_runs_through_the_chosen_suppressor(

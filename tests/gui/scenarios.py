@@ -241,7 +241,7 @@ def _render_main(app: ClientApp, backend: ScriptedBackend, artifacts: Path) -> N
     d.enter("output_device", "System default")
     d.enter("loopback_test", True)
     d.click("refresh_devices")
-    d.enter("noise_suppression", "Speex (lightest)")
+    d.enter("noise_suppression", "Speex (default, lightest)")
     d.enter("gain_control", False)
     d.enter("echo_cancellation", True)
     expect_sent(

@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 class DspSettings:
     """What the capture chain does; the defaults are what a new user gets."""
 
-    noise_suppression: SuppressorKind = SuppressorKind.RNNOISE
+    noise_suppression: SuppressorKind = SuppressorKind.SPEEX
     gain_control: bool = True
     #: Off by default: only useful when playing to speakers (headsets have no echo).
     echo_cancellation: bool = False

@@ -45,7 +45,7 @@ class ClientConfig:
     transmission_mode: TransmissionMode = TransmissionMode.PUSH_TO_TALK
     vad_threshold_db: float = DEFAULT_VAD_THRESHOLD_DB
     ptt_key: str = DEFAULT_PTT_KEY
-    noise_suppression: str = "rnnoise"
+    noise_suppression: str = "speex"
     gain_control: bool = True
     echo_cancellation: bool = False
 

@@ -163,7 +163,7 @@ class AudioState:
     ptt_key: str = DEFAULT_PTT_KEY
     # The capture chain (docs/AUDIO.md, "Voice processing"); applied to live
     # microphones, not to arrays and files (the bot's voice, tests).
-    noise_suppression: str = "rnnoise"  # rnnoise | speex | deepfilter | off
+    noise_suppression: str = "speex"  # speex | rnnoise | deepfilter | off
     gain_control: bool = True
     echo_cancellation: bool = False
     is_transmitting: bool = False  # what is really being sent right now
