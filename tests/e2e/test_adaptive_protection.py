@@ -16,8 +16,8 @@ from typing import Any
 from voip.audio.signals import speech_like
 from voip.client import commands as c
 from voip.client.audio_io import ArrayIO
-from voip.client.playback_actor import SeededLoss
 from voip.client.state import TransmissionMode
+from voip.client.voice_path import SeededLoss
 
 
 def test_a_lossy_listener_gets_two_copies_per_datagram(make_client: Any, server: Any,
