@@ -152,7 +152,9 @@ class Client(QuicConnectionProtocol):
         self.send(voip_pb2.Envelope(request_id=rid, **payload))
         return future
 
-    async def login(self, name: str, password: str = PASSWORD) -> voip_pb2.Envelope:
+    async def login(
+        self, name: str, password: str = PASSWORD, key: SigningKey | None = None
+    ) -> voip_pb2.Envelope:
         """Open the stream, answer the challenge; the welcome or the error."""
         challenge = self.wait("challenge")
         self._quic.send_stream_data(0, b"\x00")
@@ -160,7 +162,7 @@ class Client(QuicConnectionProtocol):
         nonce = (await asyncio.wait_for(challenge, 20)).challenge
         cert = self._quic.tls._peer_certificate
         assert cert is not None
-        key = SigningKey.generate()
+        key = key or SigningKey.generate()
         welcome, error = self.wait("welcome"), self.wait("error")
         self.send(voip_pb2.Envelope(client_hello=make_hello(
             challenge=nonce,
@@ -256,9 +258,12 @@ async def chatter(client: Client, until: float, tally: Tally, rng: random.Random
 
 async def churner(port: int, index: int, rooms: list[int], until: float, tally: Tally) -> None:
     rng = random.Random(1000 + index)
+    key = SigningKey.generate()  # a user keeps their key across visits
+    # Users do not all arrive in the same second: spread over the first 10 s.
+    await asyncio.sleep(rng.uniform(0, min(10.0, (until - time.monotonic()) / 3)))
     while time.monotonic() < until - 3:
         async with connect(port, tally) as c:
-            answer = await c.login(f"churn {index}")
+            answer = await c.login(f"churn {index}", key=key)
             if not answer.HasField("welcome"):
                 tally.unexpected[f"login refused: {answer.error.message}"] += 1
                 await asyncio.sleep(2)
@@ -377,6 +382,14 @@ def rss_bytes(pid: int) -> int:
     return 0
 
 
+def udp_rcvbuf_errors() -> int:
+    """System-wide UDP datagrams the kernel dropped for full receive buffers."""
+    rows = [line.split() for line in Path("/proc/net/snmp").read_text().splitlines()
+            if line.startswith("Udp:")]
+    fields = dict(zip(rows[0][1:], rows[1][1:], strict=False)) if len(rows) >= 2 else {}
+    return int(fields.get("RcvbufErrors", 0))
+
+
 def scrape(port: int) -> dict[str, float]:
     from prometheus_client.parser import text_string_to_metric_families
 
@@ -421,6 +434,7 @@ async def soak(port: int, metrics_port: int, pid: int, args: argparse.Namespace)
         stable += await asyncio.gather(*(one(i) for i in range(n_stable - 1)))
         joined = time.monotonic()
         rss_start = rss_bytes(pid)
+        udp_drops_start = udp_rcvbuf_errors()
         until = joined + seconds
         window_from = joined + WARMUP
         tally.window = (int(window_from * 1e6), int((until - DRAIN) * 1e6))
@@ -436,6 +450,7 @@ async def soak(port: int, metrics_port: int, pid: int, args: argparse.Namespace)
         failures = [r for r in results if isinstance(r, BaseException)]
         await asyncio.sleep(0.5)
         rss_end = rss_bytes(pid)
+        udp_drops_end = udp_rcvbuf_errors()
         metrics = scrape(metrics_port)
         expected = heard = 0
         for room, talker in zip(talk_rooms, speaking, strict=False):
@@ -444,6 +459,11 @@ async def soak(port: int, metrics_port: int, pid: int, args: argparse.Namespace)
             heard += sum(c.heard[talker.user_id] for c in listeners)
         for c in stable:
             c.leaving = True
+    server_voice = {
+        label: int(metrics.get(f"voip_voice_dropped_total{{{label}}}", 0))
+        for label in ("stale", "rate", "malformed", "oversized", "unauthenticated")
+    }
+    server_voice["queue_full"] = int(metrics.get("voip_voice_queue_full_total", 0))
     refused = {k.split("{", 1)[1][:-1]: int(v) for k, v in metrics.items()
                if k.startswith("voip_refused_total{")}
     closes = {k.split("{", 1)[1][:-1]: int(v) for k, v in metrics.items()
@@ -462,7 +482,9 @@ async def soak(port: int, metrics_port: int, pid: int, args: argparse.Namespace)
         "attack_rounds": sum(tally.attacks.values()),
         "refused": refused, "server_closes": closes,
         "well_behaved_errors": dict(tally.errors),
-        "voice_dropped_rate": int(metrics.get("voip_voice_dropped_total{rate}", 0)),
+        "voice_dropped_rate": server_voice["rate"],
+        "server_voice_drops": server_voice,
+        "udp_rcvbuf_drops": udp_drops_end - udp_drops_start,
         "task_failures": [repr(f) for f in failures[:5]],
     }
 
@@ -483,7 +505,12 @@ def run(args: argparse.Namespace) -> list[Record]:
     metrics_port = free_udp_port()  # a free number; TCP and UDP ports are separate spaces
     with tempfile.TemporaryDirectory(prefix="voip-bench-soak-") as tmp:
         config = Path(tmp) / "server.toml"
-        config.write_text(f'password = "{PASSWORD}"\nmetrics_port = {metrics_port}\n')
+        # Every well-behaved client comes from 127.0.0.1, like a crowd behind one
+        # NAT: its cap on connections not yet logged in is raised to fit them.
+        config.write_text(
+            f'password = "{PASSWORD}"\nmetrics_port = {metrics_port}\n'
+            "[limits]\nmax_unauthenticated_per_address = 64\n"
+        )
         with ServerProcess(Path(tmp) / "server", ["--config", str(config)]) as server:
             record = asyncio.run(soak(server.port, metrics_port, server.pid, args))
     return [record]
