@@ -37,7 +37,19 @@ pki = SimpleNamespace(
     **runpy.run_path(str(Path(__file__).resolve().parents[1] / "support" / "pki.py"))
 )
 
-NOW = dt.datetime.now(dt.UTC)
+NOW = dt.datetime.now(dt.UTC)  # re-read as each test starts (fresh_clock below)
+
+
+@pytest.fixture(autouse=True)
+def fresh_clock() -> None:
+    """Each test judges at the moment it runs, not when the module was imported.
+
+    ``generate_self_signed`` dates its certificates from the real clock (5 min
+    back); a module-level instant taken at collection is older than that once a
+    long suite reaches these tests, and the certificate reads "not yet valid".
+    """
+    global NOW
+    NOW = dt.datetime.now(dt.UTC)
 HOUR = dt.timedelta(hours=1)
 ADDRESS = "localhost:7731"
 
