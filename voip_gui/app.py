@@ -36,6 +36,7 @@ from voip_gui.chat_view import ChatView
 from voip_gui.connect_dialog import ConnectDialog
 from voip_gui.frame_pacer import IDLE_WAIT, INPUT_FRAMES, FramePacer, Glfw
 from voip_gui.inbox import SnapshotInbox
+from voip_gui.local_sound import LocalSounds
 from voip_gui.notices import NoticeBar
 from voip_gui.ports import Backend
 from voip_gui.prefs import PrefsFile
@@ -137,14 +138,20 @@ class ClientApp:
         send, px = self.backend.send, themes.px
         self.status = StatusBar(send, themes)
         self.notices = NoticeBar(send, readable=themes.readable)
-        self.rooms = RoomTree(send, themes, redraw=self.redraw)
+        self.sounds = LocalSounds(send, self.prefs)
+        self.rooms = RoomTree(
+            send,
+            themes,
+            redraw=self.redraw,
+            local_sound=self._local_sound,
+        )
         self.chat = ChatView(send, themes, redraw=self.redraw, readable=themes.readable)
         self.audio = AudioSettings(send)
         self.transmit = TransmitBar(send, themes, typing=self._typing)
         self.connect_dialog = ConnectDialog(send, themes, self.prefs)
         self.trust = TrustDialog(send)
         self.shortcuts = Shortcuts(self, send, self.redraw)
-        self.user_menu = UserMenu(send)
+        self.user_menu = UserMenu(send, self.sounds)
         self.acl_editor = AclEditor(send)
         self.ban_list = BanList(send)
         self.redeem = RedeemDialog(send)
@@ -191,6 +198,7 @@ class ClientApp:
         self.rooms.on_user_menu = self.user_menu.open
         self.rooms.on_edit_acl = self.edit_acl
         self.views = [
+            self.sounds,
             self.status,
             self.notices,
             self.rooms,
@@ -206,6 +214,10 @@ class ClientApp:
         ]
         dpg.bind_item_theme(main, themes.main_window)
         dpg.set_primary_window(main, True)
+
+    def _local_sound(self, user_id: int) -> tuple[float, bool]:
+        sound = self.sounds.sound_of(user_id)
+        return sound.volume, sound.muted
 
     def redraw(self, frames: int = 1) -> None:
         """Draw `frames` more frames (a view changed outside a snapshot; main thread)."""

@@ -25,10 +25,28 @@ MAX_RECENT = 8
 
 
 @dataclass(frozen=True, slots=True)
+class UserSound:
+    """How one other user is played here."""
+
+    volume: float = 1.0  # 0..2
+    muted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class GuiPrefs:
     recent: tuple[str, ...] = ()  # newest first
     favourites: tuple[str, ...] = ()
     ui_scale: float = 0.0  # 0: from the screen's DPI
+    #: "host:port#user_id" -> local volume and mute (only users not at the default).
+    sounds: dict[str, UserSound] = field(default_factory=dict)
+
+    def with_sound(self, key: str, sound: UserSound) -> GuiPrefs:
+        sounds = dict(self.sounds)
+        if sound == UserSound():
+            sounds.pop(key, None)
+        else:
+            sounds[key] = sound
+        return replace(self, sounds=sounds)
 
     def used(self, address: str) -> GuiPrefs:
         """`address` connected to: first in the recent list."""
@@ -78,6 +96,10 @@ class PrefsFile:
             "recent": list(prefs.recent),
             "favourites": list(prefs.favourites),
             "ui_scale": prefs.ui_scale,
+            "sounds": {
+                key: {"volume": sound.volume, "muted": sound.muted}
+                for key, sound in sorted(prefs.sounds.items())
+            },
         }
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -102,4 +124,19 @@ def _parse(data: dict[str, object]) -> GuiPrefs:
         recent=_strings(data.get("recent"))[:MAX_RECENT],
         favourites=_strings(data.get("favourites")),
         ui_scale=float(scale),
+        sounds=_sounds(data.get("sounds")),
     )
+
+
+def _sounds(value: object) -> dict[str, UserSound]:
+    out: dict[str, UserSound] = {}
+    if not isinstance(value, dict):
+        return out
+    for key, entry in value.items():
+        if not isinstance(key, str) or not isinstance(entry, dict):
+            continue
+        volume = entry.get("volume", 1.0)
+        muted = entry.get("muted", False)
+        if isinstance(volume, int | float) and not isinstance(volume, bool) and 0 <= volume <= 2:
+            out[key] = UserSound(float(volume), bool(muted is True))
+    return out

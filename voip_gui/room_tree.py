@@ -30,6 +30,26 @@ def _item_of(app_data: Any) -> int | str | None:
     return None
 
 
+def user_marks(user: UserView, local: tuple[float, bool]) -> list[tuple[str, theme.Colour]]:
+    """What is shown after a name: moderators' mute/deafen (red) apart from the
+    user's own (dim), and how this client plays them (if not as sent)."""
+    marks: list[tuple[str, theme.Colour]] = []
+    if user.server_deaf:
+        marks.append(("server-deafened", theme.ERROR))
+    elif user.server_mute:
+        marks.append(("server-muted", theme.ERROR))
+    if user.self_deaf:
+        marks.append(("deafened", theme.TEXT_DIM))
+    elif user.self_mute:
+        marks.append(("muted", theme.TEXT_DIM))
+    volume, muted = local
+    if muted:
+        marks.append(("muted for you", theme.WARNING))
+    elif abs(volume - 1.0) > 0.005:
+        marks.append((f"{round(volume * 100)} %", theme.WARNING))
+    return marks
+
+
 class RoomNameDialog:
     """The small modal that asks for a room name (to create or to rename)."""
 
@@ -89,8 +109,13 @@ class RoomNameDialog:
 
 class RoomTree:
     def __init__(
-        self, send: SendFn, themes: theme.Themes, redraw: RedrawFn = lambda frames: None
+        self,
+        send: SendFn,
+        themes: theme.Themes,
+        redraw: RedrawFn = lambda frames: None,
+        local_sound: Callable[[int], tuple[float, bool]] = lambda user_id: (1.0, False),
     ) -> None:
+        self._local_sound = local_sound
         self._send = send
         self._themes = themes
         self._frames = redraw
@@ -391,6 +416,7 @@ class RoomTree:
             state.rooms,
             state.users,
             state.access.permissions,
+            tuple(self._local_sound(u.id) for u in state.users),
             state.my_room_id,
             state.audio.talking_users,
             state.audio.is_transmitting,
@@ -475,15 +501,13 @@ class RoomTree:
                         color=theme.TALKING if talking else theme.TEXT_DIM,
                     )
                     name = self._themes.readable(user.name)
-                    self.user_items[user.id] = dpg.add_text(
+                    self.user_items[user.id] = text = dpg.add_text(
                         f"{name} (you)" if me else name,
                         color=colour,
-                        user_data={"talking": talking},
+                        user_data={"talking": talking, "user_id": user.id},
                     )
-                    dpg.bind_item_handler_registry(self.user_items[user.id], self._user_handlers)
+                    dpg.bind_item_handler_registry(text, self._user_handlers)
                     for role in user.roles:
                         dpg.add_text(f"[{role}]", color=theme.ROLE_BADGE)
-                    if user.server_deaf:
-                        dpg.add_text("server-deafened", color=theme.ERROR)
-                    elif user.server_mute:
-                        dpg.add_text("server-muted", color=theme.ERROR)
+                    for mark, mark_colour in user_marks(user, self._local_sound(user.id)):
+                        dpg.add_text(mark, color=mark_colour)

@@ -8,8 +8,8 @@ this order:
    to be a deliberate click);
 2. a text field with the keyboard: the key is typing, nothing else;
 3. the window: Up/Down select a room, Enter joins it, F2 renames it,
-   Delete asks to delete it; Ctrl+M mutes or unmutes; Ctrl+L (or Tab) puts
-   the keyboard in the chat line.
+   Delete asks to delete it; Ctrl+M mutes or unmutes you, Ctrl+D deafens;
+   Ctrl+L (or Tab) puts the keyboard in the chat line.
 
 Push-to-talk is the transmit bar's own handler, which also steps aside
 while a text field has the keyboard.
@@ -22,8 +22,8 @@ from typing import Any, Protocol
 
 import dearpygui.dearpygui as dpg
 
-from voip.client.commands import Disconnect, SetTransmissionMode
-from voip.client.state import State, TransmissionMode
+from voip.client.commands import Disconnect
+from voip.client.state import State
 from voip_gui import keys
 from voip_gui.ports import RedrawFn, SendFn
 
@@ -35,6 +35,7 @@ class _Views(Protocol):
 
     rooms: Any
     chat: Any
+    transmit: Any
     trust: Any
     connect_dialog: Any
     state: State | None
@@ -47,8 +48,6 @@ class Shortcuts:
         self._app = app
         self._send = send
         self._redraw = redraw
-        #: The mode to go back to when unmuting with Ctrl+M.
-        self._unmuted_mode = TransmissionMode.PUSH_TO_TALK
         self.handled: list[str] = []  # what the last keys did (tests)
 
     def build(self) -> None:
@@ -107,7 +106,11 @@ class Shortcuts:
         if any(dpg.is_item_shown(d) for d in MODALS):
             return None
         if ctrl and name == "m":
-            return self.toggle_mute(state)
+            self._app.transmit.toggle_mute()
+            return "mute toggled"
+        if ctrl and name == "d":
+            self._app.transmit.toggle_deafen()
+            return "deafen toggled"
         if dpg.is_item_shown("connect_dialog"):
             return None
         if (ctrl and name == "l") or name == "tab":
@@ -128,13 +131,3 @@ class Shortcuts:
         action, done = actions[name]
         action()
         return done
-
-    def toggle_mute(self, state: State | None) -> str:
-        mode = state.audio.transmission_mode if state is not None else None
-        if mode is TransmissionMode.MUTED:
-            self._send(SetTransmissionMode(self._unmuted_mode))
-            return "unmuted"
-        if mode is not None:
-            self._unmuted_mode = mode
-        self._send(SetTransmissionMode(TransmissionMode.MUTED))
-        return "muted"

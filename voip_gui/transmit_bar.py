@@ -21,6 +21,7 @@ import dearpygui.dearpygui as dpg
 
 from voip.client.commands import (
     SetPushToTalkKey,
+    SetSelfMute,
     SetTransmissionMode,
     StartTransmit,
     StopTransmit,
@@ -51,6 +52,9 @@ class TransmitBar:
         self.capturing = False
         #: Whether the PTT key is held (as far as the press/release events tell).
         self.held = False
+        self.self_mute = False
+        self.self_deaf = False
+        self._synced_for: object = None
         # Set once the real keyboard state has shown the key down: only then does
         # "key up without a release event" mean a lost release.
         self._seen_down = False
@@ -79,6 +83,15 @@ class TransmitBar:
                     default_value=MODE_LABELS[self.mode],
                     callback=self._on_mode,
                 )
+            with dpg.group():
+                self.mute_button = dpg.add_button(
+                    label="Mute", tag="self_mute_button", width=self._themes.px(90),
+                    callback=self.toggle_mute,
+                )
+                self.deaf_button = dpg.add_button(
+                    label="Deafen", tag="self_deaf_button", width=self._themes.px(90),
+                    callback=self.toggle_deafen,
+                )
             self.hint = dpg.add_text("", tag="transmit_hint", color=theme.TEXT_DIM, wrap=0)
         with dpg.handler_registry(tag="transmit_keys"):
             dpg.add_key_press_handler(callback=self._on_key_press)
@@ -103,6 +116,20 @@ class TransmitBar:
                 )
 
     # --- user actions -----------------------------------------------------------------
+
+    def toggle_mute(self) -> None:
+        """Mute or unmute yourself (unmuting while deafened undeafens too, as in Mumble)."""
+        if self.self_mute:
+            self._send(SetSelfMute(self_mute=False, self_deaf=False))
+        else:
+            self._send(SetSelfMute(self_mute=True, self_deaf=self.self_deaf))
+
+    def toggle_deafen(self) -> None:
+        """Deafen (and mute) yourself, or undo both."""
+        if self.self_deaf:
+            self._send(SetSelfMute(self_mute=False, self_deaf=False))
+        else:
+            self._send(SetSelfMute(self_mute=True, self_deaf=True))
 
     def _on_mode(self, sender: int | str, app_data: Any) -> None:
         mode = MODES_BY_LABEL.get(str(app_data))
@@ -181,6 +208,20 @@ class TransmitBar:
 
     def render(self, state: State) -> None:
         audio = state.audio
+        self.self_mute, self.self_deaf = audio.self_mute, audio.self_deaf
+        dpg.configure_item(self.mute_button, label="Unmute" if audio.self_mute else "Mute")
+        dpg.configure_item(self.deaf_button, label="Undeafen" if audio.self_deaf else "Deafen")
+        for button, on in (
+            (self.mute_button, audio.self_mute),
+            (self.deaf_button, audio.self_deaf),
+        ):
+            dpg.bind_item_theme(button, self._themes.danger_button if on else 0)
+        me = state.me
+        if state.is_connected and me is not None and state.connection != self._synced_for:
+            # A new session starts unmuted on the server: tell it what we are.
+            self._synced_for = state.connection
+            if (me.self_mute, me.self_deaf) != (audio.self_mute, audio.self_deaf):
+                self._send(SetSelfMute(audio.self_mute, audio.self_deaf))
         self.mode = audio.transmission_mode
         if not self.capturing:
             self.ptt_key = audio.ptt_key
@@ -195,7 +236,9 @@ class TransmitBar:
         on_air = audio.is_transmitting
         if on_air:
             label = "ON AIR"
-        elif self.mode == TransmissionMode.MUTED:
+        elif audio.self_deaf:
+            label = "deafened"
+        elif self.mode == TransmissionMode.MUTED or audio.self_mute:
             label = "muted"
         else:
             label = "off air"

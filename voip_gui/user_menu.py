@@ -1,9 +1,11 @@
-"""Right-click on a user: move, kick, ban, server mute/deafen, roles.
+"""Right-click on a user: how loud they are here, then move, kick, ban, server mute, roles.
 
-Every item is shown to everyone, and disabled with a tooltip saying why
-when the user lacks the permission (`State.access`, from the server's
-effective permissions). The server checks again; a refusal appears in the
-notice bar like any other.
+On top, for anyone but yourself: **Volume here** (0-200 %) and **Mute for
+me**, which change only what this client plays (`local_sound.py`). Below,
+the moderation items: every one is shown to everyone, and disabled with a
+tooltip saying why when the user lacks the permission (`State.access`,
+from the server's effective permissions). The server checks again; a
+refusal appears in the notice bar like any other.
 """
 
 from __future__ import annotations
@@ -24,7 +26,9 @@ from voip.client.moderation import (
 from voip.client.state import State, UserView
 from voip.protocol.permissions import ADMIN_ROLE, EVERYONE, Perm
 from voip_gui import theme
+from voip_gui.local_sound import LocalSounds
 from voip_gui.ports import SendFn
+from voip_gui.prefs import UserSound
 
 #: Ban durations offered, label -> seconds (0: for good).
 BAN_DURATIONS = {"1 hour": 3600, "1 day": 86400, "7 days": 7 * 86400, "for good": 0}
@@ -38,8 +42,9 @@ def _center(window: int | str, width: int, height: int = 200) -> None:
 
 
 class UserMenu:
-    def __init__(self, send: SendFn) -> None:
+    def __init__(self, send: SendFn, sounds: LocalSounds | None = None) -> None:
         self._send = send
+        self._sounds = sounds
         self._state: State | None = None
         self.user_id: int | None = None
         self.target_room_id: int | None = None
@@ -71,6 +76,17 @@ class UserMenu:
             min_size=(200, 20),
         ) as self.menu:
             self.title = dpg.add_text("", tag="user_menu_title", color=theme.TEXT_DIM)
+            with dpg.group(tag="user_menu_sound"):
+                dpg.add_slider_int(
+                    tag="user_menu_local_volume", min_value=0, max_value=200, default_value=100,
+                    format="Volume here %d%%", width=200, callback=self._on_volume,
+                )
+                dpg.add_checkbox(
+                    label="Mute for me", tag="user_menu_local_mute", callback=self._on_mute
+                )
+                dpg.add_selectable(
+                    label="Reset to 100 %", tag="user_menu_local_reset", callback=self._on_reset
+                )
             dpg.add_separator()
             for key in ITEMS:
                 self.items[key] = dpg.add_selectable(
@@ -121,6 +137,13 @@ class UserMenu:
         self.user_id = user_id
         self.target_room_id = target_room_id
         self._refresh()
+        user = self._user()
+        local = self._sounds is not None and user is not None and not user.is_me
+        dpg.configure_item("user_menu_sound", show=local)
+        if local and self._sounds is not None:
+            sound = self._sounds.sound_of(user_id)
+            dpg.set_value("user_menu_local_volume", round(sound.volume * 100))
+            dpg.set_value("user_menu_local_mute", sound.muted)
         dpg.configure_item(self.menu, show=True)
         dpg.set_item_pos(self.menu, dpg.get_mouse_pos(local=False))
 
@@ -177,6 +200,31 @@ class UserMenu:
             dpg.configure_item(self.items[key], enabled=why is None)
             dpg.set_value(self.why[key], why or "")
             dpg.configure_item(self.tips[key], show=why is not None)
+
+    def close(self) -> None:
+        dpg.configure_item(self.menu, show=False)
+
+    # --- local volume -----------------------------------------------------------------
+
+    def _set_sound(self, volume: float | None = None, muted: bool | None = None) -> None:
+        if self._sounds is None or self.user_id is None:
+            return
+        old = self._sounds.sound_of(self.user_id)
+        new_volume = old.volume if volume is None else volume
+        new_muted = old.muted if muted is None else muted
+        self._sounds.set_sound(self.user_id, UserSound(new_volume, new_muted))
+
+    def _on_volume(self, sender: Any, value: Any) -> None:
+        self._set_sound(volume=int(value) / 100.0)
+
+    def _on_mute(self, sender: Any, value: Any) -> None:
+        self._set_sound(muted=bool(value))
+
+    def _on_reset(self) -> None:
+        self._set_sound(volume=1.0, muted=False)
+        dpg.set_value("user_menu_local_volume", 100)
+        dpg.set_value("user_menu_local_mute", False)
+        dpg.set_value("user_menu_local_reset", False)
 
     # --- acting ---------------------------------------------------------------------
 

@@ -124,8 +124,8 @@ def _render_main(app: ClientApp, backend: ScriptedBackend, artifacts: Path) -> N
     rooms = app.rooms
     labels = [dpg.get_item_label(rooms.room_items[r.id]) for r in state.rooms]
     assert labels == ["Lobby  (1)", "Engineering  (3)", "Standup", "Gaming  (1)", "AFK"], labels
-    assert dpg.get_item_user_data(rooms.user_items[11]) == {"talking": True}  # bob talks
-    assert dpg.get_item_user_data(rooms.user_items[12]) == {"talking": False}
+    assert dpg.get_item_user_data(rooms.user_items[11]) ["talking"] is True  # bob talks
+    assert dpg.get_item_user_data(rooms.user_items[12]) ["talking"] is False
     assert dpg.get_value(rooms.user_items[10]) == "alice (you)"
     chat = app.chat.drawn_text
     # The backend's own local lines ("You joined ...") repeat the status bar: not drawn.
@@ -223,7 +223,7 @@ def _render_main(app: ClientApp, backend: ScriptedBackend, artifacts: Path) -> N
     assert dpg.get_value("ptt_key_label") == "PTT key: F5"
     assert dpg.get_item_label("on_air") == "ON AIR"
     assert dpg.get_item_theme("on_air") == app.themes.on_air  # type: ignore[union-attr]
-    assert dpg.get_item_user_data(rooms.user_items[10]) == {"talking": True}
+    assert dpg.get_item_user_data(rooms.user_items[10]) ["talking"] is True
     d.enter("vad_threshold", -35.0)
     expect_sent(backend, c.SetTransmissionMode(TransmissionMode.PUSH_TO_TALK, -35.0))
     audio = replace(audio, transmission_mode=TransmissionMode.MUTED, is_transmitting=False)
@@ -402,7 +402,7 @@ def scenario_flow(artifacts: Path) -> None:
             app.frames(2)
             assert dpg.get_item_label("on_air") == "ON AIR"
             me = app.rooms.user_items[state.my_user_id]  # type: ignore[index]
-            assert dpg.get_item_user_data(me) == {"talking": True}
+            assert dpg.get_item_user_data(me) ["talking"] is True
         shot(app, artifacts, "main")
         d.key_release(dpg.mvKey_Spacebar)
         assert not app.transmit.held
@@ -901,6 +901,84 @@ def scenario_typing_keys(artifacts: Path) -> None:
             server.stop()
 
 
+def scenario_mute_and_volume(artifacts: Path) -> None:
+    """Mute/deafen buttons and marks, the user menu's volume and local mute, remembered."""
+    from voip_gui.prefs import PrefsFile
+
+    prefs_dir = artifacts / "mute-prefs"
+    (prefs_dir / "gui.toml").unlink(missing_ok=True)
+    backend = ScriptedBackend(connected_state())
+    app = ClientApp(backend, PrefsFile.open(prefs_dir))
+    app.start()
+    try:
+        state = connected_state()
+        marked = {11: dict(self_mute=True), 12: dict(self_mute=True, self_deaf=True),
+                  13: dict(server_mute=True)}
+        users = tuple(
+            replace(u, **{"server_mute": False, "server_deaf": False, **marked.get(u.id, {})})  # type: ignore[arg-type]
+            for u in state.users
+        )
+        state = publish(app, backend, replace(state, users=users))
+        rooms = app.rooms
+
+        def marks(user_id: int) -> list[str]:
+            group = dpg.get_item_parent(rooms.user_items[user_id])
+            texts = dpg.get_item_children(group, 1)
+            return [v for t in texts[2:] if not (v := dpg.get_value(t)).startswith("[")]
+
+        assert marks(11) == ["muted"], marks(11)
+        assert marks(12) == ["deafened"]
+        assert marks(13) == ["server-muted"]
+        backend.take_sent()
+
+        # The user menu: volume and mute for me, sent to the mixer and remembered.
+        d.fire_item_handler(rooms.user_items[11], "mvClickedHandler", dpg.mvMouseButton_Right)
+        app.frames(3)
+        assert dpg.is_item_shown("user_menu") and dpg.get_value("user_menu_title") == "bob"
+        d.enter("user_menu_local_volume", 50)
+        d.enter("user_menu_local_mute", True)
+        expect_sent(backend, c.SetUserVolume(11, 0.5, False), c.SetUserVolume(11, 0.5, True))
+        state = publish(app, backend, state)
+        assert marks(11) == ["muted", "muted for you"], marks(11)
+        shot(app, artifacts, "user_menu")
+        d.enter("user_menu_local_mute", False)
+        expect_sent(backend, c.SetUserVolume(11, 0.5, False))
+        state = publish(app, backend, state)
+        assert marks(11) == ["muted", "50 %"], marks(11)
+        app.user_menu.close()
+        d.fire_item_handler(rooms.user_items[10], "mvClickedHandler", dpg.mvMouseButton_Right)
+        app.frames(2)
+        assert not dpg.is_item_shown("user_menu_sound"), "no volume for yourself"
+        app.user_menu.close()
+        shot(app, artifacts, "muted_users")
+
+        # Mute and deafen yourself; a new session is told what you are.
+        d.click("self_mute_button")
+        expect_sent(backend, c.SetSelfMute(True, False))
+        d.click("self_deaf_button")
+        expect_sent(backend, c.SetSelfMute(True, True))
+        audio = replace(state.audio, self_mute=True, self_deaf=True)
+        state = publish(app, backend, replace(state, audio=audio))
+        assert dpg.get_item_label("self_deaf_button") == "Undeafen"
+        assert dpg.get_item_label("on_air") == "deafened"
+        backend.take_sent()
+        again = replace(state, connection=replace(state.connection, motd="new session"))  # type: ignore[type-var]
+        publish(app, backend, again)
+        assert c.SetSelfMute(True, True) in backend.take_sent()
+    finally:
+        app.close()
+
+    # Another run on the same server: bob's volume comes back without touching anything.
+    backend = ScriptedBackend(connected_state())
+    app = ClientApp(backend, PrefsFile.open(prefs_dir))
+    app.start()
+    try:
+        publish(app, backend, connected_state())
+        assert c.SetUserVolume(11, 0.5, False) in backend.take_sent()
+    finally:
+        app.close()
+
+
 def scenario_on_demand(artifacts: Path) -> None:
     """The paced loop draws nothing while idle or unmapped, and a snapshot at once."""
     import threading
@@ -927,7 +1005,7 @@ def scenario_on_demand(artifacts: Path) -> None:
         app.frames_drawn = 0
         timer.start()
         bob = app.rooms.user_items
-        _run_until(app, lambda: dpg.get_item_user_data(bob[11]) == {"talking": False}, 5)
+        _run_until(app, lambda: dpg.get_item_user_data(bob[11]) ["talking"] is False, 5)
         timer.join()
         assert app.frames_drawn <= 2, f"{app.frames_drawn} frames for one snapshot"
 
@@ -942,7 +1020,7 @@ def scenario_on_demand(artifacts: Path) -> None:
         _run_for(app, 0.5)
         assert app.frames_drawn == 0, f"{app.frames_drawn} frames drawn while unmapped"
         d.xdotool("windowmap", "--sync", window)
-        _run_until(app, lambda: dpg.get_item_user_data(bob[11]) == {"talking": True}, 5)
+        _run_until(app, lambda: dpg.get_item_user_data(bob[11]) ["talking"] is True, 5)
         print(f"reasons: {dict(app.pacer.reasons)}")
     finally:
         app.close()
@@ -960,6 +1038,7 @@ def _run_until(app: ClientApp, condition: Callable[[], bool], timeout: float) ->
 
 
 SCENARIOS: dict[str, Callable[[Path], None]] = {
+    "mute_and_volume": scenario_mute_and_volume,
     "typing_keys": scenario_typing_keys,
     "chat": scenario_chat,
     "on_demand": scenario_on_demand,

@@ -414,3 +414,31 @@ def test_create_room_needs_make_room_in_the_parent() -> None:
     answer = h.request(2, 2, create_room=pb.CreateRoom(parent_id=1, name="Mine"))
     assert denied(answer, Perm.MAKE_ROOM) and "create rooms in 'Lobby'" in answer.error.message
     assert h.request(1, 3, create_room=pb.CreateRoom(parent_id=1, name="Admins'")).HasField("ack")
+
+
+def test_self_mute_and_deafen_are_shared_state_and_gate_the_voice_route() -> None:
+    h = harness()
+    h.open(1), h.open(2)
+    assert h.speaks[1] is True and h.hears[1] is True
+    assert h.request(1, 1, set_self_mute=pb.SetSelfMute(self_mute=True)).HasField("ack")
+    seen = h.peers[2].state.users[1]  # type: ignore[union-attr]
+    assert seen.self_mute and not seen.self_deaf  # in the other client's hash-checked state
+    assert h.speaks[1] is False and h.hears[1] is True
+    # deafen implies mute, whatever the request says
+    h.request(1, 2, set_self_mute=pb.SetSelfMute(self_mute=False, self_deaf=True))
+    seen = h.peers[2].state.users[1]  # type: ignore[union-attr]
+    assert seen.self_mute and seen.self_deaf
+    assert h.speaks[1] is False and h.hears[1] is False
+    # the same flags again: an ack, and no update for anyone
+    h.peers[2].take()
+    assert h.request(1, 3, set_self_mute=pb.SetSelfMute(self_deaf=True)).HasField("ack")
+    assert "state_update" not in h.peers[2].kinds()
+    h.request(1, 4, set_self_mute=pb.SetSelfMute())
+    seen = h.peers[2].state.users[1]  # type: ignore[union-attr]
+    assert not seen.self_mute and not seen.self_deaf
+    assert h.speaks[1] is True and h.hears[1] is True
+    # a server mute stays in force under a self-unmute
+    admin_of(h, 2)
+    h.request(2, 5, set_server_mute=pb.SetServerMute(user_id=1, server_mute=True))
+    h.request(1, 6, set_self_mute=pb.SetSelfMute())
+    assert h.speaks[1] is False

@@ -8,10 +8,11 @@ its two children the complete wanted setup:
 * `CaptureActor` (capture_actor.py) owns the microphone and `CaptureEngine`;
 * `PlaybackActor` (playback_actor.py) owns the speaker and `PlaybackEngine`.
 
-What runs when: playback while connected or loopback testing; capture while
-loopback testing, or while connected in any mode but Muted (a muted client
-does not keep the microphone open). During the loopback test captured voice
-goes to local playback instead of the server.
+What runs when: playback while connected (and not deafened) or loopback
+testing; capture while loopback testing, or while connected in any mode but
+Muted and not self-muted (a muted client does not keep the microphone open).
+During the loopback test captured voice goes to local playback instead of
+the server. Per-user gains (`SetUserVolume`) go to the playback mixer.
 
 The contract with the rest of the backend:
 
@@ -85,6 +86,7 @@ class AudioActor(pykka.ThreadingActor):
         self._sender: VoiceSender | None = None
         self._user_id: int | None = None
         self._ptt_pressed = False
+        self._user_volumes: tuple[tuple[int, float], ...] = ()
         self._errors: dict[str, str] = {}
         self._children: list[pykka.ActorRef[Any]] = []
         self._capture: pykka.ActorProxy[CaptureActor] | None = None
@@ -239,6 +241,16 @@ class AudioActor(pykka.ThreadingActor):
             case c.SetPushToTalkKey(key=key):
                 self._audio = replace(a, ptt_key=key)
                 self._config.update(ptt_key=key)
+            case c.SetSelfMute(self_mute=mute, self_deaf=deaf):
+                self._audio = replace(a, self_mute=mute or deaf, self_deaf=deaf)
+            case c.SetUserVolume(user_id=uid, volume=volume, muted=muted):
+                volumes = dict(self._user_volumes)
+                gain = 0.0 if muted else float(volume)
+                if gain == 1.0:
+                    volumes.pop(uid, None)
+                else:
+                    volumes[uid] = gain
+                self._user_volumes = tuple(sorted(volumes.items()))
             case c.StartLoopbackTest():
                 self._audio = replace(a, loopback_test=True)
             case c.StopLoopbackTest():
@@ -309,8 +321,9 @@ class AudioActor(pykka.ThreadingActor):
             route = LoopbackRoute(self._inbox.deliver_local, self._inbox.end_local)
         elif self._sender is not None:
             route = ServerRoute(self._sender)
+        sending = connected and a.transmission_mode is not TransmissionMode.MUTED
         capture = CaptureSettings(
-            running=loopback or (connected and a.transmission_mode is not TransmissionMode.MUTED),
+            running=loopback or (sending and not a.self_mute),
             device=a.input_device,
             mode=TransmissionMode.CONTINUOUS if loopback else a.transmission_mode,
             vad_threshold_db=a.vad_threshold_db,
@@ -320,9 +333,10 @@ class AudioActor(pykka.ThreadingActor):
             dsp=self._dsp_settings(a),
         )
         playback = PlaybackSettings(
-            running=connected or loopback,
+            running=loopback or (connected and not a.self_deaf),
             device=a.output_device,
             output_volume=a.output_volume,
+            user_volumes=self._user_volumes,
         )
         if playback != self._playback_settings and self._playback is not None:
             self._playback_settings = playback

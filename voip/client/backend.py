@@ -190,8 +190,13 @@ class BackendHandle:
                     | c.SetPushToTalkKey()
                     | c.StartLoopbackTest()
                     | c.StopLoopbackTest()
+                    | c.SetUserVolume()
                 ):
                     self._audio.handle.defer(command)
+                case c.SetSelfMute():
+                    self._audio.handle.defer(command)
+                    if self._publisher.latest.is_connected:
+                        self._connection.request.defer(command)
                 case c.DismissError(error_id=error_id):
                     self._state.dismiss_error.defer(error_id)
                 case _:

@@ -167,6 +167,28 @@ class StopLoopbackTest:
     pass
 
 
+@dataclass(frozen=True, slots=True)
+class SetSelfMute:
+    """Mute and/or deafen yourself (deafen implies mute and stops playback).
+
+    Takes effect locally at once, connected or not, and is sent to the server
+    while connected so everyone sees it; a front end sends it again after
+    reconnecting (the server starts every session unmuted).
+    """
+
+    self_mute: bool
+    self_deaf: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SetUserVolume:
+    """How loud another user is played here: 0..2 (1 = as sent), or muted locally."""
+
+    user_id: int
+    volume: float = 1.0
+    muted: bool = False
+
+
 # --- UI bookkeeping ------------------------------------------------------------------
 
 
@@ -192,6 +214,8 @@ AudioCommand = (
     | SetPushToTalkKey
     | StartLoopbackTest
     | StopLoopbackTest
+    | SetSelfMute
+    | SetUserVolume
 )
 Command = ConnectionCommand | ServerCommand | AudioCommand | DismissError
 
@@ -205,10 +229,14 @@ REQUEST_KINDS: dict[type, str] = {
     SendChat: "send_chat",
     SetDisplayName: "set_display_name",
     RequestResync: "resync_request",
+    SetSelfMute: "set_self_mute",
 }
 
 #: Commands that need a live connection (answered by the server).
-NEEDS_CONNECTION = (*REQUEST_KINDS, *MODERATION_COMMANDS)
+NEEDS_CONNECTION = (
+    *(k for k in REQUEST_KINDS if k is not SetSelfMute),
+    *MODERATION_COMMANDS,
+)
 
 
 def request_of(command: object) -> tuple[str, dict[str, object]]:
@@ -272,6 +300,8 @@ def problem(command: object) -> str | None:
             return f"display name refused: {reason}; choose another" if reason else None
         case SetInputVolume(volume=v) | SetOutputVolume(volume=v):
             return _volume_problem(v)
+        case SetUserVolume(user_id=uid, volume=v):
+            return f"{uid!r} is not a user id" if not _is_id(uid) else _volume_problem(v)
         case SetTransmissionMode(mode=mode, vad_threshold_db=threshold):
             if not isinstance(mode, TransmissionMode):
                 return f"{mode!r} is not a transmission mode"

@@ -81,6 +81,8 @@ def user_views(
             talking=u.id in talking,
             is_me=u.id == my_user_id,
             roles=u.roles,
+            self_mute=u.self_mute,
+            self_deaf=u.self_deaf,
             server_mute=u.server_mute,
             server_deaf=u.server_deaf,
         )

@@ -32,6 +32,8 @@ class PlaybackSettings:
     running: bool = False
     device: str | None = None
     output_volume: float = 1.0
+    #: (user id, gain) for users not played at 1.0 (0.0: muted here), sorted.
+    user_volumes: tuple[tuple[int, float], ...] = ()
 
 
 class PlaybackActor(EngineActor):
@@ -53,8 +55,24 @@ class PlaybackActor(EngineActor):
         engine = self._engine
         if engine is not None:
             engine.output_volume = settings.output_volume
+            self._apply_user_volumes(engine, old.user_volumes, settings.user_volumes)
         self._follow(engine, settings.running, settings.device != old.device)
         self._settled(settings, self._engine)
+
+    @staticmethod
+    def _apply_user_volumes(
+        engine: PlaybackEngine,
+        old: tuple[tuple[int, float], ...],
+        new: tuple[tuple[int, float], ...],
+    ) -> None:
+        if old == new:
+            return
+        wanted = dict(new)
+        for uid, _ in old:
+            if uid not in wanted:
+                engine.set_user_volume(uid, 1.0)
+        for uid, gain in wanted.items():
+            engine.set_user_volume(uid, gain)
 
     def forget_user(self, user_id: int) -> None:
         """The user left the server: drop their decoder and jitter buffer."""
@@ -76,6 +94,7 @@ class PlaybackActor(EngineActor):
             on_error=self._on_error,
         )
         engine.far_end = self._far_end
+        self._apply_user_volumes(engine, (), settings.user_volumes)
         if not self._start(engine):
             return
         engine.on_tick = self._on_tick

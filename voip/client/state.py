@@ -94,6 +94,8 @@ class UserView:
     talking: bool = False
     is_me: bool = False
     roles: tuple[str, ...] = ()  # sorted; "everyone" is implicit
+    self_mute: bool = False  # muted by themselves (self_deaf implies it)
+    self_deaf: bool = False
     server_mute: bool = False  # muted by a moderator (not the user's own mute)
     server_deaf: bool = False  # deafened by a moderator
 
@@ -170,6 +172,10 @@ class AudioState:
     input_level_db: float = -120.0
     talking_users: frozenset[int] = frozenset()
     loopback_test: bool = False
+    #: Muted / deafened by the user (deafened implies muted): nothing is sent, and
+    #: while deafened nothing is played. Sent to the server while connected.
+    self_mute: bool = False
+    self_deaf: bool = False
     error: str | None = None  # e.g. a device that vanished
 
 

@@ -110,7 +110,7 @@ MANAGE_ROLES: Permission
 ADMIN: Permission
 
 class Envelope(_message.Message):
-    __slots__ = ("state_hash", "request_id", "challenge", "client_hello", "welcome", "server_state", "state_update", "join_room", "create_room", "delete_room", "rename_room", "send_chat", "resync_request", "set_display_name", "chat_message", "error", "ack", "goodbye", "get_acl", "room_acl", "set_acl", "list_roles", "role_list", "create_role", "delete_role", "grant_role", "revoke_role", "kick_user", "ban_user", "unban", "list_bans", "ban_list", "move_user", "set_server_mute", "redeem_admin_token", "list_users", "user_list", "permissions", "room_history", "share_file", "file_shared", "announce", "peer_list", "loss_report", "loss_feedback")
+    __slots__ = ("state_hash", "request_id", "challenge", "client_hello", "welcome", "server_state", "state_update", "join_room", "create_room", "delete_room", "rename_room", "send_chat", "resync_request", "set_display_name", "chat_message", "error", "ack", "goodbye", "get_acl", "room_acl", "set_acl", "list_roles", "role_list", "create_role", "delete_role", "grant_role", "revoke_role", "kick_user", "ban_user", "unban", "list_bans", "ban_list", "move_user", "set_server_mute", "redeem_admin_token", "list_users", "user_list", "permissions", "set_self_mute", "room_history", "share_file", "file_shared", "announce", "peer_list", "loss_report", "loss_feedback")
     STATE_HASH_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     CHALLENGE_FIELD_NUMBER: _ClassVar[int]
@@ -149,6 +149,7 @@ class Envelope(_message.Message):
     LIST_USERS_FIELD_NUMBER: _ClassVar[int]
     USER_LIST_FIELD_NUMBER: _ClassVar[int]
     PERMISSIONS_FIELD_NUMBER: _ClassVar[int]
+    SET_SELF_MUTE_FIELD_NUMBER: _ClassVar[int]
     ROOM_HISTORY_FIELD_NUMBER: _ClassVar[int]
     SHARE_FILE_FIELD_NUMBER: _ClassVar[int]
     FILE_SHARED_FIELD_NUMBER: _ClassVar[int]
@@ -194,6 +195,7 @@ class Envelope(_message.Message):
     list_users: ListUsers
     user_list: UserList
     permissions: Permissions
+    set_self_mute: SetSelfMute
     room_history: RoomHistory
     share_file: ShareFile
     file_shared: FileShared
@@ -201,7 +203,7 @@ class Envelope(_message.Message):
     peer_list: PeerList
     loss_report: LossReport
     loss_feedback: LossFeedback
-    def __init__(self, state_hash: _Optional[bytes] = ..., request_id: _Optional[int] = ..., challenge: _Optional[_Union[Challenge, _Mapping]] = ..., client_hello: _Optional[_Union[ClientHello, _Mapping]] = ..., welcome: _Optional[_Union[Welcome, _Mapping]] = ..., server_state: _Optional[_Union[ServerState, _Mapping]] = ..., state_update: _Optional[_Union[StateUpdate, _Mapping]] = ..., join_room: _Optional[_Union[JoinRoom, _Mapping]] = ..., create_room: _Optional[_Union[CreateRoom, _Mapping]] = ..., delete_room: _Optional[_Union[DeleteRoom, _Mapping]] = ..., rename_room: _Optional[_Union[RenameRoom, _Mapping]] = ..., send_chat: _Optional[_Union[SendChat, _Mapping]] = ..., resync_request: _Optional[_Union[ResyncRequest, _Mapping]] = ..., set_display_name: _Optional[_Union[SetDisplayName, _Mapping]] = ..., chat_message: _Optional[_Union[ChatMessage, _Mapping]] = ..., error: _Optional[_Union[Error, _Mapping]] = ..., ack: _Optional[_Union[Ack, _Mapping]] = ..., goodbye: _Optional[_Union[Goodbye, _Mapping]] = ..., get_acl: _Optional[_Union[GetAcl, _Mapping]] = ..., room_acl: _Optional[_Union[RoomAcl, _Mapping]] = ..., set_acl: _Optional[_Union[SetAcl, _Mapping]] = ..., list_roles: _Optional[_Union[ListRoles, _Mapping]] = ..., role_list: _Optional[_Union[RoleList, _Mapping]] = ..., create_role: _Optional[_Union[CreateRole, _Mapping]] = ..., delete_role: _Optional[_Union[DeleteRole, _Mapping]] = ..., grant_role: _Optional[_Union[GrantRole, _Mapping]] = ..., revoke_role: _Optional[_Union[RevokeRole, _Mapping]] = ..., kick_user: _Optional[_Union[KickUser, _Mapping]] = ..., ban_user: _Optional[_Union[BanUser, _Mapping]] = ..., unban: _Optional[_Union[Unban, _Mapping]] = ..., list_bans: _Optional[_Union[ListBans, _Mapping]] = ..., ban_list: _Optional[_Union[BanList, _Mapping]] = ..., move_user: _Optional[_Union[MoveUser, _Mapping]] = ..., set_server_mute: _Optional[_Union[SetServerMute, _Mapping]] = ..., redeem_admin_token: _Optional[_Union[RedeemAdminToken, _Mapping]] = ..., list_users: _Optional[_Union[ListUsers, _Mapping]] = ..., user_list: _Optional[_Union[UserList, _Mapping]] = ..., permissions: _Optional[_Union[Permissions, _Mapping]] = ..., room_history: _Optional[_Union[RoomHistory, _Mapping]] = ..., share_file: _Optional[_Union[ShareFile, _Mapping]] = ..., file_shared: _Optional[_Union[FileShared, _Mapping]] = ..., announce: _Optional[_Union[Announce, _Mapping]] = ..., peer_list: _Optional[_Union[PeerList, _Mapping]] = ..., loss_report: _Optional[_Union[LossReport, _Mapping]] = ..., loss_feedback: _Optional[_Union[LossFeedback, _Mapping]] = ...) -> None: ...
+    def __init__(self, state_hash: _Optional[bytes] = ..., request_id: _Optional[int] = ..., challenge: _Optional[_Union[Challenge, _Mapping]] = ..., client_hello: _Optional[_Union[ClientHello, _Mapping]] = ..., welcome: _Optional[_Union[Welcome, _Mapping]] = ..., server_state: _Optional[_Union[ServerState, _Mapping]] = ..., state_update: _Optional[_Union[StateUpdate, _Mapping]] = ..., join_room: _Optional[_Union[JoinRoom, _Mapping]] = ..., create_room: _Optional[_Union[CreateRoom, _Mapping]] = ..., delete_room: _Optional[_Union[DeleteRoom, _Mapping]] = ..., rename_room: _Optional[_Union[RenameRoom, _Mapping]] = ..., send_chat: _Optional[_Union[SendChat, _Mapping]] = ..., resync_request: _Optional[_Union[ResyncRequest, _Mapping]] = ..., set_display_name: _Optional[_Union[SetDisplayName, _Mapping]] = ..., chat_message: _Optional[_Union[ChatMessage, _Mapping]] = ..., error: _Optional[_Union[Error, _Mapping]] = ..., ack: _Optional[_Union[Ack, _Mapping]] = ..., goodbye: _Optional[_Union[Goodbye, _Mapping]] = ..., get_acl: _Optional[_Union[GetAcl, _Mapping]] = ..., room_acl: _Optional[_Union[RoomAcl, _Mapping]] = ..., set_acl: _Optional[_Union[SetAcl, _Mapping]] = ..., list_roles: _Optional[_Union[ListRoles, _Mapping]] = ..., role_list: _Optional[_Union[RoleList, _Mapping]] = ..., create_role: _Optional[_Union[CreateRole, _Mapping]] = ..., delete_role: _Optional[_Union[DeleteRole, _Mapping]] = ..., grant_role: _Optional[_Union[GrantRole, _Mapping]] = ..., revoke_role: _Optional[_Union[RevokeRole, _Mapping]] = ..., kick_user: _Optional[_Union[KickUser, _Mapping]] = ..., ban_user: _Optional[_Union[BanUser, _Mapping]] = ..., unban: _Optional[_Union[Unban, _Mapping]] = ..., list_bans: _Optional[_Union[ListBans, _Mapping]] = ..., ban_list: _Optional[_Union[BanList, _Mapping]] = ..., move_user: _Optional[_Union[MoveUser, _Mapping]] = ..., set_server_mute: _Optional[_Union[SetServerMute, _Mapping]] = ..., redeem_admin_token: _Optional[_Union[RedeemAdminToken, _Mapping]] = ..., list_users: _Optional[_Union[ListUsers, _Mapping]] = ..., user_list: _Optional[_Union[UserList, _Mapping]] = ..., permissions: _Optional[_Union[Permissions, _Mapping]] = ..., set_self_mute: _Optional[_Union[SetSelfMute, _Mapping]] = ..., room_history: _Optional[_Union[RoomHistory, _Mapping]] = ..., share_file: _Optional[_Union[ShareFile, _Mapping]] = ..., file_shared: _Optional[_Union[FileShared, _Mapping]] = ..., announce: _Optional[_Union[Announce, _Mapping]] = ..., peer_list: _Optional[_Union[PeerList, _Mapping]] = ..., loss_report: _Optional[_Union[LossReport, _Mapping]] = ..., loss_feedback: _Optional[_Union[LossFeedback, _Mapping]] = ...) -> None: ...
 
 class Challenge(_message.Message):
     __slots__ = ("nonce", "protocol_version", "server_name")
@@ -262,20 +264,24 @@ class RoomInfo(_message.Message):
     def __init__(self, id: _Optional[int] = ..., name: _Optional[str] = ..., parent_id: _Optional[int] = ...) -> None: ...
 
 class User(_message.Message):
-    __slots__ = ("id", "name", "room_id", "server_mute", "server_deaf", "roles")
+    __slots__ = ("id", "name", "room_id", "self_mute", "self_deaf", "server_mute", "server_deaf", "roles")
     ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     ROOM_ID_FIELD_NUMBER: _ClassVar[int]
+    SELF_MUTE_FIELD_NUMBER: _ClassVar[int]
+    SELF_DEAF_FIELD_NUMBER: _ClassVar[int]
     SERVER_MUTE_FIELD_NUMBER: _ClassVar[int]
     SERVER_DEAF_FIELD_NUMBER: _ClassVar[int]
     ROLES_FIELD_NUMBER: _ClassVar[int]
     id: int
     name: str
     room_id: int
+    self_mute: bool
+    self_deaf: bool
     server_mute: bool
     server_deaf: bool
     roles: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, id: _Optional[int] = ..., name: _Optional[str] = ..., room_id: _Optional[int] = ..., server_mute: _Optional[bool] = ..., server_deaf: _Optional[bool] = ..., roles: _Optional[_Iterable[str]] = ...) -> None: ...
+    def __init__(self, id: _Optional[int] = ..., name: _Optional[str] = ..., room_id: _Optional[int] = ..., self_mute: _Optional[bool] = ..., self_deaf: _Optional[bool] = ..., server_mute: _Optional[bool] = ..., server_deaf: _Optional[bool] = ..., roles: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ServerState(_message.Message):
     __slots__ = ("rooms", "users")
@@ -351,8 +357,18 @@ class UserRolesChanged(_message.Message):
     roles: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, user_id: _Optional[int] = ..., roles: _Optional[_Iterable[str]] = ...) -> None: ...
 
+class UserSelfMuted(_message.Message):
+    __slots__ = ("user_id", "self_mute", "self_deaf")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    SELF_MUTE_FIELD_NUMBER: _ClassVar[int]
+    SELF_DEAF_FIELD_NUMBER: _ClassVar[int]
+    user_id: int
+    self_mute: bool
+    self_deaf: bool
+    def __init__(self, user_id: _Optional[int] = ..., self_mute: _Optional[bool] = ..., self_deaf: _Optional[bool] = ...) -> None: ...
+
 class StateUpdate(_message.Message):
-    __slots__ = ("user_joined", "user_left", "user_moved", "room_created", "room_deleted", "room_renamed", "user_renamed", "user_server_muted", "user_roles_changed")
+    __slots__ = ("user_joined", "user_left", "user_moved", "room_created", "room_deleted", "room_renamed", "user_renamed", "user_self_muted", "user_server_muted", "user_roles_changed")
     USER_JOINED_FIELD_NUMBER: _ClassVar[int]
     USER_LEFT_FIELD_NUMBER: _ClassVar[int]
     USER_MOVED_FIELD_NUMBER: _ClassVar[int]
@@ -360,6 +376,7 @@ class StateUpdate(_message.Message):
     ROOM_DELETED_FIELD_NUMBER: _ClassVar[int]
     ROOM_RENAMED_FIELD_NUMBER: _ClassVar[int]
     USER_RENAMED_FIELD_NUMBER: _ClassVar[int]
+    USER_SELF_MUTED_FIELD_NUMBER: _ClassVar[int]
     USER_SERVER_MUTED_FIELD_NUMBER: _ClassVar[int]
     USER_ROLES_CHANGED_FIELD_NUMBER: _ClassVar[int]
     user_joined: UserJoined
@@ -369,15 +386,24 @@ class StateUpdate(_message.Message):
     room_deleted: RoomDeleted
     room_renamed: RoomRenamed
     user_renamed: UserRenamed
+    user_self_muted: UserSelfMuted
     user_server_muted: UserServerMuted
     user_roles_changed: UserRolesChanged
-    def __init__(self, user_joined: _Optional[_Union[UserJoined, _Mapping]] = ..., user_left: _Optional[_Union[UserLeft, _Mapping]] = ..., user_moved: _Optional[_Union[UserMoved, _Mapping]] = ..., room_created: _Optional[_Union[RoomCreated, _Mapping]] = ..., room_deleted: _Optional[_Union[RoomDeleted, _Mapping]] = ..., room_renamed: _Optional[_Union[RoomRenamed, _Mapping]] = ..., user_renamed: _Optional[_Union[UserRenamed, _Mapping]] = ..., user_server_muted: _Optional[_Union[UserServerMuted, _Mapping]] = ..., user_roles_changed: _Optional[_Union[UserRolesChanged, _Mapping]] = ...) -> None: ...
+    def __init__(self, user_joined: _Optional[_Union[UserJoined, _Mapping]] = ..., user_left: _Optional[_Union[UserLeft, _Mapping]] = ..., user_moved: _Optional[_Union[UserMoved, _Mapping]] = ..., room_created: _Optional[_Union[RoomCreated, _Mapping]] = ..., room_deleted: _Optional[_Union[RoomDeleted, _Mapping]] = ..., room_renamed: _Optional[_Union[RoomRenamed, _Mapping]] = ..., user_renamed: _Optional[_Union[UserRenamed, _Mapping]] = ..., user_self_muted: _Optional[_Union[UserSelfMuted, _Mapping]] = ..., user_server_muted: _Optional[_Union[UserServerMuted, _Mapping]] = ..., user_roles_changed: _Optional[_Union[UserRolesChanged, _Mapping]] = ...) -> None: ...
 
 class JoinRoom(_message.Message):
     __slots__ = ("room_id",)
     ROOM_ID_FIELD_NUMBER: _ClassVar[int]
     room_id: int
     def __init__(self, room_id: _Optional[int] = ...) -> None: ...
+
+class SetSelfMute(_message.Message):
+    __slots__ = ("self_mute", "self_deaf")
+    SELF_MUTE_FIELD_NUMBER: _ClassVar[int]
+    SELF_DEAF_FIELD_NUMBER: _ClassVar[int]
+    self_mute: bool
+    self_deaf: bool
+    def __init__(self, self_mute: _Optional[bool] = ..., self_deaf: _Optional[bool] = ...) -> None: ...
 
 class CreateRoom(_message.Message):
     __slots__ = ("parent_id", "name")

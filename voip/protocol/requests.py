@@ -38,6 +38,7 @@ REQUESTS: dict[str, Request] = {
     "send_chat": Request(voip_pb2.SendChat),
     "resync_request": Request(voip_pb2.ResyncRequest),
     "set_display_name": Request(voip_pb2.SetDisplayName),
+    "set_self_mute": Request(voip_pb2.SetSelfMute),
     # access control and moderation (docs/PERMISSIONS.md)
     "get_acl": Request(voip_pb2.GetAcl, reply="room_acl"),
     "set_acl": Request(voip_pb2.SetAcl),

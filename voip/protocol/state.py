@@ -44,12 +44,16 @@ class UserInfo:
     server_mute: bool = False
     server_deaf: bool = False
     roles: tuple[str, ...] = ()  # sorted; "everyone" is implicit
+    self_mute: bool = False  # by the user; self_deaf implies it
+    self_deaf: bool = False
 
     def to_proto(self) -> voip_pb2.User:
         return voip_pb2.User(
             id=self.id,
             name=self.name,
             room_id=self.room_id,
+            self_mute=self.self_mute,
+            self_deaf=self.self_deaf,
             server_mute=self.server_mute,
             server_deaf=self.server_deaf,
             roles=list(self.roles),
@@ -57,7 +61,16 @@ class UserInfo:
 
     @classmethod
     def from_proto(cls, u: voip_pb2.User) -> UserInfo:
-        return cls(u.id, u.name, u.room_id, u.server_mute, u.server_deaf, tuple(sorted(u.roles)))
+        return cls(
+            u.id,
+            u.name,
+            u.room_id,
+            u.server_mute,
+            u.server_deaf,
+            tuple(sorted(u.roles)),
+            self_mute=u.self_mute or u.self_deaf,
+            self_deaf=u.self_deaf,
+        )
 
 
 def _freeze(items: Iterable[tuple[int, _T]]) -> Mapping[int, _T]:
@@ -211,6 +224,16 @@ def apply_change(state: StateModel, update: voip_pb2.StateUpdate) -> StateModel:
         _require_user(state, sm.user_id, "UserServerMuted")
         return state.with_user(
             replace(state.users[sm.user_id], server_mute=sm.server_mute, server_deaf=sm.server_deaf)
+        )
+    if kind == "user_self_muted":
+        sm2 = update.user_self_muted
+        _require_user(state, sm2.user_id, "UserSelfMuted")
+        return state.with_user(
+            replace(
+                state.users[sm2.user_id],
+                self_mute=sm2.self_mute or sm2.self_deaf,
+                self_deaf=sm2.self_deaf,
+            )
         )
     if kind == "user_roles_changed":
         rc = update.user_roles_changed

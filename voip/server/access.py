@@ -183,8 +183,13 @@ class AccessRules(CoreView):
         user = self.state.users.get(s.user_id)
         if user is None:
             return []
-        hears = not user.server_deaf
-        speaks = hears and not user.server_mute and self._may(s, Perm.SPEAK, user.room_id)
+        hears = not user.server_deaf and not user.self_deaf
+        speaks = (
+            hears
+            and not user.server_mute
+            and not user.self_mute
+            and self._may(s, Perm.SPEAK, user.room_id)
+        )
         route = (user.room_id, speaks, hears)
         if route == s.route:
             return []

@@ -647,6 +647,28 @@ class ServerCore(ModerationHandlers, HistoryHandlers, LossFeedbackHandlers):
         actions.append(self._ack(s.id, rid))
         return actions
 
+    def _on_set_self_mute(self, s: _Session, env: voip_pb2.Envelope, now: float) -> list[Action]:
+        """Anyone may mute or deafen themselves; everyone sees it (the state is shared).
+
+        A self-muted user's voice is not relayed and a self-deafened one is sent
+        none, so the flags also save the bandwidth, not only the sound.
+        """
+        rid, req = env.request_id, env.set_self_mute
+        deaf = req.self_deaf
+        mute = req.self_mute or deaf
+        user = self.state.users[s.user_id]
+        if (user.self_mute, user.self_deaf) == (mute, deaf):
+            return [self._ack(s.id, rid)]
+        update = voip_pb2.StateUpdate(
+            user_self_muted=voip_pb2.UserSelfMuted(
+                user_id=s.user_id, self_mute=mute, self_deaf=deaf
+            )
+        )
+        actions = self._change(update)
+        actions += self._sync_route(s)
+        actions.append(self._ack(s.id, rid))
+        return actions
+
     # --- helpers ---------------------------------------------------------------------------
 
     def _change(self, update: voip_pb2.StateUpdate) -> list[Action]:

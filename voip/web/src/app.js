@@ -90,7 +90,11 @@ function render() {
     const list = el("ul");
     for (const u of users) {
       const cls = `user${ui.talking.has(u.id) ? " talking" : ""}${u.id === selfId ? " self" : ""}`;
-      const flags = [u.serverDeaf ? "deafened" : u.serverMute ? "muted" : "", ...u.roles].filter(Boolean);
+      const flags = [
+        u.serverDeaf ? "deafened by a moderator" : u.serverMute ? "muted by a moderator" : "",
+        u.selfDeaf ? "deafened" : u.selfMute ? "muted" : "",
+        ...u.roles,
+      ].filter(Boolean);
       const item = el("li", { class: cls, "data-user": u.id }, el("span", { class: "dot" }), u.name);
       if (flags.length) item.append(el("span", { class: "flags" }, flags.join(" · ")));
       list.append(item);
@@ -293,10 +297,15 @@ function wire() {
       apply(on);
     });
   };
-  toggle("mute", (on) => ui.audio && ui.audio.setMuted(on));
+  // Tell the server too, so everyone sees it (docs/PROTOCOL.md, SetSelfMute).
+  const pressed = (id) => $(id).getAttribute("aria-pressed") === "true";
+  const tellServer = () => ui.session && ui.session.setSelfMute(pressed("mute"), pressed("deafen"))
+    .catch((err) => notice(err.message));
+  toggle("mute", (on) => { if (ui.audio) ui.audio.setMuted(on); tellServer(); });
   toggle("deafen", (on) => {
     if (ui.audio) ui.audio.setDeaf(on);
-    if (on && $("mute").getAttribute("aria-pressed") !== "true") $("mute").click();
+    if (on && !pressed("mute")) $("mute").click();
+    else tellServer();
   });
   $("leave").addEventListener("click", () => ui.session && ui.session.close());
 }

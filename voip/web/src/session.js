@@ -141,6 +141,9 @@ export class Session {
 
   joinRoom(roomId) { return this.request({ case: "joinRoom", value: { roomId } }, "join the room"); }
   sendChat(text) { return this.request({ case: "sendChat", value: { text } }, "send the message"); }
+  setSelfMute(selfMute, selfDeaf) {
+    return this.request({ case: "setSelfMute", value: { selfMute, selfDeaf } }, "mute or deafen you");
+  }
   createRoom(parentId, name) {
     return this.request({ case: "createRoom", value: { parentId, name } }, "create the room");
   }

@@ -12,6 +12,7 @@ export class Divergence extends Error {}
 function userOf(u) {
   return {
     id: u.id, name: u.name, roomId: u.roomId,
+    selfMute: u.selfMute || u.selfDeaf, selfDeaf: u.selfDeaf,
     serverMute: u.serverMute, serverDeaf: u.serverDeaf, roles: [...u.roles].sort(),
   };
 }
@@ -29,7 +30,7 @@ export function stateHash(state) {
     .map((r) => create(RoomInfoSchema, { id: r.id, name: r.name, parentId: r.parentId }));
   const users = [...state.users.values()].sort((a, b) => a.id - b.id)
     .map((u) => create(UserSchema, {
-      id: u.id, name: u.name, roomId: u.roomId,
+      id: u.id, name: u.name, roomId: u.roomId, selfMute: u.selfMute, selfDeaf: u.selfDeaf,
       serverMute: u.serverMute, serverDeaf: u.serverDeaf, roles: [...u.roles].sort(),
     }));
   return blake3(toBinary(ServerStateSchema, create(ServerStateSchema, { rooms, users })));
@@ -94,6 +95,13 @@ export function applyChange(state, update) {
       const u = users.get(c.value.userId);
       need(u, "unknown user server-muted");
       users.set(u.id, { ...u, serverMute: c.value.serverMute, serverDeaf: c.value.serverDeaf });
+      break;
+    }
+    case "userSelfMuted": {
+      const u = users.get(c.value.userId);
+      need(u, "unknown user self-muted");
+      const selfDeaf = c.value.selfDeaf;
+      users.set(u.id, { ...u, selfMute: c.value.selfMute || selfDeaf, selfDeaf });
       break;
     }
     case "userRolesChanged": {

@@ -12,7 +12,7 @@ import { enumDesc, fileDesc, messageDesc, tsEnum } from "@bufbuild/protobuf/code
  * Describes the file voip.proto.
  */
 export const file_voip = /*@__PURE__*/
-  fileDesc("Cgp2b2lwLnByb3RvEgR2b2lwIs0NCghFbnZlbG9wZRISCgpzdGF0ZV9oYXNoGAEgASgMEhIKCnJlcXVlc3RfaWQYAiABKA0SJAoJY2hhbGxlbmdlGAogASgLMg8udm9pcC5DaGFsbGVuZ2VIABIpCgxjbGllbnRfaGVsbG8YCyABKAsyES52b2lwLkNsaWVudEhlbGxvSAASIAoHd2VsY29tZRgMIAEoCzINLnZvaXAuV2VsY29tZUgAEikKDHNlcnZlcl9zdGF0ZRgNIAEoCzIRLnZvaXAuU2VydmVyU3RhdGVIABIpCgxzdGF0ZV91cGRhdGUYDiABKAsyES52b2lwLlN0YXRlVXBkYXRlSAASIwoJam9pbl9yb29tGBQgASgLMg4udm9pcC5Kb2luUm9vbUgAEicKC2NyZWF0ZV9yb29tGBUgASgLMhAudm9pcC5DcmVhdGVSb29tSAASJwoLZGVsZXRlX3Jvb20YFiABKAsyEC52b2lwLkRlbGV0ZVJvb21IABInCgtyZW5hbWVfcm9vbRgXIAEoCzIQLnZvaXAuUmVuYW1lUm9vbUgAEiMKCXNlbmRfY2hhdBgYIAEoCzIOLnZvaXAuU2VuZENoYXRIABItCg5yZXN5bmNfcmVxdWVzdBgZIAEoCzITLnZvaXAuUmVzeW5jUmVxdWVzdEgAEjAKEHNldF9kaXNwbGF5X25hbWUYGiABKAsyFC52b2lwLlNldERpc3BsYXlOYW1lSAASKQoMY2hhdF9tZXNzYWdlGB4gASgLMhEudm9pcC5DaGF0TWVzc2FnZUgAEhwKBWVycm9yGB8gASgLMgsudm9pcC5FcnJvckgAEhgKA2FjaxggIAEoCzIJLnZvaXAuQWNrSAASIAoHZ29vZGJ5ZRghIAEoCzINLnZvaXAuR29vZGJ5ZUgAEh8KB2dldF9hY2wYKCABKAsyDC52b2lwLkdldEFjbEgAEiEKCHJvb21fYWNsGCkgASgLMg0udm9pcC5Sb29tQWNsSAASHwoHc2V0X2FjbBgqIAEoCzIMLnZvaXAuU2V0QWNsSAASJQoKbGlzdF9yb2xlcxgrIAEoCzIPLnZvaXAuTGlzdFJvbGVzSAASIwoJcm9sZV9saXN0GCwgASgLMg4udm9pcC5Sb2xlTGlzdEgAEicKC2NyZWF0ZV9yb2xlGC0gASgLMhAudm9pcC5DcmVhdGVSb2xlSAASJwoLZGVsZXRlX3JvbGUYLiABKAsyEC52b2lwLkRlbGV0ZVJvbGVIABIlCgpncmFudF9yb2xlGC8gASgLMg8udm9pcC5HcmFudFJvbGVIABInCgtyZXZva2Vfcm9sZRgwIAEoCzIQLnZvaXAuUmV2b2tlUm9sZUgAEiMKCWtpY2tfdXNlchgxIAEoCzIOLnZvaXAuS2lja1VzZXJIABIhCghiYW5fdXNlchgyIAEoCzINLnZvaXAuQmFuVXNlckgAEhwKBXVuYmFuGDMgASgLMgsudm9pcC5VbmJhbkgAEiMKCWxpc3RfYmFucxg0IAEoCzIOLnZvaXAuTGlzdEJhbnNIABIhCghiYW5fbGlzdBg1IAEoCzINLnZvaXAuQmFuTGlzdEgAEiMKCW1vdmVfdXNlchg2IAEoCzIOLnZvaXAuTW92ZVVzZXJIABIuCg9zZXRfc2VydmVyX211dGUYNyABKAsyEy52b2lwLlNldFNlcnZlck11dGVIABI0ChJyZWRlZW1fYWRtaW5fdG9rZW4YOCABKAsyFi52b2lwLlJlZGVlbUFkbWluVG9rZW5IABIlCgpsaXN0X3VzZXJzGDkgASgLMg8udm9pcC5MaXN0VXNlcnNIABIjCgl1c2VyX2xpc3QYOiABKAsyDi52b2lwLlVzZXJMaXN0SAASKAoLcGVybWlzc2lvbnMYOyABKAsyES52b2lwLlBlcm1pc3Npb25zSAASKQoMcm9vbV9oaXN0b3J5GFogASgLMhEudm9pcC5Sb29tSGlzdG9yeUgAEiUKCnNoYXJlX2ZpbGUYWyABKAsyDy52b2lwLlNoYXJlRmlsZUgAEicKC2ZpbGVfc2hhcmVkGFwgASgLMhAudm9pcC5GaWxlU2hhcmVkSAASIgoIYW5ub3VuY2UYXSABKAsyDi52b2lwLkFubm91bmNlSAASIwoJcGVlcl9saXN0GF4gASgLMg4udm9pcC5QZWVyTGlzdEgAEicKC2xvc3NfcmVwb3J0GEEgASgLMhAudm9pcC5Mb3NzUmVwb3J0SAASKwoNbG9zc19mZWVkYmFjaxhCIAEoCzISLnZvaXAuTG9zc0ZlZWRiYWNrSABCCQoHcGF5bG9hZCJJCglDaGFsbGVuZ2USDQoFbm9uY2UYASABKAwSGAoQcHJvdG9jb2xfdmVyc2lvbhgCIAEoDRITCgtzZXJ2ZXJfbmFtZRgDIAEoCSJ2CgtDbGllbnRIZWxsbxIYChBwcm90b2NvbF92ZXJzaW9uGAEgASgNEhQKDGRpc3BsYXlfbmFtZRgCIAEoCRISCgpwdWJsaWNfa2V5GAMgASgMEhAKCHBhc3N3b3JkGAQgASgJEhEKCXNpZ25hdHVyZRgFIAEoDCLoAQoHV2VsY29tZRIPCgd1c2VyX2lkGAEgASgNEhMKC3NlcnZlcl9uYW1lGAIgASgJEhQKDHJvb3Rfcm9vbV9pZBgDIAEoDRIXCg9tYXhfY2hhdF9sZW5ndGgYBCABKA0SGQoRbWF4X2RhdGFncmFtX3NpemUYBSABKA0SDAoEbW90ZBgGIAEoCRIeChZ3ZWJfY2VydGlmaWNhdGVfaGFzaGVzGBEgAygMEhAKCHdlYl9wYWdlGBIgASgJEhUKDWhpc3RvcnlfbGluZXMYEyABKA0SFgoObWF4X3NoYXJlX3NpemUYFCABKAQiNwoIUm9vbUluZm8SCgoCaWQYASABKA0SDAoEbmFtZRgCIAEoCRIRCglwYXJlbnRfaWQYAyABKA0iagoEVXNlchIKCgJpZBgBIAEoDRIMCgRuYW1lGAIgASgJEg8KB3Jvb21faWQYAyABKA0SEwoLc2VydmVyX211dGUYBiABKAgSEwoLc2VydmVyX2RlYWYYByABKAgSDQoFcm9sZXMYCCADKAkiRwoLU2VydmVyU3RhdGUSHQoFcm9vbXMYASADKAsyDi52b2lwLlJvb21JbmZvEhkKBXVzZXJzGAIgAygLMgoudm9pcC5Vc2VyIiYKClVzZXJKb2luZWQSGAoEdXNlchgBIAEoCzIKLnZvaXAuVXNlciIbCghVc2VyTGVmdBIPCgd1c2VyX2lkGAEgASgNIi0KCVVzZXJNb3ZlZBIPCgd1c2VyX2lkGAEgASgNEg8KB3Jvb21faWQYAiABKA0iLAoLVXNlclJlbmFtZWQSDwoHdXNlcl9pZBgBIAEoDRIMCgRuYW1lGAIgASgJIisKC1Jvb21DcmVhdGVkEhwKBHJvb20YASABKAsyDi52b2lwLlJvb21JbmZvIh4KC1Jvb21EZWxldGVkEg8KB3Jvb21faWQYASABKA0iLAoLUm9vbVJlbmFtZWQSDwoHcm9vbV9pZBgBIAEoDRIMCgRuYW1lGAIgASgJIkwKD1VzZXJTZXJ2ZXJNdXRlZBIPCgd1c2VyX2lkGAEgASgNEhMKC3NlcnZlcl9tdXRlGAIgASgIEhMKC3NlcnZlcl9kZWFmGAMgASgIIjIKEFVzZXJSb2xlc0NoYW5nZWQSDwoHdXNlcl9pZBgBIAEoDRINCgVyb2xlcxgCIAMoCSKiAwoLU3RhdGVVcGRhdGUSJwoLdXNlcl9qb2luZWQYASABKAsyEC52b2lwLlVzZXJKb2luZWRIABIjCgl1c2VyX2xlZnQYAiABKAsyDi52b2lwLlVzZXJMZWZ0SAASJQoKdXNlcl9tb3ZlZBgDIAEoCzIPLnZvaXAuVXNlck1vdmVkSAASKQoMcm9vbV9jcmVhdGVkGAQgASgLMhEudm9pcC5Sb29tQ3JlYXRlZEgAEikKDHJvb21fZGVsZXRlZBgFIAEoCzIRLnZvaXAuUm9vbURlbGV0ZWRIABIpCgxyb29tX3JlbmFtZWQYBiABKAsyES52b2lwLlJvb21SZW5hbWVkSAASKQoMdXNlcl9yZW5hbWVkGAcgASgLMhEudm9pcC5Vc2VyUmVuYW1lZEgAEjIKEXVzZXJfc2VydmVyX211dGVkGAogASgLMhUudm9pcC5Vc2VyU2VydmVyTXV0ZWRIABI0ChJ1c2VyX3JvbGVzX2NoYW5nZWQYCyABKAsyFi52b2lwLlVzZXJSb2xlc0NoYW5nZWRIAEIICgZjaGFuZ2UiGwoISm9pblJvb20SDwoHcm9vbV9pZBgBIAEoDSItCgpDcmVhdGVSb29tEhEKCXBhcmVudF9pZBgBIAEoDRIMCgRuYW1lGAIgASgJIh0KCkRlbGV0ZVJvb20SDwoHcm9vbV9pZBgBIAEoDSIrCgpSZW5hbWVSb29tEg8KB3Jvb21faWQYASABKA0SDAoEbmFtZRgCIAEoCSIYCghTZW5kQ2hhdBIMCgR0ZXh0GAEgASgJIg8KDVJlc3luY1JlcXVlc3QiHgoOU2V0RGlzcGxheU5hbWUSDAoEbmFtZRgBIAEoCSJsCgtDaGF0TWVzc2FnZRIRCglzZW5kZXJfaWQYASABKA0SEwoLc2VuZGVyX25hbWUYAiABKAkSDwoHcm9vbV9pZBgDIAEoDRIMCgR0ZXh0GAQgASgJEhYKDnNlcnZlcl90aW1lX21zGAUgASgEImsKBUVycm9yEh0KBGNvZGUYASABKA4yDy52b2lwLkVycm9yQ29kZRIPCgdtZXNzYWdlGAIgASgJEhYKDnJldHJ5X2FmdGVyX21zGAMgASgNEhoKEm1pc3NpbmdfcGVybWlzc2lvbhgEIAEoDSIFCgNBY2siOQoHR29vZGJ5ZRIdCgRjb2RlGAEgASgOMg8udm9pcC5FcnJvckNvZGUSDwoHbWVzc2FnZRgCIAEoCSJuCghBY2xFbnRyeRIPCgd1c2VyX2lkGAEgASgNEgwKBHJvbGUYAiABKAkSDQoFYWxsb3cYAyABKA0SDAoEZGVueRgEIAEoDRISCgphcHBseV9oZXJlGAUgASgIEhIKCmFwcGx5X3N1YnMYBiABKAgiGQoGR2V0QWNsEg8KB3Jvb21faWQYASABKA0iTAoHUm9vbUFjbBIPCgdyb29tX2lkGAEgASgNEg8KB2luaGVyaXQYAiABKAgSHwoHZW50cmllcxgDIAMoCzIOLnZvaXAuQWNsRW50cnkiSwoGU2V0QWNsEg8KB3Jvb21faWQYASABKA0SDwoHaW5oZXJpdBgCIAEoCBIfCgdlbnRyaWVzGAMgAygLMg4udm9pcC5BY2xFbnRyeSILCglMaXN0Um9sZXMiOwoIUm9sZUluZm8SDAoEbmFtZRgBIAEoCRIPCgdidWlsdGluGAIgASgIEhAKCHVzZXJfaWRzGAMgAygNIikKCFJvbGVMaXN0Eh0KBXJvbGVzGAEgAygLMg4udm9pcC5Sb2xlSW5mbyIaCgpDcmVhdGVSb2xlEgwKBG5hbWUYASABKAkiGgoKRGVsZXRlUm9sZRIMCgRuYW1lGAEgASgJIioKCUdyYW50Um9sZRIPCgd1c2VyX2lkGAEgASgNEgwKBHJvbGUYAiABKAkiKwoKUmV2b2tlUm9sZRIPCgd1c2VyX2lkGAEgASgNEgwKBHJvbGUYAiABKAkiKwoIS2lja1VzZXISDwoHdXNlcl9pZBgBIAEoDRIOCgZyZWFzb24YAiABKAkiUgoHQmFuVXNlchIPCgd1c2VyX2lkGAEgASgNEhIKCnB1YmxpY19rZXkYAiABKAwSEgoKZHVyYXRpb25fcxgDIAEoDRIOCgZyZWFzb24YBCABKAkiGwoFVW5iYW4SEgoKcHVibGljX2tleRgBIAEoDCIKCghMaXN0QmFucyKGAQoHQmFuSW5mbxISCgpwdWJsaWNfa2V5GAEgASgMEg8KB3VzZXJfaWQYAiABKA0SDAoEbmFtZRgDIAEoCRIOCgZyZWFzb24YBCABKAkSEAoIdW50aWxfbXMYBSABKAQSEgoKY3JlYXRlZF9tcxgGIAEoBBISCgpieV91c2VyX2lkGAcgASgNIiYKB0Jhbkxpc3QSGwoEYmFucxgBIAMoCzINLnZvaXAuQmFuSW5mbyIsCghNb3ZlVXNlchIPCgd1c2VyX2lkGAEgASgNEg8KB3Jvb21faWQYAiABKA0iSgoNU2V0U2VydmVyTXV0ZRIPCgd1c2VyX2lkGAEgASgNEhMKC3NlcnZlcl9tdXRlGAIgASgIEhMKC3NlcnZlcl9kZWFmGAMgASgIIiEKEFJlZGVlbUFkbWluVG9rZW4SDQoFdG9rZW4YASABKAkiCwoJTGlzdFVzZXJzIm4KCUtub3duVXNlchIKCgJpZBgBIAEoDRIMCgRuYW1lGAIgASgJEhIKCnB1YmxpY19rZXkYAyABKAwSDQoFcm9sZXMYBCADKAkSDgoGb25saW5lGAUgASgIEhQKDGxhc3Rfc2Vlbl9tcxgGIAEoBCIqCghVc2VyTGlzdBIeCgV1c2VycxgBIAMoCzIPLnZvaXAuS25vd25Vc2VyIjMKD1Jvb21QZXJtaXNzaW9ucxIPCgdyb29tX2lkGAEgASgNEg8KB2FsbG93ZWQYAiABKA0iMwoLUGVybWlzc2lvbnMSJAoFcm9vbXMYASADKAsyFS52b2lwLlJvb21QZXJtaXNzaW9ucyJkCgtSb29tSGlzdG9yeRIPCgdyb29tX2lkGAEgASgNEiMKCG1lc3NhZ2VzGAIgAygLMhEudm9pcC5DaGF0TWVzc2FnZRIfCgVmaWxlcxgDIAMoCzIQLnZvaXAuU2hhcmVkRmlsZSK4AQoKU2hhcmVkRmlsZRIRCglpbmZvX2hhc2gYASABKAwSFAoMaW5mb19oYXNoX3YxGAIgASgMEgwKBG5hbWUYAyABKAkSDAoEc2l6ZRgEIAEoBBIPCgdyb29tX2lkGAUgASgNEhEKCXNoYXJlcl9pZBgGIAEoDRITCgtzaGFyZXJfbmFtZRgHIAEoCRIWCg5zZXJ2ZXJfdGltZV9tcxgIIAEoBBIUCgxzZXJ2ZXJfc2VlZHMYCSABKAgiHAoJU2hhcmVGaWxlEg8KB3RvcnJlbnQYASABKAwiLAoKRmlsZVNoYXJlZBIeCgRmaWxlGAEgASgLMhAudm9pcC5TaGFyZWRGaWxlIk4KCEFubm91bmNlEhEKCWluZm9faGFzaBgBIAEoDBIMCgRwb3J0GAIgASgNEhAKCGNvbXBsZXRlGAMgASgIEg8KB3N0b3BwZWQYBCABKAgiMwoEUGVlchIPCgd1c2VyX2lkGAEgASgNEgwKBGhvc3QYAiABKAkSDAoEcG9ydBgDIAEoDSJdCghQZWVyTGlzdBIRCglpbmZvX2hhc2gYASABKAwSDwoHdG9ycmVudBgCIAEoDBIZCgVwZWVycxgDIAMoCzIKLnZvaXAuUGVlchISCgppbnRlcnZhbF9zGAQgASgNIr8BCg1Wb2ljZURhdGFncmFtEhEKCXNlbmRlcl9pZBgBIAEoDRIPCgdyb29tX2lkGAIgASgNEhAKCHNlcXVlbmNlGAMgASgNEgwKBG9wdXMYBCABKAwSGwoTZW5kX29mX3RyYW5zbWlzc2lvbhgFIAEoCBIXCg9jYXB0dXJlX3RpbWVfdXMYBiABKAQSFgoOcmVkdW5kYW50X29wdXMYByABKAwSHAoUb2xkZXJfcmVkdW5kYW50X29wdXMYCCADKAwiLwoKTG9zc1JlcG9ydBIhCgd0YWxrZXJzGAEgAygLMhAudm9pcC5UYWxrZXJMb3NzIj0KClRhbGtlckxvc3MSEQoJdGFsa2VyX2lkGAEgASgNEg4KBmZyYW1lcxgCIAEoDRIMCgRsb3N0GAMgASgNIkEKDExvc3NGZWVkYmFjaxITCgtyZXBvcnRlcl9pZBgBIAEoDRIOCgZmcmFtZXMYAiABKA0SDAoEbG9zdBgDIAEoDSJzCgpTdG9yZWRVc2VyEgoKAmlkGAEgASgNEhIKCnB1YmxpY19rZXkYAiABKAwSDAoEbmFtZRgDIAEoCRINCgVyb2xlcxgEIAMoCRISCgpjcmVhdGVkX21zGAUgASgEEhQKDGxhc3Rfc2Vlbl9tcxgGIAEoBCIqCgpTdG9yZWRSb29tEhwKBHJvb20YASABKAsyDi52b2lwLlJvb21JbmZvIk4KCVN0b3JlZEFjbBIPCgdyb29tX2lkGAEgASgNEg8KB2luaGVyaXQYAiABKAgSHwoHZW50cmllcxgDIAMoCzIOLnZvaXAuQWNsRW50cnkiGgoKU3RvcmVkUm9sZRIMCgRuYW1lGAEgASgJIjAKClN0b3JlZENoYXQSIgoHbWVzc2FnZRgBIAEoCzIRLnZvaXAuQ2hhdE1lc3NhZ2UiiAEKCVN0b3JlZEJhbhISCgpwdWJsaWNfa2V5GAEgASgMEg4KBnJlYXNvbhgCIAEoCRIQCgh1bnRpbF9tcxgDIAEoBBISCgpjcmVhdGVkX21zGAQgASgEEhIKCmJ5X3VzZXJfaWQYBSABKA0SDAoEbmFtZRgGIAEoCRIPCgd1c2VyX2lkGAcgASgNKqkFCglFcnJvckNvZGUSFQoRRVJST1JfVU5TUEVDSUZJRUQQABIVChFNQUxGT1JNRURfTUVTU0FHRRABEhQKEFBST1RPQ09MX1ZFUlNJT04QAhISCg5XUk9OR19QQVNTV09SRBADEhEKDUJBRF9TSUdOQVRVUkUQBBIVChFOT1RfQVVUSEVOVElDQVRFRBAFEhAKDFVOS05PV05fUk9PTRAGEhAKDElOVkFMSURfTkFNRRAHEhEKDUNIQVRfVE9PX0xPTkcQCBINCglST09UX1JPT00QCRIVChFQRVJNSVNTSU9OX0RFTklFRBAKEhUKEUFMUkVBRFlfQ09OTkVDVEVEEAsSEwoPU0VSVkVSX1NIVVRET1dOEAwSEAoMUkFURV9MSU1JVEVEEA0SDAoISU5URVJOQUwQDhITCg9BTFJFQURZX0lOX1JPT00QDxIRCg1IRUxMT19USU1FT1VUEBASDwoLU0VSVkVSX0ZVTEwQERIMCghUT09fU0xPVxASEhEKDUxJTUlUX1JFQUNIRUQQExISCg5BRERSRVNTX0JBTk5FRBAUEhkKFUNPTlRST0xfU1RSRUFNX0NMT1NFRBAVEgoKBktJQ0tFRBAZEgoKBkJBTk5FRBAaEg4KCk5BTUVfVEFLRU4QGxIRCg1OQU1FX1JFU0VSVkVEEBwSEAoMVU5LTk9XTl9VU0VSEB0SEAoMVU5LTk9XTl9ST0xFEB4SDwoLUk9MRV9FWElTVFMQHxIPCgtJTlZBTElEX0FDTBAgEg0KCUJBRF9UT0tFThAhEg4KCk5PVF9CQU5ORUQQIhIQCgxVTktOT1dOX0ZJTEUQKxIQCgxGSUxFX1RPT19CSUcQLBIPCgtCQURfVE9SUkVOVBAtEhMKD1NFRURfU1RPUkVfRlVMTBAuKqoBCgpQZXJtaXNzaW9uEhMKD1BFUk1JU1NJT05fTk9ORRAAEgkKBUVOVEVSEAESCQoFU1BFQUsQAhIICgRURVhUEAQSDQoJTUFLRV9ST09NEAgSCQoFV1JJVEUQEBIICgRNT1ZFECASDwoLTVVURV9ERUFGRU4QQBIJCgRLSUNLEIABEggKA0JBThCAAhIRCgxNQU5BR0VfUk9MRVMQgAQSCgoFQURNSU4QgAhiBnByb3RvMw");
+  fileDesc("Cgp2b2lwLnByb3RvEgR2b2lwIvkNCghFbnZlbG9wZRISCgpzdGF0ZV9oYXNoGAEgASgMEhIKCnJlcXVlc3RfaWQYAiABKA0SJAoJY2hhbGxlbmdlGAogASgLMg8udm9pcC5DaGFsbGVuZ2VIABIpCgxjbGllbnRfaGVsbG8YCyABKAsyES52b2lwLkNsaWVudEhlbGxvSAASIAoHd2VsY29tZRgMIAEoCzINLnZvaXAuV2VsY29tZUgAEikKDHNlcnZlcl9zdGF0ZRgNIAEoCzIRLnZvaXAuU2VydmVyU3RhdGVIABIpCgxzdGF0ZV91cGRhdGUYDiABKAsyES52b2lwLlN0YXRlVXBkYXRlSAASIwoJam9pbl9yb29tGBQgASgLMg4udm9pcC5Kb2luUm9vbUgAEicKC2NyZWF0ZV9yb29tGBUgASgLMhAudm9pcC5DcmVhdGVSb29tSAASJwoLZGVsZXRlX3Jvb20YFiABKAsyEC52b2lwLkRlbGV0ZVJvb21IABInCgtyZW5hbWVfcm9vbRgXIAEoCzIQLnZvaXAuUmVuYW1lUm9vbUgAEiMKCXNlbmRfY2hhdBgYIAEoCzIOLnZvaXAuU2VuZENoYXRIABItCg5yZXN5bmNfcmVxdWVzdBgZIAEoCzITLnZvaXAuUmVzeW5jUmVxdWVzdEgAEjAKEHNldF9kaXNwbGF5X25hbWUYGiABKAsyFC52b2lwLlNldERpc3BsYXlOYW1lSAASKQoMY2hhdF9tZXNzYWdlGB4gASgLMhEudm9pcC5DaGF0TWVzc2FnZUgAEhwKBWVycm9yGB8gASgLMgsudm9pcC5FcnJvckgAEhgKA2FjaxggIAEoCzIJLnZvaXAuQWNrSAASIAoHZ29vZGJ5ZRghIAEoCzINLnZvaXAuR29vZGJ5ZUgAEh8KB2dldF9hY2wYKCABKAsyDC52b2lwLkdldEFjbEgAEiEKCHJvb21fYWNsGCkgASgLMg0udm9pcC5Sb29tQWNsSAASHwoHc2V0X2FjbBgqIAEoCzIMLnZvaXAuU2V0QWNsSAASJQoKbGlzdF9yb2xlcxgrIAEoCzIPLnZvaXAuTGlzdFJvbGVzSAASIwoJcm9sZV9saXN0GCwgASgLMg4udm9pcC5Sb2xlTGlzdEgAEicKC2NyZWF0ZV9yb2xlGC0gASgLMhAudm9pcC5DcmVhdGVSb2xlSAASJwoLZGVsZXRlX3JvbGUYLiABKAsyEC52b2lwLkRlbGV0ZVJvbGVIABIlCgpncmFudF9yb2xlGC8gASgLMg8udm9pcC5HcmFudFJvbGVIABInCgtyZXZva2Vfcm9sZRgwIAEoCzIQLnZvaXAuUmV2b2tlUm9sZUgAEiMKCWtpY2tfdXNlchgxIAEoCzIOLnZvaXAuS2lja1VzZXJIABIhCghiYW5fdXNlchgyIAEoCzINLnZvaXAuQmFuVXNlckgAEhwKBXVuYmFuGDMgASgLMgsudm9pcC5VbmJhbkgAEiMKCWxpc3RfYmFucxg0IAEoCzIOLnZvaXAuTGlzdEJhbnNIABIhCghiYW5fbGlzdBg1IAEoCzINLnZvaXAuQmFuTGlzdEgAEiMKCW1vdmVfdXNlchg2IAEoCzIOLnZvaXAuTW92ZVVzZXJIABIuCg9zZXRfc2VydmVyX211dGUYNyABKAsyEy52b2lwLlNldFNlcnZlck11dGVIABI0ChJyZWRlZW1fYWRtaW5fdG9rZW4YOCABKAsyFi52b2lwLlJlZGVlbUFkbWluVG9rZW5IABIlCgpsaXN0X3VzZXJzGDkgASgLMg8udm9pcC5MaXN0VXNlcnNIABIjCgl1c2VyX2xpc3QYOiABKAsyDi52b2lwLlVzZXJMaXN0SAASKAoLcGVybWlzc2lvbnMYOyABKAsyES52b2lwLlBlcm1pc3Npb25zSAASKgoNc2V0X3NlbGZfbXV0ZRg8IAEoCzIRLnZvaXAuU2V0U2VsZk11dGVIABIpCgxyb29tX2hpc3RvcnkYWiABKAsyES52b2lwLlJvb21IaXN0b3J5SAASJQoKc2hhcmVfZmlsZRhbIAEoCzIPLnZvaXAuU2hhcmVGaWxlSAASJwoLZmlsZV9zaGFyZWQYXCABKAsyEC52b2lwLkZpbGVTaGFyZWRIABIiCghhbm5vdW5jZRhdIAEoCzIOLnZvaXAuQW5ub3VuY2VIABIjCglwZWVyX2xpc3QYXiABKAsyDi52b2lwLlBlZXJMaXN0SAASJwoLbG9zc19yZXBvcnQYQSABKAsyEC52b2lwLkxvc3NSZXBvcnRIABIrCg1sb3NzX2ZlZWRiYWNrGEIgASgLMhIudm9pcC5Mb3NzRmVlZGJhY2tIAEIJCgdwYXlsb2FkIkkKCUNoYWxsZW5nZRINCgVub25jZRgBIAEoDBIYChBwcm90b2NvbF92ZXJzaW9uGAIgASgNEhMKC3NlcnZlcl9uYW1lGAMgASgJInYKC0NsaWVudEhlbGxvEhgKEHByb3RvY29sX3ZlcnNpb24YASABKA0SFAoMZGlzcGxheV9uYW1lGAIgASgJEhIKCnB1YmxpY19rZXkYAyABKAwSEAoIcGFzc3dvcmQYBCABKAkSEQoJc2lnbmF0dXJlGAUgASgMIugBCgdXZWxjb21lEg8KB3VzZXJfaWQYASABKA0SEwoLc2VydmVyX25hbWUYAiABKAkSFAoMcm9vdF9yb29tX2lkGAMgASgNEhcKD21heF9jaGF0X2xlbmd0aBgEIAEoDRIZChFtYXhfZGF0YWdyYW1fc2l6ZRgFIAEoDRIMCgRtb3RkGAYgASgJEh4KFndlYl9jZXJ0aWZpY2F0ZV9oYXNoZXMYESADKAwSEAoId2ViX3BhZ2UYEiABKAkSFQoNaGlzdG9yeV9saW5lcxgTIAEoDRIWCg5tYXhfc2hhcmVfc2l6ZRgUIAEoBCI3CghSb29tSW5mbxIKCgJpZBgBIAEoDRIMCgRuYW1lGAIgASgJEhEKCXBhcmVudF9pZBgDIAEoDSKQAQoEVXNlchIKCgJpZBgBIAEoDRIMCgRuYW1lGAIgASgJEg8KB3Jvb21faWQYAyABKA0SEQoJc2VsZl9tdXRlGAQgASgIEhEKCXNlbGZfZGVhZhgFIAEoCBITCgtzZXJ2ZXJfbXV0ZRgGIAEoCBITCgtzZXJ2ZXJfZGVhZhgHIAEoCBINCgVyb2xlcxgIIAMoCSJHCgtTZXJ2ZXJTdGF0ZRIdCgVyb29tcxgBIAMoCzIOLnZvaXAuUm9vbUluZm8SGQoFdXNlcnMYAiADKAsyCi52b2lwLlVzZXIiJgoKVXNlckpvaW5lZBIYCgR1c2VyGAEgASgLMgoudm9pcC5Vc2VyIhsKCFVzZXJMZWZ0Eg8KB3VzZXJfaWQYASABKA0iLQoJVXNlck1vdmVkEg8KB3VzZXJfaWQYASABKA0SDwoHcm9vbV9pZBgCIAEoDSIsCgtVc2VyUmVuYW1lZBIPCgd1c2VyX2lkGAEgASgNEgwKBG5hbWUYAiABKAkiKwoLUm9vbUNyZWF0ZWQSHAoEcm9vbRgBIAEoCzIOLnZvaXAuUm9vbUluZm8iHgoLUm9vbURlbGV0ZWQSDwoHcm9vbV9pZBgBIAEoDSIsCgtSb29tUmVuYW1lZBIPCgdyb29tX2lkGAEgASgNEgwKBG5hbWUYAiABKAkiTAoPVXNlclNlcnZlck11dGVkEg8KB3VzZXJfaWQYASABKA0SEwoLc2VydmVyX211dGUYAiABKAgSEwoLc2VydmVyX2RlYWYYAyABKAgiMgoQVXNlclJvbGVzQ2hhbmdlZBIPCgd1c2VyX2lkGAEgASgNEg0KBXJvbGVzGAIgAygJIkYKDVVzZXJTZWxmTXV0ZWQSDwoHdXNlcl9pZBgBIAEoDRIRCglzZWxmX211dGUYAiABKAgSEQoJc2VsZl9kZWFmGAMgASgIItIDCgtTdGF0ZVVwZGF0ZRInCgt1c2VyX2pvaW5lZBgBIAEoCzIQLnZvaXAuVXNlckpvaW5lZEgAEiMKCXVzZXJfbGVmdBgCIAEoCzIOLnZvaXAuVXNlckxlZnRIABIlCgp1c2VyX21vdmVkGAMgASgLMg8udm9pcC5Vc2VyTW92ZWRIABIpCgxyb29tX2NyZWF0ZWQYBCABKAsyES52b2lwLlJvb21DcmVhdGVkSAASKQoMcm9vbV9kZWxldGVkGAUgASgLMhEudm9pcC5Sb29tRGVsZXRlZEgAEikKDHJvb21fcmVuYW1lZBgGIAEoCzIRLnZvaXAuUm9vbVJlbmFtZWRIABIpCgx1c2VyX3JlbmFtZWQYByABKAsyES52b2lwLlVzZXJSZW5hbWVkSAASLgoPdXNlcl9zZWxmX211dGVkGAggASgLMhMudm9pcC5Vc2VyU2VsZk11dGVkSAASMgoRdXNlcl9zZXJ2ZXJfbXV0ZWQYCiABKAsyFS52b2lwLlVzZXJTZXJ2ZXJNdXRlZEgAEjQKEnVzZXJfcm9sZXNfY2hhbmdlZBgLIAEoCzIWLnZvaXAuVXNlclJvbGVzQ2hhbmdlZEgAQggKBmNoYW5nZSIbCghKb2luUm9vbRIPCgdyb29tX2lkGAEgASgNIjMKC1NldFNlbGZNdXRlEhEKCXNlbGZfbXV0ZRgBIAEoCBIRCglzZWxmX2RlYWYYAiABKAgiLQoKQ3JlYXRlUm9vbRIRCglwYXJlbnRfaWQYASABKA0SDAoEbmFtZRgCIAEoCSIdCgpEZWxldGVSb29tEg8KB3Jvb21faWQYASABKA0iKwoKUmVuYW1lUm9vbRIPCgdyb29tX2lkGAEgASgNEgwKBG5hbWUYAiABKAkiGAoIU2VuZENoYXQSDAoEdGV4dBgBIAEoCSIPCg1SZXN5bmNSZXF1ZXN0Ih4KDlNldERpc3BsYXlOYW1lEgwKBG5hbWUYASABKAkibAoLQ2hhdE1lc3NhZ2USEQoJc2VuZGVyX2lkGAEgASgNEhMKC3NlbmRlcl9uYW1lGAIgASgJEg8KB3Jvb21faWQYAyABKA0SDAoEdGV4dBgEIAEoCRIWCg5zZXJ2ZXJfdGltZV9tcxgFIAEoBCJrCgVFcnJvchIdCgRjb2RlGAEgASgOMg8udm9pcC5FcnJvckNvZGUSDwoHbWVzc2FnZRgCIAEoCRIWCg5yZXRyeV9hZnRlcl9tcxgDIAEoDRIaChJtaXNzaW5nX3Blcm1pc3Npb24YBCABKA0iBQoDQWNrIjkKB0dvb2RieWUSHQoEY29kZRgBIAEoDjIPLnZvaXAuRXJyb3JDb2RlEg8KB21lc3NhZ2UYAiABKAkibgoIQWNsRW50cnkSDwoHdXNlcl9pZBgBIAEoDRIMCgRyb2xlGAIgASgJEg0KBWFsbG93GAMgASgNEgwKBGRlbnkYBCABKA0SEgoKYXBwbHlfaGVyZRgFIAEoCBISCgphcHBseV9zdWJzGAYgASgIIhkKBkdldEFjbBIPCgdyb29tX2lkGAEgASgNIkwKB1Jvb21BY2wSDwoHcm9vbV9pZBgBIAEoDRIPCgdpbmhlcml0GAIgASgIEh8KB2VudHJpZXMYAyADKAsyDi52b2lwLkFjbEVudHJ5IksKBlNldEFjbBIPCgdyb29tX2lkGAEgASgNEg8KB2luaGVyaXQYAiABKAgSHwoHZW50cmllcxgDIAMoCzIOLnZvaXAuQWNsRW50cnkiCwoJTGlzdFJvbGVzIjsKCFJvbGVJbmZvEgwKBG5hbWUYASABKAkSDwoHYnVpbHRpbhgCIAEoCBIQCgh1c2VyX2lkcxgDIAMoDSIpCghSb2xlTGlzdBIdCgVyb2xlcxgBIAMoCzIOLnZvaXAuUm9sZUluZm8iGgoKQ3JlYXRlUm9sZRIMCgRuYW1lGAEgASgJIhoKCkRlbGV0ZVJvbGUSDAoEbmFtZRgBIAEoCSIqCglHcmFudFJvbGUSDwoHdXNlcl9pZBgBIAEoDRIMCgRyb2xlGAIgASgJIisKClJldm9rZVJvbGUSDwoHdXNlcl9pZBgBIAEoDRIMCgRyb2xlGAIgASgJIisKCEtpY2tVc2VyEg8KB3VzZXJfaWQYASABKA0SDgoGcmVhc29uGAIgASgJIlIKB0JhblVzZXISDwoHdXNlcl9pZBgBIAEoDRISCgpwdWJsaWNfa2V5GAIgASgMEhIKCmR1cmF0aW9uX3MYAyABKA0SDgoGcmVhc29uGAQgASgJIhsKBVVuYmFuEhIKCnB1YmxpY19rZXkYASABKAwiCgoITGlzdEJhbnMihgEKB0JhbkluZm8SEgoKcHVibGljX2tleRgBIAEoDBIPCgd1c2VyX2lkGAIgASgNEgwKBG5hbWUYAyABKAkSDgoGcmVhc29uGAQgASgJEhAKCHVudGlsX21zGAUgASgEEhIKCmNyZWF0ZWRfbXMYBiABKAQSEgoKYnlfdXNlcl9pZBgHIAEoDSImCgdCYW5MaXN0EhsKBGJhbnMYASADKAsyDS52b2lwLkJhbkluZm8iLAoITW92ZVVzZXISDwoHdXNlcl9pZBgBIAEoDRIPCgdyb29tX2lkGAIgASgNIkoKDVNldFNlcnZlck11dGUSDwoHdXNlcl9pZBgBIAEoDRITCgtzZXJ2ZXJfbXV0ZRgCIAEoCBITCgtzZXJ2ZXJfZGVhZhgDIAEoCCIhChBSZWRlZW1BZG1pblRva2VuEg0KBXRva2VuGAEgASgJIgsKCUxpc3RVc2VycyJuCglLbm93blVzZXISCgoCaWQYASABKA0SDAoEbmFtZRgCIAEoCRISCgpwdWJsaWNfa2V5GAMgASgMEg0KBXJvbGVzGAQgAygJEg4KBm9ubGluZRgFIAEoCBIUCgxsYXN0X3NlZW5fbXMYBiABKAQiKgoIVXNlckxpc3QSHgoFdXNlcnMYASADKAsyDy52b2lwLktub3duVXNlciIzCg9Sb29tUGVybWlzc2lvbnMSDwoHcm9vbV9pZBgBIAEoDRIPCgdhbGxvd2VkGAIgASgNIjMKC1Blcm1pc3Npb25zEiQKBXJvb21zGAEgAygLMhUudm9pcC5Sb29tUGVybWlzc2lvbnMiZAoLUm9vbUhpc3RvcnkSDwoHcm9vbV9pZBgBIAEoDRIjCghtZXNzYWdlcxgCIAMoCzIRLnZvaXAuQ2hhdE1lc3NhZ2USHwoFZmlsZXMYAyADKAsyEC52b2lwLlNoYXJlZEZpbGUiuAEKClNoYXJlZEZpbGUSEQoJaW5mb19oYXNoGAEgASgMEhQKDGluZm9faGFzaF92MRgCIAEoDBIMCgRuYW1lGAMgASgJEgwKBHNpemUYBCABKAQSDwoHcm9vbV9pZBgFIAEoDRIRCglzaGFyZXJfaWQYBiABKA0SEwoLc2hhcmVyX25hbWUYByABKAkSFgoOc2VydmVyX3RpbWVfbXMYCCABKAQSFAoMc2VydmVyX3NlZWRzGAkgASgIIhwKCVNoYXJlRmlsZRIPCgd0b3JyZW50GAEgASgMIiwKCkZpbGVTaGFyZWQSHgoEZmlsZRgBIAEoCzIQLnZvaXAuU2hhcmVkRmlsZSJOCghBbm5vdW5jZRIRCglpbmZvX2hhc2gYASABKAwSDAoEcG9ydBgCIAEoDRIQCghjb21wbGV0ZRgDIAEoCBIPCgdzdG9wcGVkGAQgASgIIjMKBFBlZXISDwoHdXNlcl9pZBgBIAEoDRIMCgRob3N0GAIgASgJEgwKBHBvcnQYAyABKA0iXQoIUGVlckxpc3QSEQoJaW5mb19oYXNoGAEgASgMEg8KB3RvcnJlbnQYAiABKAwSGQoFcGVlcnMYAyADKAsyCi52b2lwLlBlZXISEgoKaW50ZXJ2YWxfcxgEIAEoDSK/AQoNVm9pY2VEYXRhZ3JhbRIRCglzZW5kZXJfaWQYASABKA0SDwoHcm9vbV9pZBgCIAEoDRIQCghzZXF1ZW5jZRgDIAEoDRIMCgRvcHVzGAQgASgMEhsKE2VuZF9vZl90cmFuc21pc3Npb24YBSABKAgSFwoPY2FwdHVyZV90aW1lX3VzGAYgASgEEhYKDnJlZHVuZGFudF9vcHVzGAcgASgMEhwKFG9sZGVyX3JlZHVuZGFudF9vcHVzGAggAygMIi8KCkxvc3NSZXBvcnQSIQoHdGFsa2VycxgBIAMoCzIQLnZvaXAuVGFsa2VyTG9zcyI9CgpUYWxrZXJMb3NzEhEKCXRhbGtlcl9pZBgBIAEoDRIOCgZmcmFtZXMYAiABKA0SDAoEbG9zdBgDIAEoDSJBCgxMb3NzRmVlZGJhY2sSEwoLcmVwb3J0ZXJfaWQYASABKA0SDgoGZnJhbWVzGAIgASgNEgwKBGxvc3QYAyABKA0icwoKU3RvcmVkVXNlchIKCgJpZBgBIAEoDRISCgpwdWJsaWNfa2V5GAIgASgMEgwKBG5hbWUYAyABKAkSDQoFcm9sZXMYBCADKAkSEgoKY3JlYXRlZF9tcxgFIAEoBBIUCgxsYXN0X3NlZW5fbXMYBiABKAQiKgoKU3RvcmVkUm9vbRIcCgRyb29tGAEgASgLMg4udm9pcC5Sb29tSW5mbyJOCglTdG9yZWRBY2wSDwoHcm9vbV9pZBgBIAEoDRIPCgdpbmhlcml0GAIgASgIEh8KB2VudHJpZXMYAyADKAsyDi52b2lwLkFjbEVudHJ5IhoKClN0b3JlZFJvbGUSDAoEbmFtZRgBIAEoCSIwCgpTdG9yZWRDaGF0EiIKB21lc3NhZ2UYASABKAsyES52b2lwLkNoYXRNZXNzYWdlIogBCglTdG9yZWRCYW4SEgoKcHVibGljX2tleRgBIAEoDBIOCgZyZWFzb24YAiABKAkSEAoIdW50aWxfbXMYAyABKAQSEgoKY3JlYXRlZF9tcxgEIAEoBBISCgpieV91c2VyX2lkGAUgASgNEgwKBG5hbWUYBiABKAkSDwoHdXNlcl9pZBgHIAEoDSqpBQoJRXJyb3JDb2RlEhUKEUVSUk9SX1VOU1BFQ0lGSUVEEAASFQoRTUFMRk9STUVEX01FU1NBR0UQARIUChBQUk9UT0NPTF9WRVJTSU9OEAISEgoOV1JPTkdfUEFTU1dPUkQQAxIRCg1CQURfU0lHTkFUVVJFEAQSFQoRTk9UX0FVVEhFTlRJQ0FURUQQBRIQCgxVTktOT1dOX1JPT00QBhIQCgxJTlZBTElEX05BTUUQBxIRCg1DSEFUX1RPT19MT05HEAgSDQoJUk9PVF9ST09NEAkSFQoRUEVSTUlTU0lPTl9ERU5JRUQQChIVChFBTFJFQURZX0NPTk5FQ1RFRBALEhMKD1NFUlZFUl9TSFVURE9XThAMEhAKDFJBVEVfTElNSVRFRBANEgwKCElOVEVSTkFMEA4SEwoPQUxSRUFEWV9JTl9ST09NEA8SEQoNSEVMTE9fVElNRU9VVBAQEg8KC1NFUlZFUl9GVUxMEBESDAoIVE9PX1NMT1cQEhIRCg1MSU1JVF9SRUFDSEVEEBMSEgoOQUREUkVTU19CQU5ORUQQFBIZChVDT05UUk9MX1NUUkVBTV9DTE9TRUQQFRIKCgZLSUNLRUQQGRIKCgZCQU5ORUQQGhIOCgpOQU1FX1RBS0VOEBsSEQoNTkFNRV9SRVNFUlZFRBAcEhAKDFVOS05PV05fVVNFUhAdEhAKDFVOS05PV05fUk9MRRAeEg8KC1JPTEVfRVhJU1RTEB8SDwoLSU5WQUxJRF9BQ0wQIBINCglCQURfVE9LRU4QIRIOCgpOT1RfQkFOTkVEECISEAoMVU5LTk9XTl9GSUxFECsSEAoMRklMRV9UT09fQklHECwSDwoLQkFEX1RPUlJFTlQQLRITCg9TRUVEX1NUT1JFX0ZVTEwQLiqqAQoKUGVybWlzc2lvbhITCg9QRVJNSVNTSU9OX05PTkUQABIJCgVFTlRFUhABEgkKBVNQRUFLEAISCAoEVEVYVBAEEg0KCU1BS0VfUk9PTRAIEgkKBVdSSVRFEBASCAoETU9WRRAgEg8KC01VVEVfREVBRkVOEEASCQoES0lDSxCAARIICgNCQU4QgAISEQoMTUFOQUdFX1JPTEVTEIAEEgoKBUFETUlOEIAIYgZwcm90bzM");
 
 /**
  * Describes the message voip.Envelope.
@@ -127,382 +127,396 @@ export const UserRolesChangedSchema = /*@__PURE__*/
   messageDesc(file_voip, 15);
 
 /**
+ * Describes the message voip.UserSelfMuted.
+ * Use `create(UserSelfMutedSchema)` to create a new message.
+ */
+export const UserSelfMutedSchema = /*@__PURE__*/
+  messageDesc(file_voip, 16);
+
+/**
  * Describes the message voip.StateUpdate.
  * Use `create(StateUpdateSchema)` to create a new message.
  */
 export const StateUpdateSchema = /*@__PURE__*/
-  messageDesc(file_voip, 16);
+  messageDesc(file_voip, 17);
 
 /**
  * Describes the message voip.JoinRoom.
  * Use `create(JoinRoomSchema)` to create a new message.
  */
 export const JoinRoomSchema = /*@__PURE__*/
-  messageDesc(file_voip, 17);
+  messageDesc(file_voip, 18);
+
+/**
+ * Describes the message voip.SetSelfMute.
+ * Use `create(SetSelfMuteSchema)` to create a new message.
+ */
+export const SetSelfMuteSchema = /*@__PURE__*/
+  messageDesc(file_voip, 19);
 
 /**
  * Describes the message voip.CreateRoom.
  * Use `create(CreateRoomSchema)` to create a new message.
  */
 export const CreateRoomSchema = /*@__PURE__*/
-  messageDesc(file_voip, 18);
+  messageDesc(file_voip, 20);
 
 /**
  * Describes the message voip.DeleteRoom.
  * Use `create(DeleteRoomSchema)` to create a new message.
  */
 export const DeleteRoomSchema = /*@__PURE__*/
-  messageDesc(file_voip, 19);
+  messageDesc(file_voip, 21);
 
 /**
  * Describes the message voip.RenameRoom.
  * Use `create(RenameRoomSchema)` to create a new message.
  */
 export const RenameRoomSchema = /*@__PURE__*/
-  messageDesc(file_voip, 20);
+  messageDesc(file_voip, 22);
 
 /**
  * Describes the message voip.SendChat.
  * Use `create(SendChatSchema)` to create a new message.
  */
 export const SendChatSchema = /*@__PURE__*/
-  messageDesc(file_voip, 21);
+  messageDesc(file_voip, 23);
 
 /**
  * Describes the message voip.ResyncRequest.
  * Use `create(ResyncRequestSchema)` to create a new message.
  */
 export const ResyncRequestSchema = /*@__PURE__*/
-  messageDesc(file_voip, 22);
+  messageDesc(file_voip, 24);
 
 /**
  * Describes the message voip.SetDisplayName.
  * Use `create(SetDisplayNameSchema)` to create a new message.
  */
 export const SetDisplayNameSchema = /*@__PURE__*/
-  messageDesc(file_voip, 23);
+  messageDesc(file_voip, 25);
 
 /**
  * Describes the message voip.ChatMessage.
  * Use `create(ChatMessageSchema)` to create a new message.
  */
 export const ChatMessageSchema = /*@__PURE__*/
-  messageDesc(file_voip, 24);
+  messageDesc(file_voip, 26);
 
 /**
  * Describes the message voip.Error.
  * Use `create(ErrorSchema)` to create a new message.
  */
 export const ErrorSchema = /*@__PURE__*/
-  messageDesc(file_voip, 25);
+  messageDesc(file_voip, 27);
 
 /**
  * Describes the message voip.Ack.
  * Use `create(AckSchema)` to create a new message.
  */
 export const AckSchema = /*@__PURE__*/
-  messageDesc(file_voip, 26);
+  messageDesc(file_voip, 28);
 
 /**
  * Describes the message voip.Goodbye.
  * Use `create(GoodbyeSchema)` to create a new message.
  */
 export const GoodbyeSchema = /*@__PURE__*/
-  messageDesc(file_voip, 27);
+  messageDesc(file_voip, 29);
 
 /**
  * Describes the message voip.AclEntry.
  * Use `create(AclEntrySchema)` to create a new message.
  */
 export const AclEntrySchema = /*@__PURE__*/
-  messageDesc(file_voip, 28);
+  messageDesc(file_voip, 30);
 
 /**
  * Describes the message voip.GetAcl.
  * Use `create(GetAclSchema)` to create a new message.
  */
 export const GetAclSchema = /*@__PURE__*/
-  messageDesc(file_voip, 29);
+  messageDesc(file_voip, 31);
 
 /**
  * Describes the message voip.RoomAcl.
  * Use `create(RoomAclSchema)` to create a new message.
  */
 export const RoomAclSchema = /*@__PURE__*/
-  messageDesc(file_voip, 30);
+  messageDesc(file_voip, 32);
 
 /**
  * Describes the message voip.SetAcl.
  * Use `create(SetAclSchema)` to create a new message.
  */
 export const SetAclSchema = /*@__PURE__*/
-  messageDesc(file_voip, 31);
+  messageDesc(file_voip, 33);
 
 /**
  * Describes the message voip.ListRoles.
  * Use `create(ListRolesSchema)` to create a new message.
  */
 export const ListRolesSchema = /*@__PURE__*/
-  messageDesc(file_voip, 32);
+  messageDesc(file_voip, 34);
 
 /**
  * Describes the message voip.RoleInfo.
  * Use `create(RoleInfoSchema)` to create a new message.
  */
 export const RoleInfoSchema = /*@__PURE__*/
-  messageDesc(file_voip, 33);
+  messageDesc(file_voip, 35);
 
 /**
  * Describes the message voip.RoleList.
  * Use `create(RoleListSchema)` to create a new message.
  */
 export const RoleListSchema = /*@__PURE__*/
-  messageDesc(file_voip, 34);
+  messageDesc(file_voip, 36);
 
 /**
  * Describes the message voip.CreateRole.
  * Use `create(CreateRoleSchema)` to create a new message.
  */
 export const CreateRoleSchema = /*@__PURE__*/
-  messageDesc(file_voip, 35);
+  messageDesc(file_voip, 37);
 
 /**
  * Describes the message voip.DeleteRole.
  * Use `create(DeleteRoleSchema)` to create a new message.
  */
 export const DeleteRoleSchema = /*@__PURE__*/
-  messageDesc(file_voip, 36);
+  messageDesc(file_voip, 38);
 
 /**
  * Describes the message voip.GrantRole.
  * Use `create(GrantRoleSchema)` to create a new message.
  */
 export const GrantRoleSchema = /*@__PURE__*/
-  messageDesc(file_voip, 37);
+  messageDesc(file_voip, 39);
 
 /**
  * Describes the message voip.RevokeRole.
  * Use `create(RevokeRoleSchema)` to create a new message.
  */
 export const RevokeRoleSchema = /*@__PURE__*/
-  messageDesc(file_voip, 38);
+  messageDesc(file_voip, 40);
 
 /**
  * Describes the message voip.KickUser.
  * Use `create(KickUserSchema)` to create a new message.
  */
 export const KickUserSchema = /*@__PURE__*/
-  messageDesc(file_voip, 39);
+  messageDesc(file_voip, 41);
 
 /**
  * Describes the message voip.BanUser.
  * Use `create(BanUserSchema)` to create a new message.
  */
 export const BanUserSchema = /*@__PURE__*/
-  messageDesc(file_voip, 40);
+  messageDesc(file_voip, 42);
 
 /**
  * Describes the message voip.Unban.
  * Use `create(UnbanSchema)` to create a new message.
  */
 export const UnbanSchema = /*@__PURE__*/
-  messageDesc(file_voip, 41);
+  messageDesc(file_voip, 43);
 
 /**
  * Describes the message voip.ListBans.
  * Use `create(ListBansSchema)` to create a new message.
  */
 export const ListBansSchema = /*@__PURE__*/
-  messageDesc(file_voip, 42);
+  messageDesc(file_voip, 44);
 
 /**
  * Describes the message voip.BanInfo.
  * Use `create(BanInfoSchema)` to create a new message.
  */
 export const BanInfoSchema = /*@__PURE__*/
-  messageDesc(file_voip, 43);
+  messageDesc(file_voip, 45);
 
 /**
  * Describes the message voip.BanList.
  * Use `create(BanListSchema)` to create a new message.
  */
 export const BanListSchema = /*@__PURE__*/
-  messageDesc(file_voip, 44);
+  messageDesc(file_voip, 46);
 
 /**
  * Describes the message voip.MoveUser.
  * Use `create(MoveUserSchema)` to create a new message.
  */
 export const MoveUserSchema = /*@__PURE__*/
-  messageDesc(file_voip, 45);
+  messageDesc(file_voip, 47);
 
 /**
  * Describes the message voip.SetServerMute.
  * Use `create(SetServerMuteSchema)` to create a new message.
  */
 export const SetServerMuteSchema = /*@__PURE__*/
-  messageDesc(file_voip, 46);
+  messageDesc(file_voip, 48);
 
 /**
  * Describes the message voip.RedeemAdminToken.
  * Use `create(RedeemAdminTokenSchema)` to create a new message.
  */
 export const RedeemAdminTokenSchema = /*@__PURE__*/
-  messageDesc(file_voip, 47);
+  messageDesc(file_voip, 49);
 
 /**
  * Describes the message voip.ListUsers.
  * Use `create(ListUsersSchema)` to create a new message.
  */
 export const ListUsersSchema = /*@__PURE__*/
-  messageDesc(file_voip, 48);
+  messageDesc(file_voip, 50);
 
 /**
  * Describes the message voip.KnownUser.
  * Use `create(KnownUserSchema)` to create a new message.
  */
 export const KnownUserSchema = /*@__PURE__*/
-  messageDesc(file_voip, 49);
+  messageDesc(file_voip, 51);
 
 /**
  * Describes the message voip.UserList.
  * Use `create(UserListSchema)` to create a new message.
  */
 export const UserListSchema = /*@__PURE__*/
-  messageDesc(file_voip, 50);
+  messageDesc(file_voip, 52);
 
 /**
  * Describes the message voip.RoomPermissions.
  * Use `create(RoomPermissionsSchema)` to create a new message.
  */
 export const RoomPermissionsSchema = /*@__PURE__*/
-  messageDesc(file_voip, 51);
+  messageDesc(file_voip, 53);
 
 /**
  * Describes the message voip.Permissions.
  * Use `create(PermissionsSchema)` to create a new message.
  */
 export const PermissionsSchema = /*@__PURE__*/
-  messageDesc(file_voip, 52);
+  messageDesc(file_voip, 54);
 
 /**
  * Describes the message voip.RoomHistory.
  * Use `create(RoomHistorySchema)` to create a new message.
  */
 export const RoomHistorySchema = /*@__PURE__*/
-  messageDesc(file_voip, 53);
+  messageDesc(file_voip, 55);
 
 /**
  * Describes the message voip.SharedFile.
  * Use `create(SharedFileSchema)` to create a new message.
  */
 export const SharedFileSchema = /*@__PURE__*/
-  messageDesc(file_voip, 54);
+  messageDesc(file_voip, 56);
 
 /**
  * Describes the message voip.ShareFile.
  * Use `create(ShareFileSchema)` to create a new message.
  */
 export const ShareFileSchema = /*@__PURE__*/
-  messageDesc(file_voip, 55);
+  messageDesc(file_voip, 57);
 
 /**
  * Describes the message voip.FileShared.
  * Use `create(FileSharedSchema)` to create a new message.
  */
 export const FileSharedSchema = /*@__PURE__*/
-  messageDesc(file_voip, 56);
+  messageDesc(file_voip, 58);
 
 /**
  * Describes the message voip.Announce.
  * Use `create(AnnounceSchema)` to create a new message.
  */
 export const AnnounceSchema = /*@__PURE__*/
-  messageDesc(file_voip, 57);
+  messageDesc(file_voip, 59);
 
 /**
  * Describes the message voip.Peer.
  * Use `create(PeerSchema)` to create a new message.
  */
 export const PeerSchema = /*@__PURE__*/
-  messageDesc(file_voip, 58);
+  messageDesc(file_voip, 60);
 
 /**
  * Describes the message voip.PeerList.
  * Use `create(PeerListSchema)` to create a new message.
  */
 export const PeerListSchema = /*@__PURE__*/
-  messageDesc(file_voip, 59);
+  messageDesc(file_voip, 61);
 
 /**
  * Describes the message voip.VoiceDatagram.
  * Use `create(VoiceDatagramSchema)` to create a new message.
  */
 export const VoiceDatagramSchema = /*@__PURE__*/
-  messageDesc(file_voip, 60);
+  messageDesc(file_voip, 62);
 
 /**
  * Describes the message voip.LossReport.
  * Use `create(LossReportSchema)` to create a new message.
  */
 export const LossReportSchema = /*@__PURE__*/
-  messageDesc(file_voip, 61);
+  messageDesc(file_voip, 63);
 
 /**
  * Describes the message voip.TalkerLoss.
  * Use `create(TalkerLossSchema)` to create a new message.
  */
 export const TalkerLossSchema = /*@__PURE__*/
-  messageDesc(file_voip, 62);
+  messageDesc(file_voip, 64);
 
 /**
  * Describes the message voip.LossFeedback.
  * Use `create(LossFeedbackSchema)` to create a new message.
  */
 export const LossFeedbackSchema = /*@__PURE__*/
-  messageDesc(file_voip, 63);
+  messageDesc(file_voip, 65);
 
 /**
  * Describes the message voip.StoredUser.
  * Use `create(StoredUserSchema)` to create a new message.
  */
 export const StoredUserSchema = /*@__PURE__*/
-  messageDesc(file_voip, 64);
+  messageDesc(file_voip, 66);
 
 /**
  * Describes the message voip.StoredRoom.
  * Use `create(StoredRoomSchema)` to create a new message.
  */
 export const StoredRoomSchema = /*@__PURE__*/
-  messageDesc(file_voip, 65);
+  messageDesc(file_voip, 67);
 
 /**
  * Describes the message voip.StoredAcl.
  * Use `create(StoredAclSchema)` to create a new message.
  */
 export const StoredAclSchema = /*@__PURE__*/
-  messageDesc(file_voip, 66);
+  messageDesc(file_voip, 68);
 
 /**
  * Describes the message voip.StoredRole.
  * Use `create(StoredRoleSchema)` to create a new message.
  */
 export const StoredRoleSchema = /*@__PURE__*/
-  messageDesc(file_voip, 67);
+  messageDesc(file_voip, 69);
 
 /**
  * Describes the message voip.StoredChat.
  * Use `create(StoredChatSchema)` to create a new message.
  */
 export const StoredChatSchema = /*@__PURE__*/
-  messageDesc(file_voip, 68);
+  messageDesc(file_voip, 70);
 
 /**
  * Describes the message voip.StoredBan.
  * Use `create(StoredBanSchema)` to create a new message.
  */
 export const StoredBanSchema = /*@__PURE__*/
-  messageDesc(file_voip, 69);
+  messageDesc(file_voip, 71);
 
 /**
  * Describes the enum voip.ErrorCode.
