@@ -72,8 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     gui = sub.add_parser("gui", help="CPU of the desktop client: idle, talking room, typing")
     _common(gui)
     gui.add_argument("--chat-field-from-bottom", type=int, default=None, metavar="PX",
-                     help="where to click for the chat field, in pixels above the window's "
-                          "bottom edge (default: the current layout's)")
+                     help="click this many pixels above the window's bottom edge for the "
+                          "chat field instead of pressing Ctrl+L (for an older layout)")
     soak = sub.add_parser("soak", help="many clients for minutes: churn, talkers, attackers")
     _common(soak)
     soak.add_argument("--clients", type=int, default=None,

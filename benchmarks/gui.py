@@ -11,9 +11,10 @@ threads, from ``/proc``) is sampled over a window per case:
   room (talking indicators switch on and off, the client decodes and plays
   them); a listening ``voip-bot`` in the same room is measured alongside as
   the backend-only reference (``bot_cpu_pct``);
-- ``typing``: real key presses (``xdotool type``) into the chat field, about
-  six characters a second, then Enter; ``typed_ok`` says the line reached
-  the observer (so the keys went where a user's would);
+- ``typing``: real key presses (``xdotool type``) into the chat field (Ctrl+L
+  puts the keyboard there), about six characters a second, then Enter;
+  ``typed_ok`` says the line reached the observer (so the keys went where a
+  user's would);
 - ``hidden``: the window unmapped (``xdotool windowunmap``), as on another
   desktop or minimised.
 
@@ -244,9 +245,12 @@ def _measure(
         time.sleep(settle)
 
         width, height = client.geometry()
-        from_bottom = chat_from_bottom if chat_from_bottom is not None else 140
-        client.xdotool("mousemove", "--window", client.window, str(width // 2),
-                       str(height - from_bottom), "click", "1")
+        client.xdotool("mousemove", "--window", client.window, str(width // 2), "5")
+        if chat_from_bottom is None:
+            client.xdotool("key", "--window", client.window, "ctrl+l")  # the chat line
+        else:  # a layout without the shortcut: click where its chat field is
+            client.xdotool("mousemove", "--window", client.window, str(width // 2),
+                           str(height - chat_from_bottom), "click", "1")
         time.sleep(0.5)
         load = os.getloadavg()[0]
         before = client.cpu()
