@@ -12,6 +12,7 @@ APT_PACKAGES=(
   xvfb libgl1-mesa-dri libglx-mesa0  # the GUI on a virtual screen (tests, headless demo)
   xdotool                            # real key presses and clicks in the GUI tests
   fonts-wqy-microhei                 # the window's font: Latin, Cyrillic, Greek and CJK in one face
+  x11-xserver-utils                  # xrdb: a 192-dpi screen (Xft.dpi) for the GUI scale test
   pebble                             # Let's Encrypt's test ACME server (tests)
   espeak-ng sox                      # speech samples for the audio tests and benchmarks
   chromium chromium-driver           # a real browser for the browser client's tests

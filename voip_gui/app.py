@@ -27,7 +27,8 @@ from pathlib import Path
 
 import dearpygui.dearpygui as dpg
 
-from voip.client.commands import Connect
+from voip.client.commands import Command, Connect, Disconnect
+from voip.client.reconnect import Reconnector
 from voip.client.state import State
 from voip_gui import theme
 from voip_gui.access_windows import AclEditor, BanList, RedeemDialog, server_menu_refusals
@@ -58,6 +59,9 @@ MIN_SCALE, MAX_SCALE = 0.75, 3.0
 FRAME_SECONDS = 1 / 60
 ROOMS_WEIGHT, CHAT_WEIGHT, AUDIO_WEIGHT = 0.27, 0.48, 0.25
 BOTTOM_HEIGHT = 96
+#: A dead server is shown within IDLE_TIMEOUT; "no server answered" within CONNECT_TIMEOUT.
+CONNECT_TIMEOUT = 2.0
+IDLE_TIMEOUT = 2.4
 #: While a text field has the keyboard its cursor blinks: a frame this often.
 CURSOR_BLINK = 0.4
 #: While push-to-talk is held: a frame this often, so a lost key release is noticed.
@@ -78,6 +82,7 @@ class ClientApp:
     def __init__(self, backend: Backend, prefs: PrefsFile | None = None) -> None:
         self.backend = backend
         self.prefs = prefs if prefs is not None else PrefsFile(None)
+        self.reconnector = Reconnector()
         self.inbox = SnapshotInbox()
         self._wake = threading.Event()
         self._unsubscribe: Callable[[], None] | None = None
@@ -134,9 +139,19 @@ class ClientApp:
         self._unsubscribe = self.backend.subscribe(self._on_state)
         self.inbox.put(self.backend.state())
 
+    def send(self, command: Command) -> None:
+        """Every view's way to the backend: the reconnector learns what the user asked."""
+        if isinstance(command, Connect):
+            self.reconnector.connected_with(command)
+        elif isinstance(command, Disconnect):
+            self.reconnector.cancel()
+            self.inbox.force_redraw()  # the dialog comes back even before a new state
+            self.redraw(2)
+        self.backend.send(command)
+
     def _build(self, themes: theme.Themes) -> None:
-        send, px = self.backend.send, themes.px
-        self.status = StatusBar(send, themes)
+        send, px = self.send, themes.px
+        self.status = StatusBar(send, themes, self.reconnector)
         self.notices = NoticeBar(send, readable=themes.readable)
         self.sounds = LocalSounds(send, self.prefs)
         self.rooms = RoomTree(
@@ -148,7 +163,7 @@ class ClientApp:
         self.chat = ChatView(send, themes, redraw=self.redraw, readable=themes.readable)
         self.audio = AudioSettings(send)
         self.transmit = TransmitBar(send, themes, typing=self._typing)
-        self.connect_dialog = ConnectDialog(send, themes, self.prefs)
+        self.connect_dialog = ConnectDialog(send, themes, self.prefs, self.reconnector)
         self.trust = TrustDialog(send)
         self.shortcuts = Shortcuts(self, send, self.redraw)
         self.user_menu = UserMenu(send, self.sounds)
@@ -313,8 +328,14 @@ class ClientApp:
             state = newer
         if state is not None:
             self.state = state
+            for command in self.reconnector.observe(state, time.monotonic()):
+                self.backend.send(command)
             for view in self.views:
                 view.render(state)  # type: ignore[attr-defined]
+        for command in self.reconnector.tick(time.monotonic()):
+            self.backend.send(command)
+        if self.reconnector.due is not None:
+            self.status.tick()
         self.rooms.tick()
         self.user_menu.tick()
         self.chat.tick()
@@ -359,6 +380,9 @@ class ClientApp:
             self.pacer.request_at(now + CURSOR_BLINK, "blink")
         if self.transmit.held:
             self.pacer.request_at(now + HELD_CHECK, "held")
+        left = self.reconnector.seconds_left(now)
+        if left is not None:  # the countdown, and the attempt itself
+            self.pacer.request_at(now + min(left, (left % 1.0) or 1.0), "reconnect")
 
     def _note_wake(self, now: float, input_frames: int) -> None:
         """Why the wait ended: a snapshot, input, or a requested time (or several)."""
@@ -491,7 +515,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"voip-client: cannot pin the fingerprint: {exc}", file=sys.stderr)
             return 2
 
-    backend = BackendHandle(config_dir=config_dir)
+    # Quick to notice: no answer within CONNECT_TIMEOUT means nobody is there, and
+    # a keep-alive every IDLE_TIMEOUT / 3 without an answer means the server is gone.
+    backend = BackendHandle(
+        config_dir=config_dir, connect_timeout=CONNECT_TIMEOUT, idle_timeout=IDLE_TIMEOUT
+    )
     prefs = PrefsFile.open(config_dir)
     app = ClientApp(backend, prefs)
     # SIGTERM (e.g. from a launcher) ends the render loop, so the backend still says goodbye.
@@ -501,7 +529,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         app.connect_dialog.prefill(args.connect, args.name, args.password)
         if args.connect:
             name = args.name or backend.state().config.display_name
-            backend.send(Connect(args.connect, name, args.password))
+            app.send(Connect(args.connect, name, args.password))
         app.run()
         log.info("frames drawn: %d %s", app.frames_drawn, dict(app.pacer.reasons))
     finally:

@@ -2,10 +2,11 @@
 
 Times are the server's timestamps shown in local time, so everyone's lines
 are ordered the way the server relayed them. Your own name has a colour of
-its own. Lines made by this window (someone joined, left or moved; lines
-from while you were elsewhere are missing) are drawn dimmed, without a
-sender. The backend's own local lines repeat what the status bar and the
-notices already say, so they are not drawn here.
+its own. Lines made by this window (someone joined, left or moved) are
+drawn dimmed, without a sender; the lines of a room from before you came
+in (the server's room history) take their place by time. The backend's
+own local lines repeat what the status bar and the notices already say, so
+they are not drawn here.
 
 Reading history: new lines scroll the log down only when it was already at
 the bottom; otherwise a "new messages" button appears and takes you down.
@@ -37,7 +38,6 @@ log = logging.getLogger(__name__)
 
 URL = re.compile(r"\bhttps?://[^\s<>\"']+[^\s<>\"'.,;:!?)\]]", re.IGNORECASE)
 AT_BOTTOM_SLACK = 6.0  # pixels: "at the bottom" despite rounding
-MISSING_NOTE = "Messages sent here while you were elsewhere are not shown."
 
 
 def format_time(server_time_ms: int) -> str:
@@ -109,7 +109,6 @@ class ChatView:
         self._my_user_id: int | None = None
         #: Notes made here, per room: entries kept across room switches.
         self._notes: dict[int, list[ChatLine]] = {}
-        self._visited: set[int] = set()
         self._scroll_frames = 0
         self._last_y = 0.0
         #: Whether the log sticks to its end (it was at the bottom; not reading history).
@@ -147,9 +146,10 @@ class ChatView:
                 self.select_button = dpg.add_button(
                     label="Select text", tag="chat_select", small=True, callback=self.toggle_select
                 )
-            self.log = dpg.add_child_window(tag="chat_log", height=-44, border=False)
+            below = -round(44 * (self._themes.scale if self._themes is not None else 1.0))
+            self.log = dpg.add_child_window(tag="chat_log", height=below, border=False)
             self.select_box = dpg.add_input_text(
-                tag="chat_select_box", multiline=True, readonly=True, width=-1, height=-44,
+                tag="chat_select_box", multiline=True, readonly=True, width=-1, height=below,
                 show=False,
             )
             self.new_button = dpg.add_button(
@@ -160,7 +160,7 @@ class ChatView:
                 self.input = dpg.add_input_text(
                     tag="chat_input",
                     hint="Type a message, Enter sends",
-                    width=-90,
+                    width=-round(90 * (self._themes.scale if self._themes is not None else 1.0)),
                     on_enter=True,
                     callback=self.send_input,
                 )
@@ -290,10 +290,6 @@ class ChatView:
         if room_id is not None and room_id == self._room_id:
             for text in presence_notes(self._users, state.users, room_id, state):
                 self._note(room_id, text, now_ms)
-        elif room_id is not None:
-            if room_id in self._visited:
-                self._note(room_id, MISSING_NOTE, now_ms)
-            self._visited.add(room_id)
         self._users = state.users
 
         lines = state.chat_in(room_id) if room_id is not None else ()

@@ -16,6 +16,7 @@ from typing import Any
 import dearpygui.dearpygui as dpg
 
 from voip.client.commands import Connect, Disconnect, problem
+from voip.client.reconnect import Reconnector
 from voip.client.state import (
     AwaitingTrust,
     Connected,
@@ -43,6 +44,9 @@ def os_user_name() -> str:
 def explain(error: str, password_given: bool) -> str:
     """The connection failure in the user's terms, with what to do."""
     lower = error.lower()
+    if lower.startswith("no answer from "):
+        where = error[len("no answer from ") :].split(" within", 1)[0]
+        return f"No server answered at {where}: check the address and that the server runs."
     if "password" in lower and not password_given:
         return "This server needs a password: type it below and connect again."
     if "password" in lower:
@@ -52,8 +56,13 @@ def explain(error: str, password_given: bool) -> str:
 
 class ConnectDialog:
     def __init__(
-        self, send: SendFn, themes: theme.Themes, prefs: PrefsFile | None = None
+        self,
+        send: SendFn,
+        themes: theme.Themes,
+        prefs: PrefsFile | None = None,
+        reconnector: Reconnector | None = None,
     ) -> None:
+        self._reconnector = reconnector if reconnector is not None else Reconnector()
         self._send = send
         self._themes = themes
         self._prefs = prefs if prefs is not None else PrefsFile(None)
@@ -78,7 +87,7 @@ class ConnectDialog:
         with dpg.window(
             label="Connect to a server",
             tag="connect_dialog",
-            width=WIDTH,
+            width=self._themes.px(WIDTH),
             autosize=True,
             no_close=True,
             no_collapse=True,
@@ -91,7 +100,7 @@ class ConnectDialog:
                     [NO_SERVERS],
                     tag="connect_servers",
                     default_value=NO_SERVERS,
-                    width=-150,
+                    width=-self._themes.px(150),
                     callback=self._on_pick_server,
                 )
                 self.favourite = dpg.add_button(
@@ -125,7 +134,7 @@ class ConnectDialog:
                 callback=self._on_connect,
             )
             dpg.add_spacer(height=2)
-            self.status = dpg.add_text("", tag="connect_status", wrap=WIDTH - 30)
+            self.status = dpg.add_text("", tag="connect_status", wrap=self._themes.px(WIDTH - 30))
             with dpg.group(horizontal=True):
                 self.connect_button = dpg.add_button(
                     label="Connect", tag="connect_button", width=140, callback=self._on_connect
@@ -198,7 +207,8 @@ class ConnectDialog:
     def _center(self) -> None:
         width = dpg.get_viewport_client_width() or 1280
         height = dpg.get_viewport_client_height() or 800
-        dpg.set_item_pos(self.window, [max(0, (width - WIDTH) // 2), max(0, height // 2 - 190)])
+        w = self._themes.px(WIDTH)
+        dpg.set_item_pos(self.window, [max(0, (width - w) // 2), max(0, height // 2 - w // 2)])
 
     def render(self, state: State) -> None:
         if not self._prefilled:
@@ -219,7 +229,8 @@ class ConnectDialog:
 
         connection = state.connection
         was_shown = dpg.is_item_shown(self.window)
-        show = not isinstance(connection, Connected)
+        # While reconnecting by itself the window stays; the status bar counts down.
+        show = not isinstance(connection, Connected) and not self._reconnector.active
         dpg.configure_item(self.window, show=show)
         if show and (not was_shown or connection != self._last_connection):
             self._center()
@@ -227,8 +238,8 @@ class ConnectDialog:
             self._local_problem = None
             if isinstance(connection, Connected):
                 self._was_connected = True
-            elif isinstance(connection, Connecting):
-                self._was_connected = False
+            elif isinstance(connection, Connecting) and not self._reconnector.active:
+                self._was_connected = False  # a new attempt of the user's own
         self._last_connection = connection
 
         self.busy = busy = isinstance(connection, Connecting | AwaitingTrust)
@@ -256,11 +267,19 @@ class ConnectDialog:
                 )
             case ConnectionLost(error=error, server_addr=addr):
                 given = bool(dpg.get_value(self.password))
+                silent = "no answer from" in error.lower() or "stopped answering" in error.lower()
                 if self._was_connected:
                     head = f"Connection to {addr} lost." if addr else "Connection lost."
+                    text = f"{head} {explain(error, given)}"
+                elif silent:
+                    text = (
+                        f"No server answered at {addr}: check the address and that the "
+                        "server is running."
+                    )
                 else:
                     head = f"Could not connect to {addr}." if addr else "Could not connect."
-                self._show_status(f"{head} {explain(error, given)}", theme.ERROR)
+                    text = f"{head} {explain(error, given)}"
+                self._show_status(text, theme.ERROR)
             case Disconnected():
                 self._show_status("", theme.TEXT)
             case _:

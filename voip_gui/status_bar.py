@@ -6,9 +6,12 @@ name and the message of the day, or why the connection was lost.
 
 from __future__ import annotations
 
+import time
+
 import dearpygui.dearpygui as dpg
 
 from voip.client.commands import Disconnect
+from voip.client.reconnect import Reconnector
 from voip.client.state import (
     AwaitingTrust,
     Connected,
@@ -22,9 +25,13 @@ from voip_gui.ports import SendFn
 
 
 class StatusBar:
-    def __init__(self, send: SendFn, themes: theme.Themes) -> None:
+    def __init__(
+        self, send: SendFn, themes: theme.Themes, reconnector: Reconnector | None = None
+    ) -> None:
         self._send = send
         self._themes = themes
+        self._reconnector = reconnector if reconnector is not None else Reconnector()
+        self._state: State | None = None
         self.dot: int | str = 0
         self.text: int | str = 0
         self.motd: int | str = 0
@@ -42,9 +49,26 @@ class StatusBar:
                     show=False,
                     callback=lambda: self._send(Disconnect()),
                 )
-            self.motd = dpg.add_text("", tag="status_motd", color=theme.TEXT_DIM, show=False)
+                self.stop = dpg.add_button(
+                    label="Stop reconnecting",
+                    tag="reconnect_stop",
+                    show=False,
+                    callback=self.stop_reconnecting,
+                )
+            self.motd = dpg.add_text(
+                "", tag="status_motd", color=theme.TEXT_DIM, show=False, wrap=0
+            )
+
+    def stop_reconnecting(self) -> None:
+        self._send(Disconnect())  # which also stops the reconnecting
+
+    def tick(self) -> None:
+        """While a reconnect is counting down: the seconds left."""
+        if self._state is not None:
+            self.render(self._state)
 
     def render(self, state: State) -> None:
+        self._state = state
         motd = ""
         ellipsis = self._themes.glyphs.ellipsis
         match state.connection:
@@ -61,6 +85,16 @@ class StatusBar:
                 text, colour = f"Connecting to {addr}{ellipsis}", theme.WARNING
             case AwaitingTrust(server_addr=addr):
                 text, colour = f"Waiting for you to check {addr}'s certificate", theme.WARNING
+            case ConnectionLost(server_addr=addr, error=error) if self._reconnector.active:
+                left = self._reconnector.seconds_left(time.monotonic())
+                when = f"in {left:.0f} s" if left is not None and left >= 0.5 else "now"
+                attempt = self._reconnector.attempt
+                text = f"Connection to {addr} lost. Reconnecting {when} (attempt {attempt})"
+                motd = f"{error[:1].upper()}{error[1:]}."
+                colour = theme.WARNING
+            case Connecting(server_addr=addr) if self._reconnector.active:
+                text = f"Reconnecting to {addr}{ellipsis} (attempt {self._reconnector.attempt})"
+                colour = theme.WARNING
             case ConnectionLost(server_addr=addr):
                 # The connect dialog says why and what to do; here only where things stand.
                 text = f"Not connected to {addr}" if addr else "Not connected"
@@ -72,8 +106,11 @@ class StatusBar:
         dpg.set_value(self.text, text)
         dpg.configure_item(self.dot, color=colour)
         dpg.configure_item(self.text, color=theme.ERROR if colour == theme.ERROR else theme.TEXT)
+        reconnecting = self._reconnector.active
         dpg.configure_item(
-            self.disconnect, show=isinstance(state.connection, Connected | Connecting)
+            self.disconnect,
+            show=isinstance(state.connection, Connected | Connecting) and not reconnecting,
         )
+        dpg.configure_item(self.stop, show=reconnecting)
         dpg.set_value(self.motd, motd)
         dpg.configure_item(self.motd, show=bool(motd))

@@ -104,6 +104,12 @@ def run_scenario(
     return output
 
 
+@pytest.fixture(name="run_scenario")
+def run_scenario_fixture() -> Callable[..., str]:
+    """`run_scenario(name, display, artifacts)` for a test that brings its own display."""
+    return run_scenario
+
+
 @pytest.fixture
 def scenario(display: str, gui_artifacts: Path, sound: dict[str, str]) -> Callable[[str], str]:
     """`scenario(name)` runs that GUI scenario and returns its output."""

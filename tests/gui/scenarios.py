@@ -263,7 +263,22 @@ def _render_main(app: ClientApp, backend: ScriptedBackend, artifacts: Path) -> N
 
 def _render_lost(app: ClientApp, backend: ScriptedBackend, artifacts: Path) -> None:
     lost = ConnectionLost("the server closed the connection: shutting down", "localhost:7731")
+    backend.take_sent()
     publish(app, backend, replace(backend.state(), connection=lost, rooms=(), users=()))
+    # A live connection lost: the window stays, counts down and tries again by itself.
+    assert not dpg.is_item_shown("connect_dialog")
+    assert dpg.get_value("status_text") == (
+        "Connection to localhost:7731 lost. Reconnecting in 1 s (attempt 1)"
+    ), dpg.get_value("status_text")
+    assert "shutting down" in dpg.get_value("status_motd")
+    _run_until(app, lambda: bool(backend.sent), 5)
+    expect_sent(backend, c.Connect("localhost:7731", "alice", "s3cret"))
+    publish(app, backend, replace(backend.state(), connection=Connecting("localhost:7731")))
+    publish(app, backend, replace(backend.state(), connection=lost))
+    assert dpg.get_value("status_text").endswith("(attempt 2)")
+    d.click("reconnect_stop")  # the user gives up: the connect dialog again
+    expect_sent(backend, c.Disconnect())
+    app.frames(3)
     assert dpg.is_item_shown("connect_dialog")
     assert dpg.get_item_label("connect_button") == "Reconnect"
     assert "shutting down" in dpg.get_value("connect_status")
@@ -424,17 +439,16 @@ def scenario_flow(artifacts: Path) -> None:
         server.stop()
         state = app.pump(lambda s: isinstance(s.connection, ConnectionLost), timeout=30)
         app.frames(3)
-        assert dpg.is_item_shown("connect_dialog")
-        assert dpg.get_item_label("connect_button") == "Reconnect"
+        assert app.reconnector.active and not dpg.is_item_shown("connect_dialog")
         reason = state.connection.error  # type: ignore[union-attr]
-        assert reason and reason.lower() in dpg.get_value("connect_status").lower()
-        assert dpg.get_value("status_text") == f"Not connected to {address}"
+        assert reason and reason.lower() in dpg.get_value("status_motd").lower()
+        assert dpg.get_value("status_text").startswith(f"Connection to {address} lost.")
         shot(app, artifacts, "lost")
 
-        # It comes back on the same port: Reconnect, no new trust prompt (pinned).
+        # It comes back on the same port: in again by itself, no trust prompt (pinned),
+        # and back in Engineering.
         server = start_server(replace(options, port=server.port))
-        d.click("connect_button")
-        app.pump(lambda s: s.is_connected, timeout=20)
+        app.pump(lambda s: s.is_connected and s.my_room_id == eng.id, timeout=60)
         assert not dpg.is_item_shown("trust_dialog")
     finally:
         try:
@@ -457,7 +471,8 @@ def scenario_docs(out: Path) -> None:
     from voip.client.backend import BackendHandle
     from voip.server.app import ServerOptions, start_server
     from voip.server.certs import load_or_create_self_signed
-    from voip_gui.app import pin_fingerprint
+    from voip_gui.app import MIN_HEIGHT, MIN_WIDTH, pin_fingerprint
+    from voip_gui.prefs import UserSound
 
     work = Path(tempfile.mkdtemp(prefix="voip-gui-docs-"))
     bundle = load_or_create_self_signed(work / "server", ["localhost"])
@@ -516,8 +531,37 @@ def scenario_docs(out: Path) -> None:
         d.key_press(dpg.mvKey_Spacebar)
         app.pump(lambda s: s.audio.is_transmitting, timeout=10)
         app.frames(5)
-        app.screenshot(out / "main.png")
+        app.screenshot(out / "main.png")  # the default size
         d.key_release(dpg.mvKey_Spacebar)
+
+        # Muted and deafened people, and the user menu on one of them.
+        others[1].send(c.SetSelfMute(True, False))
+        others[0].send(c.SetSelfMute(True, True))
+        state = app.pump(
+            lambda s: any(u.self_deaf for u in s.users) and any(
+                u.self_mute and not u.self_deaf for u in s.users
+            ),
+            timeout=10,
+        )
+        dave = next(u for u in state.users if u.name == "dave")
+        app.user_menu.set_sound(dave.id, UserSound(0.6, False))
+        app.frames(4)
+        app.screenshot(out / "muted-users.png")
+        carol = next(u for u in state.users if u.name == "carol")
+        app.user_menu.open(carol)
+        app.frames(4)
+        item = app.rooms.user_items[carol.id]
+        x, y = dpg.get_item_rect_min(item)
+        dpg.set_item_pos("user_menu", [int(x) + 60, int(y) + 18])
+        app.frames(4)
+        app.screenshot(out / "user-menu.png")
+        app.user_menu.close()
+
+        # The smallest the window goes: every control still shows.
+        dpg.set_viewport_width(MIN_WIDTH)
+        dpg.set_viewport_height(MIN_HEIGHT)
+        app.frames(8)
+        app.screenshot(out / "minimum-size.png")
     finally:
         try:
             app.close()
@@ -743,15 +787,6 @@ def scenario_chat(artifacts: Path) -> None:
         state = publish(app, backend, replace(state, users=users))
         assert any(t.endswith("dave came in from Gaming") for t in chat.drawn_text)
         assert any(t.endswith("carol left the server") for t in chat.drawn_text)
-        away = replace(state, users=tuple(
-            replace(u, room_id=3) if u.is_me else u for u in state.users
-        ), my_room_id=3)
-        publish(app, backend, away)
-        state = publish(app, backend, state)
-        assert chat.drawn_text[-1].endswith(
-            "Messages sent here while you were elsewhere are not shown."
-        ), chat.drawn_text[-3:]
-
         # Notices: the same refusal three times is one line; connecting problems are
         # the connect dialog's and go once connected.
         errors = (
@@ -979,6 +1014,115 @@ def scenario_mute_and_volume(artifacts: Path) -> None:
         app.close()
 
 
+def scenario_reconnect(artifacts: Path) -> None:
+    """A killed server (no goodbye) shows as lost quickly; when it is back, the window
+    reconnects by itself into the room it was in. Nobody at an address: said plainly."""
+    import runpy
+    import socket
+
+    from voip.client.backend import BackendHandle
+    from voip.client.trust import KnownServers
+    from voip_gui.app import CONNECT_TIMEOUT, IDLE_TIMEOUT
+
+    tests = Path(__file__).resolve().parents[1]
+    load = runpy.run_path(str(tests / "support" / "loading.py"))["load"]
+    server_process = load("voip_tests_server_process", tests / "server" / "server_process.py")
+    work = Path(tempfile.mkdtemp(prefix="voip-gui-reconnect-"))
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    address = f"127.0.0.1:{port}"
+
+    def start() -> Any:
+        proc = server_process.ServerProcess(
+            "--listen", address, "--data-dir", str(work / "server")
+        )
+        proc.wait_port()
+        return proc
+
+    server = start()
+    fingerprint = server.wait_line(server_process.FINGERPRINT).group(1)
+    KnownServers(work / "alice").pin(address, fingerprint)
+    backend = BackendHandle(
+        config_dir=work / "alice", connect_timeout=CONNECT_TIMEOUT, idle_timeout=IDLE_TIMEOUT
+    )
+    app = ClientApp(backend)
+    app.start()
+    try:
+        app.send(c.Connect(address, "alice"))
+        state = app.pump(lambda s: s.is_connected and s.my_room_id is not None, timeout=20)
+        backend.send(c.CreateRoom(state.my_room_id, "Ops"))  # type: ignore[arg-type]
+        state = app.pump(lambda s: s.find_room("Ops") is not None, timeout=10)
+        ops = state.find_room("Ops")
+        assert ops is not None
+        d.fire_item_handler(app.rooms.room_items[ops.id], "mvDoubleClickedHandler", 0)
+        app.pump(lambda s: s.my_room_id == ops.id, timeout=10)
+
+        server.kill()
+        killed = time.monotonic()
+        _run_until(app, lambda: app.reconnector.active, 20)
+        noticed = time.monotonic() - killed
+        print(f"killed server noticed after {noticed:.2f} s (idle timeout {IDLE_TIMEOUT} s)")
+        assert noticed < 4 * IDLE_TIMEOUT, f"a dead server went unnoticed for {noticed:.1f} s"
+        app.frames(3)
+        assert not dpg.is_item_shown("connect_dialog"), "reconnecting keeps the window"
+        assert dpg.get_value("status_text").startswith(f"Connection to {address} lost")
+        assert dpg.is_item_shown("reconnect_stop")
+        shot(app, artifacts, "reconnecting")
+
+        # Back on the same port (same data, same certificate): in again, in Ops again.
+        server = start()
+        back = time.monotonic()
+        state = app.pump(lambda s: s.is_connected and s.my_room_id == ops.id, timeout=60)
+        print(f"reconnected into Ops {time.monotonic() - back:.1f} s after the restart, "
+              f"after {app.reconnector.attempt} attempts")
+        app.frames(3)
+        assert not app.reconnector.active and not dpg.is_item_shown("reconnect_stop")
+
+        # Stopping it by hand: back to the connect dialog, no more attempts.
+        server.kill()
+        _run_until(app, lambda: app.reconnector.active, 20)
+        d.click("reconnect_stop")
+        app.pump(lambda s: not s.is_connected, timeout=10)
+        _run_for(app, 3.0)
+        assert not app.reconnector.active and app.reconnector.due is None
+        assert dpg.is_item_shown("connect_dialog")
+
+        # Nobody listening at an address: said plainly, quickly.
+        started = time.monotonic()
+        app.send(c.Connect(address, "alice"))
+        app.pump(lambda s: isinstance(s.connection, ConnectionLost), timeout=20)
+        app.frames(3)
+        print(f"no server: said after {time.monotonic() - started:.2f} s")
+        status = dpg.get_value("connect_status")
+        assert f"No server answered at {address}" in status, status
+        assert dpg.get_item_label("connect_button") == "Try again"
+        shot(app, artifacts, "no_server")
+    finally:
+        try:
+            app.close()
+        finally:
+            backend.shutdown()
+            server.kill()
+
+
+def scenario_dpi(artifacts: Path) -> None:
+    """On a screen whose Xft.dpi is 192 the window starts at scale 2 (text, controls, size)."""
+    backend = ScriptedBackend(connected_state())
+    app = ClientApp(backend)
+    app.start()
+    try:
+        publish(app, backend, connected_state())
+        print(f"ui scale {app.scale}")
+        assert app.scale == 2.0, app.scale
+        width, height = dpg.get_viewport_client_width(), dpg.get_viewport_client_height()
+        assert (width, height) == (2400, 1360), (width, height)
+        assert dpg.get_text_size("Rooms")[1] > 30, "the text did not grow"
+        shot(app, artifacts, "dpi-192")
+    finally:
+        app.close()
+
+
 def scenario_on_demand(artifacts: Path) -> None:
     """The paced loop draws nothing while idle or unmapped, and a snapshot at once."""
     import threading
@@ -1038,6 +1182,8 @@ def _run_until(app: ClientApp, condition: Callable[[], bool], timeout: float) ->
 
 
 SCENARIOS: dict[str, Callable[[Path], None]] = {
+    "dpi": scenario_dpi,
+    "reconnect": scenario_reconnect,
     "mute_and_volume": scenario_mute_and_volume,
     "typing_keys": scenario_typing_keys,
     "chat": scenario_chat,

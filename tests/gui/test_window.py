@@ -75,3 +75,49 @@ def test_access_control_in_the_window(scenario: Callable[[str], str], gui_artifa
         names.append("access_denied_tooltip")  # a real pointer over a greyed-out button
     for name in names:
         assert (gui_artifacts / f"{name}.png").stat().st_size > 5000
+def test_mute_deafen_marks_and_the_user_menu(scenario: Callable[[str], str]) -> None:
+    """Mute/Deafen buttons, moderators' marks apart from the user's own, the user menu's
+    volume and local mute sent to the mixer and remembered for the next run."""
+    out = scenario("mute_and_volume")
+    assert "scenario mute_and_volume: OK" in out
+
+
+def test_a_killed_server_is_shown_and_the_window_reconnects_into_its_room(
+    scenario: Callable[[str], str],
+) -> None:
+    """A real server process killed (no goodbye) and restarted on its port; and an
+    address where nobody listens."""
+    out = scenario("reconnect")
+    assert "scenario reconnect: OK" in out
+    print(out)
+
+
+@pytest.mark.skipif(shutil.which("xrdb") is None, reason="xrdb (x11-xserver-utils) is missing")
+def test_a_192_dpi_screen_gets_ui_scale_2(
+    gui_artifacts: Path, run_scenario: Callable[..., str]
+) -> None:
+    """An Xvfb screen of its own with Xft.dpi 192 (as a desktop sets it for a HiDPI screen)."""
+    import os
+    import subprocess
+
+    for n in range(150, 190):
+        if not os.path.exists(f"/tmp/.X11-unix/X{n}") and not os.path.exists(f"/tmp/.X{n}-lock"):
+            break
+    xvfb = subprocess.Popen(
+        ["Xvfb", f":{n}", "-screen", "0", "2560x1440x24", "-dpi", "192", "-nolisten", "tcp",
+         "-noreset"],  # keep the root window's resources between clients
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(100):
+            if os.path.exists(f"/tmp/.X11-unix/X{n}"):
+                break
+            subprocess.run(["sleep", "0.05"], check=True)
+        env = dict(os.environ, DISPLAY=f":{n}")
+        subprocess.run(["xrdb", "-nocpp", "-merge"], input="Xft.dpi: 192\n", text=True, env=env,
+                       check=True, timeout=10)
+        out = run_scenario("dpi", f":{n}", gui_artifacts)
+        assert "scenario dpi: OK" in out and "ui scale 2.0" in out
+    finally:
+        xvfb.terminate()
+        xvfb.wait(timeout=10)

@@ -92,6 +92,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="write a JSON summary at exit (counters, start times on the monotonic clock)",
     )
     p.add_argument(
+        "--reconnect",
+        action="store_true",
+        help="after a lost connection, try again (1, 2, 4 ... 30 s apart) and rejoin the room, "
+        "instead of exiting with code 3",
+    )
+    p.add_argument(
         "--redeem-admin-token",
         metavar="TOKEN",
         help="after connecting, redeem the first-admin token the server logged "
@@ -120,6 +126,7 @@ def parse_options(argv: Sequence[str] | None = None) -> tuple[BotOptions, int]:
             loss_seed=args.loss_seed,
             report=args.report,
             redeem_admin_token=args.redeem_admin_token,
+            reconnect=args.reconnect,
         ),
         args.verbose,
     )

@@ -28,6 +28,7 @@ from voip.client import commands as c
 from voip.client.audio_io import ArrayIO
 from voip.client.backend import BackendHandle
 from voip.client.moderation import RedeemAdminToken
+from voip.client.reconnect import Reconnector
 from voip.client.state import (
     AwaitingTrust,
     Connected,
@@ -83,6 +84,7 @@ class BotOptions:
     loss_seed: int = 1
     report: Path | None = None
     redeem_admin_token: str | None = None
+    reconnect: bool = False
 
 
 def _fingerprint_key(text: str) -> str:
@@ -326,8 +328,15 @@ class Bot:
         lost: list[str] = []
         playing = o.play is not None
 
+        reconnector = Reconnector() if o.reconnect else None
+        if reconnector is not None:
+            reconnector.connected_with(
+                c.Connect(o.server, o.name, password=o.password, ca_file=o.ca_file)
+            )
+            reconnector.observe(backend.state(), time.monotonic())
+
         def watch(s: State) -> None:
-            if isinstance(s.connection, ConnectionLost):
+            if isinstance(s.connection, ConnectionLost) and reconnector is None:
                 lost.append(s.connection.error)
                 done.set()
             elif playing and o.seconds is None and io.finished and not s.audio.is_transmitting:
@@ -340,7 +349,10 @@ class Bot:
                 self.say(f"playing {o.play}")
             elif o.seconds is None:
                 self.say("listening until interrupted (Ctrl-C)")
-            done.wait(o.seconds)
+            if reconnector is None:
+                done.wait(o.seconds)
+            else:
+                self._stay_connected(backend, reconnector, lost)
         finally:
             unsubscribe()
         if lost:
@@ -350,6 +362,31 @@ class Bot:
             if io.finished and o.seconds is None:
                 self.say("finished playing")
                 time.sleep(PLAY_TAIL_SECONDS)  # let the last datagrams leave before closing
+
+    def _stay_connected(
+        self, backend: BackendHandle, reconnector: Reconnector, lost: list[str]
+    ) -> None:
+        """--reconnect: try again after a loss (back-off 1, 2, 4 ... 30 s) and rejoin the room."""
+        o = self.options
+        end = None if o.seconds is None else time.monotonic() + o.seconds
+        was_active = False
+        while not self.stop_requested.wait(0.2):
+            now = time.monotonic()
+            if end is not None and now >= end:
+                return
+            for command in reconnector.observe(backend.state(), now) + reconnector.tick(now):
+                if isinstance(command, c.Connect):
+                    self.say(f"reconnecting to {o.server} (attempt {reconnector.attempt})")
+                backend.send(command)
+            if reconnector.active and not was_active:
+                self.say(f"connection lost: {reconnector.reason}; trying again")
+            elif was_active and not reconnector.active:
+                if backend.state().is_connected:
+                    self.say("reconnected")
+                else:
+                    lost.append(reconnector.reason or "the connection was lost")
+                    return
+            was_active = reconnector.active
 
     def _finish(self) -> None:
         o = self.options
