@@ -128,7 +128,7 @@ def test_loopback_test_toggles_with_the_real_devices(
     assert state.audio.error is None
 
 
-def test_a_missing_device_is_an_audio_error_not_a_crash(
+def test_a_missing_saved_device_falls_back_to_the_default_with_one_notice(
     pulse: dict[str, str],
     make_backend: Callable[..., BackendHandle],
     server: Any,
@@ -144,18 +144,24 @@ def test_a_missing_device_is_an_audio_error_not_a_crash(
     )
     backend = make_backend(config_dir)
     connect(backend, server, "ghost")
-    state = backend.wait_for(lambda s: s.audio.error is not None, WAIT)
-    assert "Ghost USB headset" in state.audio.error  # type: ignore[operator]
-    assert "not found" in state.audio.error  # type: ignore[operator]
-    assert not state.audio.is_transmitting
-    assert state.is_connected
+    # The system default is used instead: the microphone works, and one notice says so.
+    state = backend.wait_for(lambda s: s.audio.is_transmitting, WAIT)
+    notices = [e for e in state.errors if "Ghost USB headset" in e.message]
+    assert len(notices) == 1, state.errors
+    assert "using the system default" in notices[0].message
+    assert state.audio.input_device == "Ghost USB headset"  # kept for when it is back
+    assert state.audio.error is None
+    backend.send(c.RefreshAudioDevices())
+    time.sleep(1.0)
+    state = backend.state()
+    assert len([e for e in state.errors if "Ghost USB headset" in e.message]) == 1
 
     # Asking for an unknown device by name is refused with a sentence, too.
     backend.send(c.SetOutputDevice("No such speakers"))
     state = backend.wait_for(lambda s: any(e.command == "SetOutputDevice" for e in s.errors), WAIT)
     assert "No such speakers" in (state.audio.error or "")
 
-    # Choosing a device that exists clears the error and capture starts.
+    # Choosing a device that exists clears the error and capture goes on.
     backend.send(c.SetInputDevice(DEVICE))
     backend.send(c.SetOutputDevice(DEVICE))
     state = backend.wait_for(lambda s: s.audio.error is None and s.audio.is_transmitting, WAIT)

@@ -87,6 +87,8 @@ class AudioActor(pykka.ThreadingActor):
         self._user_id: int | None = None
         self._ptt_pressed = False
         self._user_volumes: tuple[tuple[int, float], ...] = ()
+        #: Saved devices found missing (and said so once): the default is used instead.
+        self._missing: set[tuple[str, str]] = set()
         self._errors: dict[str, str] = {}
         self._children: list[pykka.ActorRef[Any]] = []
         self._capture: pykka.ActorProxy[CaptureActor] | None = None
@@ -312,6 +314,30 @@ class AudioActor(pykka.ThreadingActor):
         messages = [self._errors[k] for k in _ERROR_ORDER if k in self._errors]
         self._audio = replace(self._audio, error="; ".join(messages) if messages else None)
 
+    def _present(
+        self, kind: str, name: str | None, devices: tuple[AudioDeviceView, ...]
+    ) -> str | None:
+        """The device to open: the saved one, or the default (None) if it is not there.
+
+        A saved device that is missing (unplugged, renamed) must not leave the
+        user silent: the system default is used, the setting is kept (it is
+        used again once the device is back) and one notice says so.
+        """
+        if name is None or not devices or any(d.name == name for d in devices):
+            self._missing.discard((kind, name or ""))
+            return name
+        if (kind, name) not in self._missing:
+            self._missing.add((kind, name))
+            what = "microphone" if kind == "input" else "speakers"
+            self._state_actor.report_error.defer(
+                LocalErrorCode.AUDIO.value,
+                f"the {what} {name!r} saved in your settings is not connected; using the "
+                "system default instead (pick another in the audio settings, or plug it in "
+                "and refresh the device list)",
+                "",
+            )
+        return None
+
     def _reconfigure(self) -> None:
         a = self._audio
         connected = self._sender is not None
@@ -324,7 +350,7 @@ class AudioActor(pykka.ThreadingActor):
         sending = connected and a.transmission_mode is not TransmissionMode.MUTED
         capture = CaptureSettings(
             running=loopback or (sending and not a.self_mute),
-            device=a.input_device,
+            device=self._present("input", a.input_device, a.input_devices),
             mode=TransmissionMode.CONTINUOUS if loopback else a.transmission_mode,
             vad_threshold_db=a.vad_threshold_db,
             input_volume=a.input_volume,
@@ -334,7 +360,7 @@ class AudioActor(pykka.ThreadingActor):
         )
         playback = PlaybackSettings(
             running=loopback or (connected and not a.self_deaf),
-            device=a.output_device,
+            device=self._present("output", a.output_device, a.output_devices),
             output_volume=a.output_volume,
             user_volumes=self._user_volumes,
         )
