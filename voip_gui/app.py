@@ -36,6 +36,7 @@ from voip_gui.audio_settings import AudioSettings
 from voip_gui.chat_view import ChatView
 from voip_gui.connect_dialog import ConnectDialog
 from voip_gui.frame_pacer import IDLE_WAIT, INPUT_FRAMES, FramePacer, Glfw
+from voip_gui.global_ptt import GlobalPushToTalk
 from voip_gui.inbox import SnapshotInbox
 from voip_gui.local_sound import LocalSounds
 from voip_gui.notices import NoticeBar
@@ -95,6 +96,7 @@ class ClientApp:
         self.themes: theme.Themes | None = None
         self.scale = 1.0
         self._typing_before = False
+        self._focused = True
         self.views: list[object] = []
 
     # --- lifecycle --------------------------------------------------------------------
@@ -162,7 +164,10 @@ class ClientApp:
         )
         self.chat = ChatView(send, themes, redraw=self.redraw, readable=themes.readable)
         self.audio = AudioSettings(send)
-        self.transmit = TransmitBar(send, themes, typing=self._typing)
+        self.transmit = TransmitBar(
+            send, themes, typing=self._typing, set_global=self.set_global_ptt
+        )
+        self.global_ptt = GlobalPushToTalk(self.backend.send, lambda: self._focused)
         self.connect_dialog = ConnectDialog(send, themes, self.prefs, self.reconnector)
         self.trust = TrustDialog(send)
         self.shortcuts = Shortcuts(self, send, self.redraw)
@@ -229,6 +234,12 @@ class ClientApp:
         ]
         dpg.bind_item_theme(main, themes.main_window)
         dpg.set_primary_window(main, True)
+
+    def set_global_ptt(self, enabled: bool) -> None:
+        """The option: push-to-talk also while the window is not focused (saved)."""
+        self.prefs.update(replace(self.prefs.prefs, global_ptt=enabled))
+        self.global_ptt.configure(enabled, self.transmit.ptt_key)
+        self.inbox.force_redraw()
 
     def _local_sound(self, user_id: int) -> tuple[float, bool]:
         sound = self.sounds.sound_of(user_id)
@@ -332,6 +343,10 @@ class ClientApp:
                 self.backend.send(command)
             for view in self.views:
                 view.render(state)  # type: ignore[attr-defined]
+            self.global_ptt.configure(self.prefs.prefs.global_ptt, self.transmit.ptt_key)
+            dpg.set_value(self.transmit.global_box, self.global_ptt.enabled)
+            self.transmit.show_global_problem(self.global_ptt.error)
+        self._focused = self.glfw.is_focused()
         for command in self.reconnector.tick(time.monotonic()):
             self.backend.send(command)
         if self.reconnector.due is not None:
@@ -358,12 +373,14 @@ class ClientApp:
         now = time.monotonic()
         due = self.pacer.due_in(now)
         shown = self.glfw.is_shown()
+        self._focused = shown and self.glfw.is_focused()
         if not shown or due is None or due > 0:
             timeout = IDLE_WAIT if due is None or not shown else min(due, IDLE_WAIT)
             self._wake.clear()
             self._input_events.clear()
             self.glfw.wait(timeout)
             woke = time.monotonic()
+            self._focused = self.glfw.is_shown() and self.glfw.is_focused()
             if self._hooked:
                 frames = self._frames_for_input()
             else:
@@ -432,6 +449,9 @@ class ClientApp:
         return path
 
     def close(self) -> None:
+        global_ptt = getattr(self, "global_ptt", None)
+        if global_ptt is not None:
+            global_ptt.stop()
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None

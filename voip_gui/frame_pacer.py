@@ -106,6 +106,7 @@ class FramePacer:
 
 # --- GLFW, inside Dear PyGui's extension module -------------------------------------------
 
+GLFW_FOCUSED = 0x00020001
 GLFW_ICONIFIED = 0x00020002
 GLFW_VISIBLE = 0x00020004
 
@@ -229,6 +230,12 @@ class Glfw:
         visible = self._lib.glfwGetWindowAttrib(window, GLFW_VISIBLE)
         iconified = self._lib.glfwGetWindowAttrib(window, GLFW_ICONIFIED)
         return bool(visible) and not iconified
+
+    def is_focused(self) -> bool:
+        """Whether the window has the keyboard focus (main thread)."""
+        if self._lib is None or self._window is None:
+            return True
+        return bool(self._lib.glfwGetWindowAttrib(ctypes.c_void_p(self._window), GLFW_FOCUSED))
 
     def content_scale(self) -> float:
         """The screen's scale for this window (Xft.dpi / 96 on X11), 1.0 if unknown."""

@@ -47,6 +47,9 @@ _LABELS = {
     "left_super": "Left Super",
     "right_super": "Right Super",
     "caps_lock": "Caps Lock",
+    "mouse_middle": "Middle mouse button",
+    "mouse_back": "Mouse back button",
+    "mouse_forward": "Mouse forward button",
 }
 
 

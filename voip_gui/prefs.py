@@ -37,6 +37,8 @@ class GuiPrefs:
     recent: tuple[str, ...] = ()  # newest first
     favourites: tuple[str, ...] = ()
     ui_scale: float = 0.0  # 0: from the screen's DPI
+    #: Push-to-talk also while the window is not focused (X11, pynput).
+    global_ptt: bool = False
     #: "host:port#user_id" -> local volume and mute (only users not at the default).
     sounds: dict[str, UserSound] = field(default_factory=dict)
 
@@ -96,6 +98,7 @@ class PrefsFile:
             "recent": list(prefs.recent),
             "favourites": list(prefs.favourites),
             "ui_scale": prefs.ui_scale,
+            "global_ptt": prefs.global_ptt,
             "sounds": {
                 key: {"volume": sound.volume, "muted": sound.muted}
                 for key, sound in sorted(prefs.sounds.items())
@@ -124,6 +127,7 @@ def _parse(data: dict[str, object]) -> GuiPrefs:
         recent=_strings(data.get("recent"))[:MAX_RECENT],
         favourites=_strings(data.get("favourites")),
         ui_scale=float(scale),
+        global_ptt=data.get("global_ptt") is True,
         sounds=_sounds(data.get("sounds")),
     )
 

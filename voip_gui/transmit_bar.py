@@ -38,12 +38,23 @@ MODE_LABELS = {
 }
 MODES_BY_LABEL = {label: mode for mode, label in MODE_LABELS.items()}
 CANCEL_CAPTURE_KEY = "escape"
+#: Mouse buttons that can be the push-to-talk "key" (left and right stay for clicking).
+MOUSE_BUTTONS = {
+    dpg.mvMouseButton_Middle: "mouse_middle",
+    dpg.mvMouseButton_X1: "mouse_back",
+    dpg.mvMouseButton_X2: "mouse_forward",
+}
 
 
 class TransmitBar:
     def __init__(
-        self, send: SendFn, themes: theme.Themes, typing: Callable[[], bool] = lambda: False
+        self,
+        send: SendFn,
+        themes: theme.Themes,
+        typing: Callable[[], bool] = lambda: False,
+        set_global: Callable[[bool], None] = lambda enabled: None,
     ) -> None:
+        self._set_global = set_global
         self._send = send
         self._themes = themes
         self._typing = typing
@@ -96,6 +107,13 @@ class TransmitBar:
         with dpg.handler_registry(tag="transmit_keys"):
             dpg.add_key_press_handler(callback=self._on_key_press)
             dpg.add_key_release_handler(callback=self._on_key_release)
+            for button in MOUSE_BUTTONS:
+                dpg.add_mouse_click_handler(button=button, callback=self._on_mouse_press)
+                dpg.add_mouse_release_handler(button=button, callback=self._on_mouse_release)
+
+    def show_global_problem(self, text: str) -> None:
+        dpg.set_value(self.global_note, text)
+        dpg.configure_item(self.global_note, show=bool(text))
 
     def build_settings(self, parent: int | str) -> None:
         """The voice activation threshold and the push-to-talk key (in the audio pane)."""
@@ -107,6 +125,13 @@ class TransmitBar:
                 format="Voice activation at %.0f dB",
                 width=-1,
                 callback=self._on_threshold,
+            )
+            self.global_box = dpg.add_checkbox(
+                label="Push-to-talk outside this window", tag="ptt_global",
+                callback=lambda s, a: self._set_global(bool(a)),
+            )
+            self.global_note = dpg.add_text(
+                "", tag="ptt_global_note", color=theme.WARNING, wrap=0, show=False
             )
             with dpg.group(horizontal=True):
                 self.ptt_label = dpg.add_text("", tag="ptt_key_label")
@@ -164,8 +189,21 @@ class TransmitBar:
     def _on_key_release(self, sender: int | str, app_data: Any) -> None:
         self.key_released(int(app_data))
 
+    def _on_mouse_press(self, sender: int | str, app_data: Any) -> None:
+        name = MOUSE_BUTTONS.get(int(app_data))
+        if name is not None:
+            self.named_pressed(name)
+
+    def _on_mouse_release(self, sender: int | str, app_data: Any) -> None:
+        name = MOUSE_BUTTONS.get(int(app_data))
+        if name == self.ptt_key and self.held:
+            self._release()
+
     def key_pressed(self, code: int) -> None:
-        name = keys.key_name(code)
+        self.named_pressed(keys.key_name(code))
+
+    def named_pressed(self, name: str) -> None:
+        """A key (by config name) or a mouse button (``mouse_...``) went down."""
         if self.capturing:
             self._stop_capture()
             if name != CANCEL_CAPTURE_KEY:

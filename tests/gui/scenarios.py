@@ -1106,6 +1106,53 @@ def scenario_reconnect(artifacts: Path) -> None:
             server.kill()
 
 
+def scenario_global_ptt(artifacts: Path) -> None:
+    """Push-to-talk while the window has no focus (pynput on X11), and on a mouse button."""
+    from voip_gui.prefs import PrefsFile
+
+    state = connected_state()
+    state = replace(state, audio=replace(state.audio, ptt_key="f8"))
+    backend = ScriptedBackend(state)
+    app = ClientApp(backend, PrefsFile(None))
+    app.start(title="voip-global-ptt")
+    try:
+        publish(app, backend, state)
+        window = _x_window("voip-global-ptt")
+        d.enter("ptt_global", True)
+        app.frames(3)
+        assert app.global_ptt.enabled and dpg.get_value("ptt_global") is True
+        backend.take_sent()
+        d.xdotool("windowunmap", "--sync", window)  # another desktop: no focus, no keys
+        _run_for(app, 0.5)
+        d.xdotool("keydown", "F8")
+        _run_for(app, 0.5)
+        d.xdotool("keyup", "F8")
+        _run_for(app, 0.5)
+        assert backend.take_sent() == [c.StartTransmit(), c.StopTransmit()]
+        d.xdotool("windowmap", "--sync", window)
+        _run_for(app, 0.5)
+
+        # A key that types is never taken desktop-wide.
+        publish(app, backend, replace(state, audio=replace(state.audio, ptt_key="space")))
+        assert not app.global_ptt.enabled
+        assert dpg.is_item_shown("ptt_global_note")
+        assert "types text" in dpg.get_value("ptt_global_note")
+
+        # A mouse button as the key, bound by clicking it while setting the key.
+        d.enter("ptt_global", False)
+        backend.take_sent()
+        d.click("ptt_set_button")
+        app.transmit._on_mouse_press(0, dpg.mvMouseButton_X1)
+        expect_sent(backend, c.SetPushToTalkKey("mouse_back"))
+        publish(app, backend, replace(state, audio=replace(state.audio, ptt_key="mouse_back")))
+        assert dpg.get_value("ptt_key_label") == "PTT key: Mouse back button"
+        app.transmit._on_mouse_press(0, dpg.mvMouseButton_X1)
+        app.transmit._on_mouse_release(0, dpg.mvMouseButton_X1)
+        expect_sent(backend, c.StartTransmit(), c.StopTransmit())
+    finally:
+        app.close()
+
+
 def scenario_dpi(artifacts: Path) -> None:
     """On a screen whose Xft.dpi is 192 the window starts at scale 2 (text, controls, size)."""
     backend = ScriptedBackend(connected_state())
@@ -1182,6 +1229,7 @@ def _run_until(app: ClientApp, condition: Callable[[], bool], timeout: float) ->
 
 
 SCENARIOS: dict[str, Callable[[Path], None]] = {
+    "global_ptt": scenario_global_ptt,
     "dpi": scenario_dpi,
     "reconnect": scenario_reconnect,
     "mute_and_volume": scenario_mute_and_volume,

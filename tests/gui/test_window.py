@@ -121,3 +121,12 @@ def test_a_192_dpi_screen_gets_ui_scale_2(
     finally:
         xvfb.terminate()
         xvfb.wait(timeout=10)
+
+
+@pytest.mark.skipif(shutil.which("xdotool") is None, reason="xdotool is not installed")
+def test_push_to_talk_outside_the_window_and_on_a_mouse_button(
+    scenario: Callable[[str], str],
+) -> None:
+    """Real key presses while the window is unmapped reach push-to-talk (pynput, X11)."""
+    out = scenario("global_ptt")
+    assert "scenario global_ptt: OK" in out
