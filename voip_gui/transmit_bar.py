@@ -127,7 +127,7 @@ class TransmitBar:
                 callback=self._on_threshold,
             )
             self.global_box = dpg.add_checkbox(
-                label="Push-to-talk outside this window", tag="ptt_global",
+                label="PTT outside this window", tag="ptt_global",
                 callback=lambda s, a: self._set_global(bool(a)),
             )
             self.global_note = dpg.add_text(

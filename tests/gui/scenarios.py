@@ -544,11 +544,11 @@ def scenario_docs(out: Path) -> None:
             timeout=10,
         )
         dave = next(u for u in state.users if u.name == "dave")
-        app.user_menu.set_sound(dave.id, UserSound(0.6, False))
+        app.sounds.set_sound(dave.id, UserSound(0.6, False))
         app.frames(4)
         app.screenshot(out / "muted-users.png")
         carol = next(u for u in state.users if u.name == "carol")
-        app.user_menu.open(carol)
+        app.user_menu.open(carol.id, None)
         app.frames(4)
         item = app.rooms.user_items[carol.id]
         x, y = dpg.get_item_rect_min(item)
