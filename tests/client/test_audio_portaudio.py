@@ -28,7 +28,9 @@ from voip.client.state import AwaitingTrust, State, TransmissionMode
 pytestmark = pytest.mark.audio
 
 WAIT = 20.0
-DEVICE = "pulse"
+#: The sound server's devices by their descriptions (tools/pulse-up.sh's null sink).
+INPUT = "Monitor of Null Output"
+OUTPUT = "Null Output"
 TONE_HZ = 440.0
 
 
@@ -58,33 +60,36 @@ def connect(backend: BackendHandle, server: Any, name: str) -> State:
     return backend.wait_for(lambda s: s.is_connected and bool(s.rooms) and s.me is not None, WAIT)
 
 
-def test_refresh_lists_the_pulse_devices_without_a_connection(
+def test_refresh_lists_the_sound_servers_devices_by_description(
     pulse: dict[str, str], make_backend: Callable[..., BackendHandle]
 ) -> None:
     backend = make_backend()
     backend.send(c.RefreshAudioDevices())
     state = backend.wait_for(
         lambda s: (
-            any(d.name == DEVICE for d in s.audio.input_devices)
-            and any(d.name == DEVICE for d in s.audio.output_devices)
+            any(d.name == INPUT for d in s.audio.input_devices)
+            and any(d.name == OUTPUT for d in s.audio.output_devices)
         ),
         WAIT,
     )
     assert not state.is_connected
     assert state.audio.error is None
     assert any(d.is_default for d in state.audio.input_devices)
+    # PortAudio's ALSA names mean nothing to a user: not listed beside the real ones.
+    names = {d.name for d in (*state.audio.input_devices, *state.audio.output_devices)}
+    assert not names & {"pulse", "default", "sysdefault"}, names
 
 
 def test_a_tone_on_the_microphone_reaches_another_client(
     tone: None, make_backend: Callable[..., BackendHandle], server: Any, tmp_path: Path
 ) -> None:
-    # The talker uses the real sound card path (the default AudioIO), on `pulse`,
+    # The talker uses the real sound card path (the default AudioIO), on the null sink,
     # whose default source is the null sink's monitor: it hears the tone.
     talker = make_backend(tmp_path / "talker")
     listener_io = ArrayIO(record=True)
     listener = make_backend(tmp_path / "listener", audio_io=listener_io)
-    talker.send(c.SetInputDevice(DEVICE))
-    talker.send(c.SetOutputDevice(DEVICE))
+    talker.send(c.SetInputDevice(INPUT))
+    talker.send(c.SetOutputDevice(OUTPUT))
     talker.send(c.SetTransmissionMode(TransmissionMode.CONTINUOUS))
     # A steady tone is not speech: the default noise suppressor would take it
     # for noise. This test is about the device path, so the chain is off.
@@ -113,8 +118,8 @@ def test_loopback_test_toggles_with_the_real_devices(
     tone: None, make_backend: Callable[..., BackendHandle]
 ) -> None:
     backend = make_backend()
-    backend.send(c.SetInputDevice(DEVICE))
-    backend.send(c.SetOutputDevice(DEVICE))
+    backend.send(c.SetInputDevice(INPUT))
+    backend.send(c.SetOutputDevice(OUTPUT))
     # The meter reads after the voice processing, which would take the tone for noise.
     backend.send(c.SetAudioProcessing(noise_suppression="off", gain_control=False))
     backend.send(c.StartLoopbackTest())
@@ -162,7 +167,41 @@ def test_a_missing_saved_device_falls_back_to_the_default_with_one_notice(
     assert "No such speakers" in (state.audio.error or "")
 
     # Choosing a device that exists clears the error and capture goes on.
-    backend.send(c.SetInputDevice(DEVICE))
-    backend.send(c.SetOutputDevice(DEVICE))
+    backend.send(c.SetInputDevice(INPUT))
+    backend.send(c.SetOutputDevice(OUTPUT))
     state = backend.wait_for(lambda s: s.audio.error is None and s.audio.is_transmitting, WAIT)
-    assert state.audio.input_device == DEVICE
+    assert state.audio.input_device == INPUT
+
+
+def test_a_chosen_sound_server_device_is_the_one_played_to(
+    pulse: dict[str, str],
+    make_backend: Callable[..., BackendHandle],
+    server: Any,
+    tmp_path: Path,
+) -> None:
+    import pulsectl
+
+    with pulsectl.Pulse("voip-test") as p:
+        module = p.module_load(
+            "module-null-sink",
+            "sink_name=voip_second rate=48000 sink_properties=device.description=Second-speakers",
+        )
+    try:
+        backend = make_backend(tmp_path / "second")
+        backend.send(c.RefreshAudioDevices())
+        backend.wait_for(lambda s: any(d.name == "Second-speakers"
+                                       for d in s.audio.output_devices), WAIT)
+        connect(backend, server, "second")
+        backend.send(c.SetOutputDevice("Second-speakers"))
+        deadline = time.monotonic() + WAIT
+        while True:
+            with pulsectl.Pulse("voip-test") as p:
+                sink = next(s for s in p.sink_list() if s.name == "voip_second")
+                ours = [i for i in p.sink_input_list() if i.sink == sink.index]
+            if ours:
+                break
+            assert time.monotonic() < deadline, "playback did not go to the chosen sink"
+            time.sleep(0.1)
+    finally:
+        with pulsectl.Pulse("voip-test") as p:
+            p.module_unload(module)

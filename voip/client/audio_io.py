@@ -21,6 +21,7 @@ from voip.audio.codec import FRAME_SAMPLES, SAMPLE_RATE, Frame
 from voip.audio.devices import list_devices
 from voip.audio.devices import rescan as rescan_devices
 from voip.audio.sinks import FrameSink, PacedSink, RecordingSink, SoundDeviceSink
+from voip.audio.sound_server import PULSE_DEVICE, ServerDevice, route, server_devices
 from voip.audio.sources import ArraySource, FrameSource, SoundDeviceSource
 from voip.client.state import AudioDeviceView
 from voip.errors import AudioError
@@ -51,16 +52,31 @@ class AudioIO(Protocol):
 
 
 class SoundCardIO:
-    """Real PortAudio devices (the default)."""
+    """Real PortAudio devices (the default).
+
+    Where a sound server runs (PulseAudio, PipeWire), its devices are listed
+    by their descriptions instead of PortAudio's ``pulse`` and ``default``
+    (voip.audio.sound_server); choosing one opens PortAudio's ``pulse``
+    device routed to it.
+    """
+
+    def __init__(self) -> None:
+        #: (direction, description) -> the sound server's device name.
+        self._server_names: dict[tuple[str, str], str] = {}
+
+    def _open_name(self, direction: str, device: str | None) -> str | None:
+        server_name = self._server_names.get((direction, device)) if device else None
+        route(direction, server_name)
+        return PULSE_DEVICE if server_name is not None else device
 
     #: A live microphone: the capture chain (noise suppression, gain, echo) applies.
     live = True
 
     def source(self, device: str | None) -> FrameSource:
-        return SoundDeviceSource(device)
+        return SoundDeviceSource(self._open_name("input", device))
 
     def sink(self, device: str | None) -> FrameSink:
-        return SoundDeviceSink(device)
+        return SoundDeviceSink(self._open_name("output", device))
 
     def devices(self, rescan: bool = False) -> DeviceLists:
         """The device lists; `rescan` re-initialises PortAudio first (only safe while
@@ -75,6 +91,10 @@ class SoundCardIO:
             raise AudioError(
                 f"cannot list audio devices ({exc}); is a sound server running?"
             ) from exc
+        if any(d.name == PULSE_DEVICE for d in found):
+            served = server_devices()
+            if served is not None and served[0] and served[1]:
+                return self._server_lists(*served)
         inputs = tuple(
             AudioDeviceView(d.name, d.index, d.host_api, d.max_input_channels, d.is_default_input)
             for d in found
@@ -86,6 +106,24 @@ class SoundCardIO:
             if d.supports("output")
         )
         return inputs, outputs
+
+
+    def _server_lists(
+        self, sources: list[ServerDevice], sinks: list[ServerDevice]
+    ) -> DeviceLists:
+        names: dict[tuple[str, str], str] = {}
+        lists: list[tuple[AudioDeviceView, ...]] = []
+        for direction, devices in (("input", sources), ("output", sinks)):
+            views = []
+            for d in devices:
+                if (direction, d.description) in names:
+                    continue  # two with one description: the first is reachable by it
+                names[(direction, d.description)] = d.name
+                views.append(AudioDeviceView(d.description, -1, "sound server", d.channels,
+                                             d.is_default))
+            lists.append(tuple(views))
+        self._server_names = names
+        return lists[0], lists[1]
 
 
 class _TimedSource:
