@@ -329,7 +329,7 @@ class AudioActor(pykka.ThreadingActor):
         if (kind, name) not in self._missing:
             self._missing.add((kind, name))
             what = "microphone" if kind == "input" else "speakers"
-            self._state_actor.report_error.defer(
+            self._state_actor.report_error(
                 LocalErrorCode.AUDIO.value,
                 f"the {what} {name!r} saved in your settings is not connected; using the "
                 "system default instead (pick another in the audio settings, or plug it in "
