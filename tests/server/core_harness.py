@@ -80,10 +80,15 @@ class Harness:
             peer.state = apply_update(peer.state, env.state_update, env.state_hash)
 
     def open(
-        self, sid: int, password: str = "", key: SigningKey | None = None, **hello: object
+        self,
+        sid: int,
+        password: str = "",
+        key: SigningKey | None = None,
+        host: str = "",
+        **hello: object,
     ) -> Peer:
         peer = self.peers[sid] = Peer(sid) if key is None else Peer(sid, key=key)
-        self.dispatch(self.core.connect(sid, FP))
+        self.dispatch(self.core.connect(sid, FP, self.now, host))
         self.dispatch(self.core.open_stream(sid))
         challenge = peer.inbox[-1].challenge
         assert len(challenge.nonce) == 32

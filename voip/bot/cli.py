@@ -103,6 +103,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="after connecting, redeem the first-admin token the server logged "
         "(this bot's key becomes admin; exit 7 if refused)",
     )
+    files = p.add_argument_group("file sharing (docs/SHARING.md)")
+    files.add_argument(
+        "--share", type=Path, action="append", default=[], metavar="FILE",
+        help="offer this file in the room and seed it until interrupted (repeatable)",
+    )
+    files.add_argument(
+        "--fetch", action="append", default=[], metavar="NAME|HASH|all",
+        help="fetch a file offered in the room, by name or v2 info-hash, or all of them; "
+        "without --seconds the bot exits once it has them",
+    )
+    files.add_argument("--downloads", type=Path, metavar="DIR", help="where fetched files go")
+    files.add_argument(
+        "--server-only", action="store_true",
+        help="fetch from the server's seed alone: other members never learn this address",
+    )
     p.add_argument("-v", "--verbose", action="count", default=0, help="more logging on stderr")
     return p
 
@@ -127,6 +142,10 @@ def parse_options(argv: Sequence[str] | None = None) -> tuple[BotOptions, int]:
             report=args.report,
             redeem_admin_token=args.redeem_admin_token,
             reconnect=args.reconnect,
+            share=tuple(args.share),
+            fetch=tuple(args.fetch),
+            downloads=args.downloads,
+            server_only=args.server_only,
         ),
         args.verbose,
     )

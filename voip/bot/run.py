@@ -24,6 +24,7 @@ from typing import Any
 
 from voip.audio.audiofile import read_audio
 from voip.audio.codec import SAMPLE_RATE
+from voip.bot.files import BotFiles
 from voip.client import commands as c
 from voip.client.audio_io import ArrayIO
 from voip.client.backend import BackendHandle
@@ -85,6 +86,10 @@ class BotOptions:
     report: Path | None = None
     redeem_admin_token: str | None = None
     reconnect: bool = False
+    share: tuple[Path, ...] = ()
+    fetch: tuple[str, ...] = ()
+    downloads: Path | None = None
+    server_only: bool = False
 
 
 def _fingerprint_key(text: str) -> str:
@@ -114,6 +119,7 @@ class Bot:
         self._ready_at: float | None = None
         self._room_name = ""
         self._output_gone = False
+        self.files = BotFiles(share=options.share, fetch=options.fetch, say=self.say)
 
     def say(self, text: str) -> None:
         if self._output_gone:
@@ -150,7 +156,11 @@ class Bot:
         self.io = ArrayIO(samples, record=o.record is not None)
         config_dir = o.config_dir if o.config_dir is not None else bot_config_dir(o.name)
         self.backend = backend = BackendHandle(
-            config_dir=config_dir, audio_io=self.io, connect_timeout=10.0
+            config_dir=config_dir,
+            audio_io=self.io,
+            connect_timeout=10.0,
+            downloads_dir=o.downloads,
+            share_via_server_only=o.server_only or None,
         )
         # Silent until in the right room (also undoes a mode a previous run saved).
         backend.send(c.SetTransmissionMode(TransmissionMode.MUTED))
@@ -169,6 +179,7 @@ class Bot:
             f"ready: connected to {server_name!r} as {o.name!r} "
             f"(user {state.my_user_id}) in room {self._room_name!r}"
         )
+        self.files.start(backend)
         self._talk_and_listen(backend)
 
     def _connect(self, backend: BackendHandle) -> State:
@@ -341,8 +352,13 @@ class Bot:
                 done.set()
             elif playing and o.seconds is None and io.finished and not s.audio.is_transmitting:
                 done.set()
+            if self.files.active:
+                self.files.watch(backend, s)
+                if o.seconds is None and not playing and self.files.fetched_all():
+                    done.set()
 
         unsubscribe = backend.subscribe(watch)
+        watch(backend.state())  # what arrived before (the room's files, in its history)
         try:
             if playing:
                 backend.send(c.SetTransmissionMode(TransmissionMode.CONTINUOUS))

@@ -32,6 +32,7 @@ from voip.client.model import ClientModel
 from voip.client.moderation import MODERATION_COMMANDS
 from voip.client.publisher import Publisher
 from voip.client.session import Timeouts
+from voip.client.sharing_actor import SharingActor, downloads_folder
 from voip.client.state import AudioState, LocalErrorCode, State
 from voip.client.state_actor import StateActor
 from voip.client.voice_path import VoiceInbox
@@ -80,6 +81,9 @@ class BackendHandle:
         connect_timeout: float = 10.0,
         idle_timeout: float = 15.0,
         audio_io: AudioIO | None = None,
+        downloads_dir: Path | None = None,
+        share_via_server_only: bool | None = None,
+        share_listen_host: str = "0.0.0.0",
     ) -> None:
         self.config_dir = config_dir if config_dir is not None else default_config_dir()
         config, config_problem = load_config(self.config_dir)
@@ -105,6 +109,18 @@ class BackendHandle:
             self._refs.append(audio_ref)
             self._audio = audio_ref.proxy()
             voice_path: VoicePathListener = tells(self._audio)
+            sharing_ref = SharingActor.start(
+                self._state,
+                downloads_dir if downloads_dir is not None else downloads_folder(config),
+                server_only=(
+                    config.share_via_server_only
+                    if share_via_server_only is None
+                    else share_via_server_only
+                ),
+                listen_host=share_listen_host,
+            )
+            self._refs.append(sharing_ref)
+            self._sharing = sharing_ref.proxy()
             connection_ref = ConnectionActor.start(
                 config_dir=self.config_dir,
                 state=state,
@@ -113,13 +129,21 @@ class BackendHandle:
                 voice_sink=self.voice_inbox.put,
                 loss_meter=self.voice_inbox.loss_meter,
                 timeouts=Timeouts(connect=connect_timeout, idle=idle_timeout),
+                sharing=self._sharing,
             )
             self._refs.append(connection_ref)
             self._connection = connection_ref.proxy()
-            for proxy in (self._state, self._config, self._audio, self._connection):
+            for proxy in (
+                self._state,
+                self._config,
+                self._audio,
+                self._sharing,
+                self._connection,
+            ):
                 proxy.ready().get(timeout=_START_TIMEOUT)
             resync: ResyncListener = tells(self._connection)
             self._state.attach_connection.defer(resync)
+            self._sharing.set_requester.defer(self._connection.request.defer)
         except BaseException:
             self.shutdown()
             raise
@@ -173,8 +197,14 @@ class BackendHandle:
                     | c.SendChat()
                     | c.SetDisplayName()
                     | c.RequestResync()
+                    | c.OfferTorrent()
+                    | c.AnnounceFile()
                 ):
                     self._connection.request.defer(command)
+                case c.ShareFile(path=path):
+                    self._sharing.share.defer(path)
+                case c.DownloadFile(info_hash=info_hash):
+                    self._sharing.download.defer(info_hash)
                 case _ if isinstance(command, MODERATION_COMMANDS):
                     self._connection.request.defer(command)
                 case (

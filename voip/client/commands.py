@@ -198,8 +198,51 @@ class DismissError:
 
 
 ConnectionCommand = Connect | Disconnect | AcceptCertificate | RejectCertificate | RequestResync
+# --- file sharing (docs/SHARING.md) ------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ShareFile:
+    """Offer the file at `path` in my current room (hashed first; it must stay there)."""
+
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
+class DownloadFile:
+    """Fetch a file shared in my room (by its v2 info-hash) into the downloads folder."""
+
+    info_hash: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class OfferTorrent:
+    """The share_file request (sent by the sharing actor)."""
+
+    torrent: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class AnnounceFile:
+    """The announce request (sent by the sharing actor); answered by a PeerList."""
+
+    info_hash: bytes
+    port: int = 0
+    complete: bool = False
+    stopped: bool = False
+
+
+SharingCommand = ShareFile | DownloadFile
 ServerCommand = (
-    JoinRoom | CreateRoom | DeleteRoom | RenameRoom | SendChat | SetDisplayName | ModerationCommand
+    JoinRoom
+    | CreateRoom
+    | DeleteRoom
+    | RenameRoom
+    | SendChat
+    | SetDisplayName
+    | ModerationCommand
+    | OfferTorrent
+    | AnnounceFile
 )
 AudioCommand = (
     SetInputDevice
@@ -217,7 +260,7 @@ AudioCommand = (
     | SetSelfMute
     | SetUserVolume
 )
-Command = ConnectionCommand | ServerCommand | AudioCommand | DismissError
+Command = ConnectionCommand | ServerCommand | AudioCommand | SharingCommand | DismissError
 
 #: Commands that are server requests: command -> its row in
 #: voip.protocol.requests. A command's fields are named as its message's.
@@ -230,6 +273,8 @@ REQUEST_KINDS: dict[type, str] = {
     SetDisplayName: "set_display_name",
     RequestResync: "resync_request",
     SetSelfMute: "set_self_mute",
+    OfferTorrent: "share_file",
+    AnnounceFile: "announce",
 }
 
 #: Commands that need a live connection (answered by the server).
@@ -298,6 +343,14 @@ def problem(command: object) -> str | None:
         case SetDisplayName(name=name):
             reason = name_problem(name) if isinstance(name, str) else "the name is not text"
             return f"display name refused: {reason}; choose another" if reason else None
+        case ShareFile(path=path):
+            if not isinstance(path, str) or not path.strip():
+                return "no file given; pick a file to share"
+            return None
+        case DownloadFile(info_hash=info_hash):
+            if not isinstance(info_hash, bytes) or len(info_hash) != 32:
+                return "that is not the 32-byte v2 info-hash of a shared file"
+            return None
         case SetInputVolume(volume=v) | SetOutputVolume(volume=v):
             return _volume_problem(v)
         case SetUserVolume(user_id=uid, volume=v):

@@ -48,6 +48,11 @@ class ClientConfig:
     noise_suppression: str = "speex"
     gain_control: bool = True
     echo_cancellation: bool = False
+    #: Fetch shared files from the server's seed only, never showing our
+    #: address to other members (docs/SHARING.md).
+    share_via_server_only: bool = False
+    #: Where fetched files go; "" is the platform's download folder + /voip.
+    downloads_dir: str = ""
 
     def updated(self, **changes: Any) -> ClientConfig:
         return replace(self, **changes)
@@ -69,7 +74,18 @@ def _to_toml(config: ClientConfig) -> dict[str, Any]:
 
 def _field_value(name: str, raw: Any) -> Any:
     """Check one value from the file; ValueError names what is wrong."""
-    if name in ("last_server", "display_name", "ptt_key", "input_device", "output_device"):
+    if name == "share_via_server_only":
+        if not isinstance(raw, bool):
+            raise ValueError(f"{name} must be true or false, not {raw!r}")
+        return raw
+    if name in (
+        "last_server",
+        "display_name",
+        "ptt_key",
+        "input_device",
+        "output_device",
+        "downloads_dir",
+    ):
         if not isinstance(raw, str):
             raise ValueError(f"{name} must be text, not {raw!r}")
         return raw

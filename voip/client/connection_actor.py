@@ -20,12 +20,18 @@ import pykka
 
 from voip.audio.protection import LossMeter
 from voip.client import commands as c
-from voip.client.connection_events import ConnectionEvent
+from voip.client.connection_events import (
+    ConnectionEvent,
+    SessionClosed,
+    SessionLost,
+    SessionWelcomed,
+)
 from voip.client.core.events import CoreEvent, StateUpdated
 from voip.client.listeners import ConfigListener, StateListener, VoicePathListener
 from voip.client.session import ConnectionClient, Timeouts
 from voip.client.trust import KnownServers
 from voip.identity import Identity, load_or_create_identity
+from voip.proto import voip_pb2
 from voip.protocol.voice import VoiceFrame
 
 log = logging.getLogger(__name__)
@@ -39,13 +45,24 @@ class ActorListener:
         state: StateListener,
         audio: VoicePathListener,
         config: ConfigListener,
+        sharing: Any = None,
     ) -> None:
         self._state = state
         self._audio = audio
         self._config = config
+        self._sharing = sharing
 
     def connection(self, event: ConnectionEvent) -> None:
         self._state.connection_event(event)
+        if self._sharing is not None:
+            if isinstance(event, SessionWelcomed):
+                self._sharing.connected.defer(event.server_addr)
+            elif isinstance(event, SessionLost | SessionClosed):
+                self._sharing.disconnected.defer()
+
+    def peer_list(self, peers: voip_pb2.PeerList) -> None:
+        if self._sharing is not None:
+            self._sharing.peer_list.defer(peers)
 
     def server_event(self, event: CoreEvent) -> None:
         self._state.server_event(event)
@@ -77,12 +94,13 @@ class ConnectionActor(pykka.ThreadingActor):
         voice_sink: Callable[[VoiceFrame], None],
         timeouts: Timeouts,
         loss_meter: LossMeter | None = None,
+        sharing: Any = None,
     ) -> None:
         super().__init__()
         self._loss_meter = loss_meter
         self._config_dir = config_dir
         self._state = state
-        self._listener = ActorListener(state, audio, config)
+        self._listener = ActorListener(state, audio, config, sharing)
         self._voice_sink = voice_sink
         self._timeouts = timeouts
         self._loop: asyncio.AbstractEventLoop | None = None

@@ -34,7 +34,9 @@ from voip.client.state import (
     ErrorNotice,
     LocalErrorCode,
     RoomView,
+    SharedFileView,
     State,
+    TransferView,
     UserView,
 )
 from voip.errors import InvalidUpdate, StateHashMismatch
@@ -102,6 +104,8 @@ class ClientModel:
         self._server = StateModel()
         self._my_user_id: int | None = None
         self._chat: deque[ChatLine] = deque(maxlen=MAX_CHAT_LINES)
+        self._files: dict[bytes, SharedFileView] = {}
+        self._transfers: tuple[TransferView, ...] = ()
         self._errors: deque[ErrorNotice] = deque(maxlen=MAX_ERRORS)
         self._next_error_id = 1
         self._audio = audio if audio is not None else AudioState()
@@ -188,6 +192,10 @@ class ClientModel:
                 self.chat(message)
             case ev.HistoryReceived(history=history):
                 self.history(history)
+                for f in history.files:
+                    self.file_offered(f, announce=False)
+            case ev.FileOffered(file=shared):
+                self.file_offered(shared, announce=True)
             case ev.PermissionsReceived(permissions=message):
                 self.access_message(message)
             case ev.RequestAcked(reply=reply) if reply is not None:
@@ -270,6 +278,40 @@ class ClientModel:
         self._chat = deque(merged[-MAX_CHAT_LINES:], maxlen=MAX_CHAT_LINES)
         self._changed()
 
+    def file_offered(self, shared: voip_pb2.SharedFile, *, announce: bool) -> None:
+        """A file in a room; a chat line names it (`announce`: it was just offered)."""
+        view = SharedFileView(
+            info_hash=bytes(shared.info_hash),
+            name=shared.name,
+            size=shared.size,
+            room_id=shared.room_id,
+            sharer_id=shared.sharer_id,
+            sharer_name=shared.sharer_name,
+            server_time_ms=shared.server_time_ms,
+            server_seeds=shared.server_seeds,
+        )
+        known = view.info_hash in self._files
+        self._files[view.info_hash] = view
+        if announce or not known:
+            line = ChatLine(
+                sender_id=view.sharer_id,
+                sender_name=view.sharer_name,
+                room_id=view.room_id,
+                text=f"shared {view.name} ({format_size(view.size)})",
+                server_time_ms=view.server_time_ms,
+                from_history=not announce,
+                file_hash=view.info_hash,
+            )
+            if _line_key(line) not in {_line_key(c) for c in self._chat if not c.local}:
+                merged = sorted([*self._chat, line], key=lambda c: c.server_time_ms)
+                self._chat = deque(merged[-MAX_CHAT_LINES:], maxlen=MAX_CHAT_LINES)
+        self._changed()
+
+    def set_transfers(self, transfers: tuple[TransferView, ...]) -> None:
+        if transfers != self._transfers:
+            self._transfers = transfers
+            self._changed()
+
     def add_error(self, code: str, message: str, command: str) -> ErrorNotice:
         notice = ErrorNotice(self._next_error_id, str(code), message, command)
         self._next_error_id += 1
@@ -350,8 +392,20 @@ class ClientModel:
             config=self._config,
             resync_count=self._resync_count,
             access=self._access,
+            files=tuple(self._files.values()),
+            transfers=self._transfers,
         )
 
 
 def _line_key(line: ChatLine) -> tuple[int, int, int, str]:
     return (line.sender_id, line.room_id, line.server_time_ms, line.text)
+
+
+def format_size(size: int) -> str:
+    """Bytes as people read them: 512 B, 20.0 MB, 1.5 GB (powers of 1000)."""
+    value = float(size)
+    for unit in ("B", "kB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{size} B"

@@ -109,6 +109,46 @@ class ChatLine:
     server_time_ms: int  # local wall clock for local lines
     local: bool = False  # a system/error line made by this client, not a message
     from_history: bool = False  # said before we entered the room (the server's history)
+    file_hash: bytes = b""  # a file offered in the room: its v2 info-hash (see `files`)
+
+
+@dataclass(frozen=True, slots=True)
+class SharedFileView:
+    """A file offered in a room (docs/SHARING.md)."""
+
+    info_hash: bytes
+    name: str
+    size: int
+    room_id: int
+    sharer_id: int
+    sharer_name: str
+    server_time_ms: int
+    server_seeds: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TransferView:
+    """A file this client shares or fetches, with its progress."""
+
+    info_hash: bytes
+    name: str
+    path: str  # where the file is on this machine ("" until known)
+    total_bytes: int = 0
+    done_bytes: int = 0
+    download_rate: float = 0.0  # bytes per second
+    upload_rate: float = 0.0
+    peers: int = 0
+    complete: bool = False
+    rejected_pieces: int = 0  # pieces that failed their hash check (fetched again)
+    error: str = ""
+
+    @property
+    def progress(self) -> float:
+        return (
+            1.0
+            if self.complete
+            else (self.done_bytes / self.total_bytes if self.total_bytes else 0.0)
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +242,8 @@ class State:
     errors: tuple[ErrorNotice, ...] = ()  # oldest first, not yet dismissed
     audio: AudioState = field(default_factory=AudioState)
     config: ConfigView = field(default_factory=ConfigView)
+    files: tuple[SharedFileView, ...] = ()  # offered in rooms we were in, oldest first
+    transfers: tuple[TransferView, ...] = ()
     #: How often the client found its copy of the server state diverged and
     #: asked for a full snapshot (diagnostics; normally 0).
     resync_count: int = 0
@@ -246,6 +288,18 @@ class State:
     def chat_in(self, room_id: int) -> tuple[ChatLine, ...]:
         """The lines of one room, plus local lines (which belong to no room)."""
         return tuple(c for c in self.chat if c.room_id == room_id or c.local)
+
+    def file(self, info_hash: bytes) -> SharedFileView | None:
+        for f in self.files:
+            if f.info_hash == info_hash:
+                return f
+        return None
+
+    def transfer(self, info_hash: bytes) -> TransferView | None:
+        for t in self.transfers:
+            if t.info_hash == info_hash:
+                return t
+        return None
 
     def find_room(self, name: str) -> RoomView | None:
         """The first room (in tree order) called `name`; handy for bots and tests."""

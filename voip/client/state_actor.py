@@ -19,7 +19,7 @@ from voip.client.core.events import CoreEvent
 from voip.client.listeners import ResyncListener
 from voip.client.model import ClientModel
 from voip.client.publisher import Publisher
-from voip.client.state import AudioState, ConfigView
+from voip.client.state import AudioState, ConfigView, TransferView
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +65,11 @@ class StateActor(pykka.ThreadingActor):
 
     def config_changed(self, config: ConfigView) -> None:
         self._model.set_config(config)
+        self._publish()
+
+    def set_transfers(self, transfers: tuple[TransferView, ...]) -> None:
+        """Progress of our shared and fetched files (from the sharing actor)."""
+        self._model.set_transfers(transfers)
         self._publish()
 
     def corrupt_model_for_test(self) -> None:

@@ -45,6 +45,7 @@ class ErrorCode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     FILE_TOO_BIG: _ClassVar[ErrorCode]
     BAD_TORRENT: _ClassVar[ErrorCode]
     SEED_STORE_FULL: _ClassVar[ErrorCode]
+    NOT_A_MEMBER: _ClassVar[ErrorCode]
 
 class Permission(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -96,6 +97,7 @@ UNKNOWN_FILE: ErrorCode
 FILE_TOO_BIG: ErrorCode
 BAD_TORRENT: ErrorCode
 SEED_STORE_FULL: ErrorCode
+NOT_A_MEMBER: ErrorCode
 PERMISSION_NONE: Permission
 ENTER: Permission
 SPEAK: Permission
@@ -850,6 +852,14 @@ class StoredRole(_message.Message):
     NAME_FIELD_NUMBER: _ClassVar[int]
     name: str
     def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class StoredShare(_message.Message):
+    __slots__ = ("file", "torrent")
+    FILE_FIELD_NUMBER: _ClassVar[int]
+    TORRENT_FIELD_NUMBER: _ClassVar[int]
+    file: SharedFile
+    torrent: bytes
+    def __init__(self, file: _Optional[_Union[SharedFile, _Mapping]] = ..., torrent: _Optional[bytes] = ...) -> None: ...
 
 class StoredChat(_message.Message):
     __slots__ = ("message",)

@@ -57,6 +57,9 @@ REQUESTS: dict[str, Request] = {
     "list_users": Request(voip_pb2.ListUsers, reply="user_list"),
     # loss feedback for adaptive protection (docs/PROTOCOL.md, "Loss reports")
     "loss_report": Request(voip_pb2.LossReport),
+    # file sharing (docs/SHARING.md)
+    "share_file": Request(voip_pb2.ShareFile),
+    "announce": Request(voip_pb2.Announce, reply="peer_list"),
 }
 
 #: Payloads a client may send once authenticated, each answered.

@@ -51,7 +51,27 @@ class Route:
     hear: bool = True
 
 
-Action = Send | Close | Persist | Route
+@dataclass(frozen=True, slots=True)
+class Seed:
+    """Keep (fetch, then seed) the file of this torrent in the server's seed store.
+
+    `peers` are addresses to fetch from (host, port); sent again when a
+    member with the file announces.
+    """
+
+    info_hash: bytes
+    torrent: bytes
+    peers: tuple[tuple[str, int], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Unseed:
+    """Stop seeding this file and delete the server's copy."""
+
+    info_hash: bytes
+
+
+Action = Send | Close | Persist | Route | Seed | Unseed
 
 
 def error_envelope(

@@ -246,9 +246,14 @@ class NetworkActor(pykka.ThreadingActor):
     """Owns the event-loop thread with the QUIC server, the hub and the core."""
 
     def __init__(
-        self, settings: NetworkSettings, snapshot: Snapshot, store: pykka.ActorRef[Any]
+        self,
+        settings: NetworkSettings,
+        snapshot: Snapshot,
+        store: pykka.ActorRef[Any],
+        seeder: pykka.ActorRef[Any] | None = None,
     ) -> None:
         super().__init__()
+        self._seeder = seeder
         self._settings = settings
         self._snapshot = snapshot
         self._store = store
@@ -370,7 +375,17 @@ class NetworkActor(pykka.ThreadingActor):
             max_datagram=max_datagram,
             flush_interval=s.flush_interval,
             ack_delay=s.ack_delay,
+            seed=self._seeder.proxy().apply.defer if self._seeder is not None else None,
         )
+        if self._seeder is not None:
+            hub, loop = self.hub, asyncio.get_running_loop()
+
+            def failed(info_hash: bytes, message: str) -> None:  # seeder thread -> loop
+                loop.call_soon_threadsafe(hub.seed_failed, info_hash, message)
+
+            self._seeder.proxy().set_failure_sink(failed).get()
+            for seed in core.seeds_at_start():
+                self._seeder.proxy().apply.defer(seed)
         self.hub.web_identity = s.web_identity
         self._config = config
         self._server = await serve(

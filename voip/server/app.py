@@ -30,6 +30,8 @@ from voip.server.core import DEFAULT_MAX_CHAT_LENGTH, CoreSettings
 from voip.server.history import HistorySettings
 from voip.server.limits import Limits
 from voip.server.metrics import MetricsServer, ServerCounters
+from voip.server.seeder import SeedActor
+from voip.server.sharing import SharingSettings
 from voip.server.store import Store
 from voip.server.web_frontend import WebFrontend, WebSettings
 
@@ -57,6 +59,7 @@ class ServerOptions:
     motd: str = ""
     max_chat_length: int = DEFAULT_MAX_CHAT_LENGTH
     history: HistorySettings = field(default_factory=HistorySettings)
+    sharing: SharingSettings = field(default_factory=SharingSettings)
     flush_interval: float = 0.020  # seconds; see NetworkSettings
     ack_delay: float | None = 0.02
     use_uvloop: bool = True
@@ -84,6 +87,7 @@ class RunningServer:
         host: str,
         port: int,
         admin_token: str = "",
+        seeder: pykka.ActorRef[Any] | None = None,
     ) -> None:
         self.options = options
         #: The first-admin token as it was at start ("" if someone is admin).
@@ -92,6 +96,9 @@ class RunningServer:
         self.port = port
         self._store = store
         self._network = network
+        self._seeder = seeder
+        #: The seed store's BitTorrent port (0: the server does not seed).
+        self.seed_port = options.sharing.seed_port
         self._fingerprint = bundle.fingerprint
         self._bundle = bundle
         self._stopped = False
@@ -180,7 +187,11 @@ class RunningServer:
             try:
                 self._network.stop(timeout=30)
             finally:
-                self._store.stop(timeout=30)  # after the queued writes: flushes them
+                try:
+                    if self._seeder is not None:
+                        self._seeder.stop(timeout=30)
+                finally:
+                    self._store.stop(timeout=30)  # after the queued writes: flushes them
         logger.info("server stopped")
 
     def __enter__(self) -> RunningServer:
@@ -220,6 +231,7 @@ def start_server(options: ServerOptions) -> RunningServer:
     store = Store.open(options.data_dir)  # StorageError: locked, damaged, too new
     store_ref: pykka.ActorRef[Any] | None = None
     network_ref: pykka.ActorRef[Any] | None = None
+    seed_ref: pykka.ActorRef[Any] | None = None
     installer = _Installer()
     try:
         bundle, acme = _choose_certificate(options, installer)
@@ -227,6 +239,12 @@ def start_server(options: ServerOptions) -> RunningServer:
         store_ref = StoreActor.start(store)
         store_ref.proxy().ping().get(timeout=START_TIMEOUT)
         snapshot = store_ref.proxy().load(options.name).get(timeout=START_TIMEOUT)
+        sharing = options.sharing
+        if sharing.seed and sharing.max_file_bytes > 0:
+            seed_ref = SeedActor.start(options.data_dir, options.host)
+            seed_port = seed_ref.proxy().port().get(timeout=START_TIMEOUT)
+            sharing = replace(sharing, seed_port=seed_port)
+            options = replace(options, sharing=sharing)
         settings = NetworkSettings(
             host=options.host,
             port=options.port,
@@ -238,6 +256,7 @@ def start_server(options: ServerOptions) -> RunningServer:
                 motd=options.motd,
                 history=options.history,
                 limits=options.limits,
+                sharing=sharing,
             ),
             flush_interval=options.flush_interval,
             ack_delay=options.ack_delay,
@@ -246,19 +265,21 @@ def start_server(options: ServerOptions) -> RunningServer:
             web=options.web,
             web_identity=web.prepare() if web is not None else None,
         )
-        network_ref = NetworkActor.start(settings, snapshot, store_ref)
+        network_ref = NetworkActor.start(settings, snapshot, store_ref, seed_ref)
         network_ref.proxy().ping().get(timeout=START_TIMEOUT)
         host, port = network_ref.proxy().listen().get(timeout=START_TIMEOUT)
     except BaseException:
         if network_ref is not None:
             network_ref.stop(timeout=30)
+        if seed_ref is not None:
+            seed_ref.stop(timeout=30)
         if store_ref is not None:
             store_ref.stop(timeout=30)
         else:
             store.close()
         raise
     server = RunningServer(
-        options, bundle, store_ref, network_ref, host, port, snapshot.admin_token
+        options, bundle, store_ref, network_ref, host, port, snapshot.admin_token, seed_ref
     )
     if options.metrics_port is not None:
         try:

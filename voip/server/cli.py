@@ -28,6 +28,7 @@ from voip.server.config import (
     parse_listen,
 )
 from voip.server.history import HistorySettings
+from voip.server.sharing import SharingSettings
 
 logger = logging.getLogger(__name__)
 
@@ -132,7 +133,35 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DURATION",
         help="longest sleep while the certificate is not due (default 12h)",
     )
+    _add_sharing_flags(p)
     return p
+
+
+def _add_sharing_flags(p: argparse.ArgumentParser) -> None:
+    share = p.add_argument_group("file sharing (docs/SHARING.md)")
+    share.add_argument(
+        "--share-max-bytes", type=int, metavar="BYTES", help="largest shared file (1 GiB; 0: off)"
+    )
+    share.add_argument(
+        "--share-days", type=float, metavar="DAYS", help="forget shares after (7; 0: never)"
+    )
+    share.add_argument(
+        "--no-seed",
+        dest="seed",
+        action="store_const",
+        const=False,
+        help="do not keep and seed copies of shared files",
+    )
+    share.add_argument(
+        "--seed-store-bytes", type=int, metavar="BYTES", help="seed store size in all (8 GiB)"
+    )
+    share.add_argument(
+        "--announce-interval",
+        dest="announce_interval_s",
+        type=int,
+        metavar="SECONDS",
+        help="how often clients announce again (10)",
+    )
 
 
 def options_from_config(config: ServerConfig) -> ServerOptions:
@@ -149,6 +178,13 @@ def options_from_config(config: ServerConfig) -> ServerOptions:
             max_bytes=config.history_bytes,
             days=config.history_days,
             sent_on_entry=config.history_on_entry,
+        ),
+        sharing=SharingSettings(
+            max_file_bytes=config.share_max_bytes,
+            days=config.share_days,
+            seed=config.seed,
+            seed_store_bytes=config.seed_store_bytes,
+            announce_interval_s=config.announce_interval_s,
         ),
         flush_interval=config.flush_interval_ms / 1000,
         ack_delay=None if config.ack_delay_ms is None else config.ack_delay_ms / 1000,
@@ -177,6 +213,11 @@ def load_config(args: argparse.Namespace) -> ServerConfig:
         "history_days": args.history_days,
         "history_on_entry": args.history_on_entry,
         "metrics_port": args.metrics_port,
+        "share_max_bytes": args.share_max_bytes,
+        "share_days": args.share_days,
+        "seed": args.seed,
+        "seed_store_bytes": args.seed_store_bytes,
+        "announce_interval_s": args.announce_interval_s,
         "acme_domain": args.acme_domain,
         "acme_email": args.acme_email,
         "acme_directory": args.acme_directory,

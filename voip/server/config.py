@@ -47,6 +47,12 @@ class ServerConfig:
     history_bytes: int = 512 * 1024
     history_days: float = 30.0  # 0: no age limit
     history_on_entry: int = 50  # lines sent to a member entering a room
+    # File sharing (docs/SHARING.md).
+    share_max_bytes: int = 1 << 30  # largest file; 0: sharing off
+    share_days: float = 7.0  # shares are forgotten after this; 0: kept
+    seed: bool = True  # the server keeps and seeds a copy of each shared file
+    seed_store_bytes: int = 8 << 30  # what the seed store may hold in all
+    announce_interval_s: int = 10
     log_level: str = "INFO"
     hostnames: tuple[str, ...] = ("localhost",)  # names in a generated self-signed cert
     # Longest batching window under load (adaptive); 0: per loop iteration.
@@ -120,6 +126,12 @@ class ServerConfig:
             self.history_days < 0
         ):
             raise ConfigError("the history_* settings must not be negative")
+        if min(self.share_max_bytes, self.seed_store_bytes) < 0 or self.share_days < 0:
+            raise ConfigError(
+                "share_max_bytes, share_days and seed_store_bytes must not be negative"
+            )
+        if not 1 <= self.announce_interval_s <= 3600:
+            raise ConfigError("announce_interval_s must be between 1 and 3600 seconds")
         if self.log_level.upper() not in logging.getLevelNamesMapping():
             raise ConfigError(f"unknown log level {self.log_level!r}; use DEBUG, INFO, WARNING")
         return self

@@ -71,6 +71,7 @@ from voip.server.session_state import (
     has_control_stream,
     next_state,
 )
+from voip.server.sharing import SharingHandlers, SharingSettings
 
 logger = logging.getLogger(__name__)
 
@@ -96,6 +97,7 @@ class CoreSettings:
     #: Told to clients in Welcome for join links (docs/WEB.md); set by `set_web_join`.
     web_certificate_hashes: tuple[bytes, ...] = ()
     web_page: str = ""
+    sharing: SharingSettings = field(default_factory=SharingSettings)
 
 
 @dataclass(slots=True)
@@ -115,7 +117,7 @@ class _Session:
 _UNAUTHENTICATED = frozenset({SessionState.CONNECTED, SessionState.CHALLENGED})
 
 
-class ServerCore(ModerationHandlers, HistoryHandlers, LossFeedbackHandlers):
+class ServerCore(ModerationHandlers, SharingHandlers, HistoryHandlers, LossFeedbackHandlers):
     """Rooms, users, sessions and the rules between them. Single-threaded."""
 
     def __init__(self, settings: CoreSettings, snapshot: Snapshot) -> None:
@@ -151,6 +153,7 @@ class ServerCore(ModerationHandlers, HistoryHandlers, LossFeedbackHandlers):
         self.closes: dict[str, int] = {}
         self.authentications = 0
         self._loss_report_at: dict[SessionId, float] = {}  # last accepted loss report
+        self._init_sharing(settings.sharing, snapshot.shares)
 
     # --- queries ---------------------------------------------------------------
 
@@ -442,6 +445,7 @@ class ServerCore(ModerationHandlers, HistoryHandlers, LossFeedbackHandlers):
                         history_lines=min(
                             self.settings.history.sent_on_entry, self.settings.history.lines
                         ),
+                        max_share_size=self.settings.sharing.max_file_bytes,
                     )
                 ),
             )
@@ -543,11 +547,13 @@ class ServerCore(ModerationHandlers, HistoryHandlers, LossFeedbackHandlers):
         reparented = tuple(Room(c.id, c.name, room.parent_id) for c in children)
         self._acls.pop(room_id, None)
         self.history.forget_room(room_id)
+        files_dropped = self._drop_room_files(room_id)
         update = voip_pb2.StateUpdate(room_deleted=voip_pb2.RoomDeleted(room_id=room_id))
         actions: list[Action] = [
             Persist(StoreChange(rooms=reparented, deleted_rooms=(room_id,), reason="room deleted"))
         ]
         actions += self._change(update)
+        actions += files_dropped
         self._drop_room_permissions(room_id)
         for child in children:  # they now inherit from the parent
             actions += self._refresh_permissions(start=child.id)

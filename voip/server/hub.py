@@ -36,6 +36,7 @@ from aioquic.quic.connection import QuicConnection
 
 from voip.proto import voip_pb2
 from voip.protocol.framing import DEFAULT_MAX_FRAME, encode_envelope
+from voip.server.actions import Seed, Unseed
 from voip.server.certs.web_cert import WebIdentity
 from voip.server.core import Action, Close, Persist, Route, Send, ServerCore
 from voip.server.limits import log_text
@@ -69,6 +70,7 @@ class Hub:
         flush_interval: float = 0.0,
         ack_delay: float | None = None,
         clock: Callable[[], float] = time.time,
+        seed: Callable[[Seed | Unseed], None] | None = None,
     ) -> None:
         self.core = core
         self.limits = core.limits
@@ -80,6 +82,7 @@ class Hub:
         )
         self.protocols: dict[int, ServerProtocol] = {}
         self._persist = persist
+        self._seed = seed
         self._flush_interval = flush_interval
         self._ack_delay = ack_delay
         self._clock = clock
@@ -222,6 +225,9 @@ class Hub:
                     p.close_with(action.code, action.reason)
             elif isinstance(action, Persist):
                 self._persist(action.change)
+            elif isinstance(action, Seed | Unseed):
+                if self._seed is not None:
+                    self._seed(action)
             elif isinstance(action, Route):
                 p = self.protocols.get(action.session)
                 if p is not None and not (p.closing and action.room_id is not None):
@@ -229,6 +235,10 @@ class Hub:
                         p, action.user_id, action.room_id, speak=action.speak, hear=action.hear
                     )
         return failed
+
+    def seed_failed(self, info_hash: bytes, message: str) -> None:
+        """The seeder could not keep a file (called in the loop thread)."""
+        self.apply(self.core.seed_failed(info_hash, message, self._clock()))
 
     # --- flushing ---------------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from voip.errors import ConfigError
 #: Request payloads that share a bucket, and the bucket's name in `Limits`.
 BUCKET_OF_REQUEST = {
     "send_chat": "chat",
+    "share_file": "chat",  # a file offered is a line in the room's chat
     "create_room": "room_ops",
     "rename_room": "room_ops",
     "delete_room": "room_ops",

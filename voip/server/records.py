@@ -77,6 +77,35 @@ class ChatRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class ShareRecord:
+    """A file shared in a room (voip/server/sharing.py)."""
+
+    room_id: int
+    info_hash: bytes  # v2, 32 bytes
+    info_hash_v1: bytes  # hybrid, 20 bytes; b"" for pure v2
+    name: str
+    size: int
+    sharer_id: int
+    sharer_name: str
+    server_time_ms: int
+    torrent: bytes
+    server_seeds: bool = False
+
+    def to_proto(self) -> voip_pb2.SharedFile:
+        return voip_pb2.SharedFile(
+            info_hash=self.info_hash,
+            info_hash_v1=self.info_hash_v1,
+            name=self.name,
+            size=self.size,
+            room_id=self.room_id,
+            sharer_id=self.sharer_id,
+            sharer_name=self.sharer_name,
+            server_time_ms=self.server_time_ms,
+            server_seeds=self.server_seeds,
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class StoreChange:
     """One logical change: everything here is written in one WriteBatch."""
 
@@ -91,6 +120,8 @@ class StoreChange:
     admin_token: str | None = None  # "" clears it (redeemed)
     chat: tuple[ChatRecord, ...] = ()  # history lines kept
     deleted_chat: tuple[tuple[int, int], ...] = ()  # (room id, sequence) dropped
+    shares: tuple[ShareRecord, ...] = ()
+    deleted_shares: tuple[tuple[int, bytes], ...] = ()  # (room id, info-hash)
     next_user_id: int | None = None
     next_room_id: int | None = None
     reason: str = ""  # for logs when the write fails
@@ -109,3 +140,4 @@ class Snapshot:
     bans: tuple[BanRecord, ...] = ()
     admin_token: str = ""  # unredeemed first-admin token, "" if none
     chat: tuple[ChatRecord, ...] = ()
+    shares: tuple[ShareRecord, ...] = ()

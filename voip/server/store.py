@@ -12,6 +12,7 @@ Layout (all values are protobuf or ASCII):
     role:<name, UTF-8>      StoredRole              custom roles
     ban:<public key>        StoredBan
     chat:<room id BE 4><sequence BE 8>  StoredChat  room history (server/history.py)
+    share:<room id BE 4><info-hash 32>  StoredShare  shared files (server/sharing.py)
 
 Schema 1 (before access control) is migrated on open: the root room gets
 the default ACL, in one batch with the new version number. Rooms made
@@ -43,6 +44,7 @@ from voip.server.records import (
     AclRecord,
     BanRecord,
     ChatRecord,
+    ShareRecord,
     Snapshot,
     StoreChange,
     UserRecord,
@@ -64,6 +66,7 @@ _ROLE = b"role:"
 _BAN = b"ban:"
 _ADMIN_TOKEN = b"meta:admin_token"
 _CHAT = b"chat:"
+_SHARE = b"share:"
 
 
 def _room_key(room_id: int) -> bytes:
@@ -72,6 +75,10 @@ def _room_key(room_id: int) -> bytes:
 
 def _acl_key(room_id: int) -> bytes:
     return _ACL + struct.pack(">I", room_id)
+
+
+def _share_key(room_id: int, info_hash: bytes) -> bytes:
+    return _SHARE + struct.pack(">I", room_id) + info_hash
 
 
 def _chat_key(room_id: int, sequence: int) -> bytes:
@@ -185,6 +192,7 @@ class Store:
         roles = tuple(sorted(key[len(_ROLE) :].decode() for key in role_keys))
         bans = tuple(_ban_from_bytes(value) for _key, value in db.iterator(prefix=_BAN))
         chat = tuple(_chat_from_bytes(k, v) for k, v in db.iterator(prefix=_CHAT))
+        shares = tuple(_share_from_bytes(v) for _k, v in db.iterator(prefix=_SHARE))
         token = (db.get(_ADMIN_TOKEN) or b"").decode()
         has_admin = any(ADMIN_ROLE in u.roles for u in users)
         if not token and not has_admin:
@@ -206,6 +214,7 @@ class Store:
             bans=bans,
             admin_token=token,
             chat=chat,
+            shares=shares,
         )
 
     def acl(self, room_id: int) -> RoomAcl | None:
@@ -225,13 +234,18 @@ class Store:
                 for room_id in change.deleted_rooms:
                     batch.delete(_room_key(room_id))
                     batch.delete(_acl_key(room_id))
-                    prefix = _CHAT + struct.pack(">I", room_id)
-                    for key in self._handle.iterator(prefix=prefix, include_value=False):
-                        batch.delete(key)
+                    for kind in (_CHAT, _SHARE):
+                        prefix = kind + struct.pack(">I", room_id)
+                        for key in self._handle.iterator(prefix=prefix, include_value=False):
+                            batch.delete(key)
                 for line in change.chat:
                     batch.put(_chat_key(line.room_id, line.sequence), _chat_to_bytes(line))
                 for room_id, sequence in change.deleted_chat:
                     batch.delete(_chat_key(room_id, sequence))
+                for share in change.shares:
+                    batch.put(_share_key(share.room_id, share.info_hash), _share_to_bytes(share))
+                for room_id, info_hash in change.deleted_shares:
+                    batch.delete(_share_key(room_id, info_hash))
                 for acl in change.acls:
                     batch.put(_acl_key(acl.room_id), _acl_to_bytes(acl.room_id, acl.acl))
                 for role in change.roles:
@@ -383,6 +397,28 @@ def _chat_from_bytes(key: bytes, raw: bytes) -> ChatRecord:
         sender_name=m.message.sender_name,
         text=m.message.text,
         server_time_ms=m.message.server_time_ms,
+    )
+
+
+def _share_to_bytes(share: ShareRecord) -> bytes:
+    return voip_pb2.StoredShare(file=share.to_proto(), torrent=share.torrent).SerializeToString()
+
+
+def _share_from_bytes(raw: bytes) -> ShareRecord:
+    m = voip_pb2.StoredShare()
+    m.ParseFromString(raw)
+    f = m.file
+    return ShareRecord(
+        room_id=f.room_id,
+        info_hash=bytes(f.info_hash),
+        info_hash_v1=bytes(f.info_hash_v1),
+        name=f.name,
+        size=f.size,
+        sharer_id=f.sharer_id,
+        sharer_name=f.sharer_name,
+        server_time_ms=f.server_time_ms,
+        torrent=bytes(m.torrent),
+        server_seeds=f.server_seeds,
     )
 
 

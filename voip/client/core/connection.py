@@ -313,6 +313,8 @@ class ClientCore:
             self._events.append(ev.ChatReceived(envelope.chat_message))
         elif kind == "room_history":
             self._events.append(ev.HistoryReceived(envelope.room_history))
+        elif kind == "file_shared":
+            self._events.append(ev.FileOffered(envelope.file_shared.file))
         elif kind in _REPLY_KINDS and envelope.request_id in self._pending:
             pending = self._pending.pop(envelope.request_id)
             reply = None if kind == "ack" else getattr(envelope, kind)

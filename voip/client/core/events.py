@@ -85,6 +85,13 @@ class HistoryReceived:
 
 
 @dataclass(frozen=True, slots=True)
+class FileOffered:
+    """A file was shared in our room."""
+
+    file: voip_pb2.SharedFile
+
+
+@dataclass(frozen=True, slots=True)
 class RequestAcked:
     """A request succeeded; a query's `reply` is its answer message (None for an ack)."""
 
@@ -152,6 +159,7 @@ CoreEvent = (
     | StateUpdated
     | ChatReceived
     | HistoryReceived
+    | FileOffered
     | RequestAcked
     | PermissionsReceived
     | LossFeedbackReceived
