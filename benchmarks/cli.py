@@ -23,7 +23,7 @@ from benchmarks.report import Record, Unavailable, emit, save
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 BENCHMARKS = (
     "jitter", "mix", "quality", "resample", "dsp", "acl", "relay_path", "relay", "e2e", "gui",
-    "soak",
+    "soak", "share",
 )
 
 Runner = Callable[[argparse.Namespace], list[Record]]
@@ -86,6 +86,13 @@ def build_parser() -> argparse.ArgumentParser:
                       help="attacking clients cycling through the attacks (default 9)")
     soak.add_argument("--churn-share", type=float, default=None,
                       help="share of the clients that keep leaving and coming back (0.25)")
+    share = sub.add_parser(
+        "share", help="one file to 1, 3, 5 downloaders: throughput, server CPU and bytes, voice"
+    )
+    _common(share)
+    share.add_argument("--size-mb", type=float, default=None, help="file size (200; short 8)")
+    share.add_argument("--downloaders", type=int, nargs="+", default=None,
+                       help="downloader counts, one case each (1 3 5)")
     every = sub.add_parser("all", help="every benchmark; writes JSON and PNG per benchmark")
     _common(every)
     every.add_argument("--skip", action="append", default=[], choices=BENCHMARKS,

@@ -35,6 +35,7 @@ from voip_gui.access_windows import AclEditor, BanList, RedeemDialog, server_men
 from voip_gui.audio_settings import AudioSettings
 from voip_gui.chat_view import ChatView
 from voip_gui.connect_dialog import ConnectDialog
+from voip_gui.files_view import FilesView
 from voip_gui.frame_pacer import IDLE_WAIT, INPUT_FRAMES, FramePacer, Glfw
 from voip_gui.global_ptt import GlobalPushToTalk
 from voip_gui.inbox import SnapshotInbox
@@ -138,6 +139,7 @@ class ClientApp:
         self._build(themes)
         self._input_events: Counter[str] = Counter()
         self._hooked = self.glfw.hook_input(self._on_input)
+        self.glfw.hook_drop(self.drop)
         self._unsubscribe = self.backend.subscribe(self._on_state)
         self.inbox.put(self.backend.state())
 
@@ -164,6 +166,7 @@ class ClientApp:
         )
         self.chat = ChatView(send, themes, redraw=self.redraw, readable=themes.readable)
         self.audio = AudioSettings(send)
+        self.files = FilesView(send, themes)
         self.transmit = TransmitBar(
             send, themes, typing=self._typing, set_global=self.set_global_ptt
         )
@@ -208,6 +211,8 @@ class ClientApp:
         self.transmit.build(bottom)
         dpg.add_spacer(height=px(4), parent=audio)
         self.transmit.build_settings(audio)
+        dpg.add_spacer(height=px(8), parent=audio)
+        self.files.build(audio)
         self.connect_dialog.build()
         self.trust.build()
         self.shortcuts.build()
@@ -224,6 +229,7 @@ class ClientApp:
             self.rooms,
             self.chat,
             self.audio,
+            self.files,
             self.transmit,
             self.connect_dialog,
             self.trust,
@@ -330,6 +336,12 @@ class ClientApp:
                 for field, window in self.TEXT_FIELDS
             )
         )
+
+    def drop(self, paths: list[str]) -> None:
+        """Files dropped on the window: share each in the current room."""
+        for path in paths:
+            self.files.share(path)
+        self.redraw(2)
 
     def frame(self) -> None:
         """Apply the newest snapshot if it changed, run per-frame ticks, render one frame."""

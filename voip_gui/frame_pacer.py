@@ -209,6 +209,22 @@ class Glfw:
             self._hooks.append((callback, holder))
         return True
 
+    def hook_drop(self, on_drop: Callable[[list[str]], None]) -> bool:
+        """Call `on_drop(paths)` when files are dropped on the window (main thread)."""
+        if self._lib is None or self._window is None:
+            return False
+        kind = ctypes.CFUNCTYPE(None, _WINDOW, ctypes.c_int, ctypes.POINTER(ctypes.c_char_p))
+        setter = self._lib.glfwSetDropCallback
+        setter.argtypes = [_WINDOW, kind]
+        setter.restype = ctypes.c_void_p
+
+        def dropped(win: Any, count: int, paths: Any) -> None:
+            on_drop([paths[i].decode(errors="replace") for i in range(count)])
+
+        self._drop_hook = kind(dropped)  # kept alive as long as the window
+        setter(ctypes.c_void_p(self._window), self._drop_hook)
+        return True
+
     def post_empty_event(self) -> None:
         """Wake `wait` (any thread)."""
         with self._lock:

@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import access_scenarios
 import driving as d
+import files_scenarios
 from scripted_backend import NOW_MS, ScriptedBackend, connected_state
 
 from voip.client import commands as c
@@ -1242,6 +1243,7 @@ SCENARIOS: dict[str, Callable[[Path], None]] = {
     "certificates": scenario_certificates,
 }
 SCENARIOS.update(access_scenarios.SCENARIOS)
+SCENARIOS.update(files_scenarios.SCENARIOS)
 
 
 def main() -> int:

@@ -130,3 +130,12 @@ def test_push_to_talk_outside_the_window_and_on_a_mouse_button(
     """Real key presses while the window is unmapped reach push-to-talk (pynput, X11)."""
     out = scenario("global_ptt")
     assert "scenario global_ptt: OK" in out
+
+
+def test_files_panel_shares_fetches_and_shows_progress(
+    scenario: Callable[[str], str], gui_artifacts: Path
+) -> None:
+    """The files panel: Download sends the fetch, progress with speed, pick and drop share."""
+    out = scenario("files")
+    assert "scenario files: OK" in out
+    assert (gui_artifacts / "files.png").stat().st_size > 5000

@@ -55,6 +55,8 @@ class SeedActor(pykka.ThreadingActor):
         if self._watcher is not None:
             self._watcher.join(timeout=5)
         if self._transfers is not None:
+            uploaded = sum(s.uploaded_bytes for s in self._transfers.all_status())
+            logger.info("seed store: uploaded %d bytes in all", uploaded)
             self._transfers.close()
             self._transfers = None
 
