@@ -73,7 +73,7 @@ class _Lines:
 
 def _bot(port: int, home: Path, name: str, *args: str) -> _Lines:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "voip.client.bot", "--server", f"127.0.0.1:{port}",
+        [sys.executable, "-m", "voip.bot", "--server", f"127.0.0.1:{port}",
          "--name", name, "--config-dir", str(home / name), "--accept-new-certificate", *args],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
