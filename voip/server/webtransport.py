@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aioquic.buffer import Buffer, BufferReadError, encode_uint_var
 from aioquic.h3.connection import H3Connection
@@ -47,7 +47,23 @@ from voip.protocol.handshake import web_origin_binding
 from voip.server.certs.web_cert import WebIdentity
 
 if TYPE_CHECKING:
-    from voip.server.quic import ServerProtocol
+    import asyncio
+
+
+class WebHost(Protocol):
+    """What a `WebSession` needs of the connection it lives on (quic.ServerProtocol).
+
+    Named here so this module need not import quic.py, which imports it.
+    """
+
+    hub: Any  # the ConnectionListener the connection reports to
+    _loop: asyncio.AbstractEventLoop
+
+    def transmit(self) -> None: ...
+
+    def web_session_started(self) -> None: ...
+
+    def web_session_ended(self, reason: str) -> None: ...
 
 logger = logging.getLogger(__name__)
 
@@ -130,7 +146,7 @@ def certificate_names(certificate: x509.Certificate) -> set[str]:
 class WebSession:
     """The HTTP/3 side of one `ServerProtocol` whose connection negotiated ``h3``."""
 
-    def __init__(self, protocol: ServerProtocol, quic: QuicConnection) -> None:
+    def __init__(self, protocol: WebHost, quic: QuicConnection) -> None:
         self._protocol = protocol
         self._quic = quic
         self._h3 = H3Connection(quic, enable_webtransport=True)
